@@ -1,0 +1,134 @@
+/**
+ * createApp(deps) -> { start, stop }: Yoga on one node:http server, serving /graphql (with
+ * GraphiQL), /healthz, and later the OAuth callback and dashboard. Tracks its sockets so stop()
+ * is prompt even with keep-alive clients.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { PothosValidationError } from '@pothos/core';
+import { sql } from 'drizzle-orm';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
+import type { Database } from './db/client.js';
+import { authenticateToken } from './domain/api-tokens.js';
+import { PatchbayError } from './domain/errors.js';
+import type { Viewer } from './domain/viewer.js';
+import type { Context } from './graphql/builder.js';
+import { schema } from './graphql/schema.js';
+import type { Log } from './log.js';
+
+export interface AppDeps {
+  db: Database;
+  log: Log;
+}
+
+export interface App {
+  /** Listens and resolves with the base URL (e.g. http://127.0.0.1:4000). */
+  start(port: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+  /** The Yoga instance, for in-process requests (`yoga.fetch`). */
+  yoga: ReturnType<typeof createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>>;
+}
+
+/** Turns a thrown error into the error a client sees: ours keep their message and code. */
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof PatchbayError) {
+    return new GraphQLError(original.message, {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: {
+        code: original.code,
+        ...('field' in original && original.field ? { field: original.field } : {}),
+        ...(original.code === 'UNAUTHENTICATED' ? { http: { status: 401 } } : {}),
+      },
+    });
+  }
+  if (original instanceof PothosValidationError) {
+    return new GraphQLError(original.message, {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: { code: 'VALIDATION' },
+    });
+  }
+  return defaultMaskError(error, message, isDev);
+}
+
+/** Reads `Authorization: Bearer <token>`; a token that does not authenticate is a 401. */
+async function viewerFromRequest(db: Database, request: Request): Promise<Viewer | null> {
+  const header = request.headers.get('authorization');
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  const viewer = match ? await authenticateToken(db, match[1]) : null;
+  if (!viewer) {
+    throw new GraphQLError('The API token is invalid or revoked', {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    });
+  }
+  return viewer;
+}
+
+export function createApp({ db, log }: AppDeps): App {
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
+    maskedErrors: { maskError },
+    logging: {
+      debug: (...args) => log.debug(String(args[0])),
+      info: (...args) => log.info(String(args[0])),
+      warn: (...args) => log.warn(String(args[0])),
+      error: (...args) => log.error(String(args[0]), { error: args[1] instanceof Error ? args[1].message : undefined }),
+    },
+    plugins: [
+      maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
+      maxAliasesPlugin({ n: 30 }),
+      maxTokensPlugin({ n: 5000 }),
+    ],
+    context: async ({ request }) => ({ db, viewer: await viewerFromRequest(db, request) }),
+  });
+
+  const server = createServer(async (req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/healthz') {
+      try {
+        await db.execute(sql`select 1`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } catch {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
+      }
+      return;
+    }
+    if (url === '/' || url.startsWith('/?')) {
+      res.writeHead(302, { location: '/graphql' }).end();
+      return;
+    }
+    return yoga.handle(req, res);
+  });
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  return {
+    yoga,
+    start: (port, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
+        });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

@@ -1,0 +1,76 @@
+/** Environment -> typed Config. The one place that reads process.env for settings. */
+import path from 'node:path';
+
+export interface Config {
+  /** TCP port of the HTTP server (0 picks a free one). */
+  port: number;
+  /** Interface to bind. */
+  host: string;
+  /** PostgreSQL URL; when absent Patchbay runs on embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** Where embedded mode keeps its database (and, later, its generated secret key). */
+  dataDir: string;
+  /** Public base URL, used for links printed at start and OAuth callbacks. */
+  publicUrl?: string;
+  /** Seed the demo account on first start (default: on for PGlite, off for PostgreSQL). */
+  seedDemo: boolean;
+  /** Log level for the gateway's own log lines. */
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** A setting that is present but unusable; the message names the variable and the fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function booleanSetting(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function urlSetting(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+/** Reads the configuration from the environment; throws ConfigError on a bad value. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  return {
+    port: integerSetting(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: urlSetting(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(env.PATCHBAY_DATA_DIR || '.data'),
+    publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
+    seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
+    logLevel: logLevel as Config['logLevel'],
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * Patchbay's tables. snake_case in SQL through `snakeCase.table` (drizzle 1.0 ignores the
+ * drizzle-kit `casing` option). Every tenant table carries `account_id` so tenancy is one
+ * indexed equality, never a join. Timestamps are `mode: 'string'` so connection cursors keep
+ * PostgreSQL's microseconds (a `Date` would drop them and skip rows between pages).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  snakeCase,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { AUTH_METHODS } from '../domain/catalog-types.js';
+
+const table = snakeCase.table;
+
+export const userRole = pgEnum('user_role', ['MEMBER', 'EDITOR', 'ADMIN']);
+export const apiTokenKind = pgEnum('api_token_kind', ['USER', 'SERVICE']);
+export const authMethod = pgEnum('auth_method', AUTH_METHODS);
+export const connectionStatus = pgEnum('connection_status', [
+  'PENDING',
+  'ACTIVE',
+  'DISCONNECTED',
+  'REVOKED',
+]);
+export const disconnectReason = pgEnum('disconnect_reason', [
+  'INVALID_CREDENTIALS',
+  'INVALID_REFRESH_TOKEN',
+  'INSUFFICIENT_PRIVILEGES',
+  'EXPIRED_TOKEN',
+  'PROVIDER_ERROR',
+  'SUPERSEDED',
+  'UNKNOWN',
+]);
+export const dataSourceStatus = pgEnum('data_source_status', ['ACTIVE', 'PAUSED', 'BROKEN']);
+export const refreshRunStatus = pgEnum('refresh_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED']);
+export const actorKind = pgEnum('actor_kind', ['USER', 'SERVICE', 'SYSTEM']);
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+});
+
+const createdAt = () =>
+  timestamp({ withTimezone: true, mode: 'string' }).notNull().defaultNow();
+const at = () => timestamp({ withTimezone: true, mode: 'string' });
+
+/** A tenant. */
+export const accounts = table('accounts', {
+  id: uuid().primaryKey().defaultRandom(),
+  name: text().notNull(),
+  createdAt: createdAt(),
+});
+
+/** A person in one account; exactly one user per account is its owner. */
+export const users = table(
+  'users',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    email: text().notNull(),
+    name: text().notNull(),
+    role: userRole().notNull().default('MEMBER'),
+    isOwner: boolean().notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    index('users_account_id_idx').on(t.accountId, t.createdAt),
+    uniqueIndex('users_one_owner_per_account').on(t.accountId).where(sql`${t.isOwner}`),
+  ],
+);
+
+/** Bearer tokens: random, shown once, stored only as a SHA-256 hash. */
+export const apiTokens = table(
+  'api_tokens',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    kind: apiTokenKind().notNull().default('USER'),
+    tokenHash: text().notNull(),
+    /** The first characters of the token, so people can tell their tokens apart. */
+    prefix: text().notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: at(),
+    revokedAt: at(),
+  },
+  (t) => [
+    uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash),
+    index('api_tokens_account_id_idx').on(t.accountId, t.createdAt),
+    index('api_tokens_user_id_idx').on(t.userId),
+  ],
+);
+
+/** Custom integrations an admin registers for one account; built-ins live in code. */
+export const integrations = table(
+  'integrations',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    key: text().notNull(),
+    name: text().notNull(),
+    authMethod: authMethod().notNull(),
+    /** Endpoints, scopes and API-key header: the IntegrationDefinition minus identity. */
+    definition: jsonb().notNull().$type<Record<string, unknown>>(),
+    createdById: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('integrations_account_key').on(t.accountId, t.key),
+    index('integrations_created_by_id_idx').on(t.createdById),
+  ],
+);
+
+/** One user's authorization to one integration. */
+export const connections = table(
+  'connections',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    ownerId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    /** A built-in catalog key or the key of one of the account's custom integrations. */
+    integrationKey: text().notNull(),
+    customIntegrationId: uuid().references(() => integrations.id, { onDelete: 'restrict' }),
+    name: text().notNull(),
+    status: connectionStatus().notNull().default('PENDING'),
+    disconnectReason: disconnectReason(),
+    errorMessage: text(),
+    shared: boolean().notNull().default(false),
+    resourceId: text(),
+    resourceName: text(),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+    lastCheckedAt: at(),
+    accessTokenExpiresAt: at(),
+    reauthorizeBy: at(),
+  },
+  (t) => [
+    index('connections_account_created_idx').on(t.accountId, t.createdAt, t.id),
+    index('connections_account_status_idx').on(t.accountId, t.status),
+    index('connections_account_integration_idx').on(t.accountId, t.integrationKey),
+    index('connections_owner_id_idx').on(t.ownerId),
+    index('connections_custom_integration_id_idx').on(t.customIntegrationId),
+  ],
+);
+
+/** Encrypted credentials, kept apart from connections so no query of a connection reads them. */
+export const credentials = table(
+  'credentials',
+  {
+    connectionId: uuid()
+      .primaryKey()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** Which key encrypted the blob, so keys can rotate. */
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    updatedAt: createdAt(),
+  },
+  (t) => [index('credentials_account_id_idx').on(t.accountId)],
+);
+
+/** A resource read through a connection. */
+export const dataSources = table(
+  'data_sources',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'restrict' }),
+    resourceId: text().notNull(),
+    name: text().notNull(),
+    /** A five-field cron expression. */
+    schedule: text().notNull(),
+    filter: jsonb().$type<Record<string, unknown>>(),
+    status: dataSourceStatus().notNull().default('ACTIVE'),
+    lastRefreshedAt: at(),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    index('data_sources_connection_created_idx').on(t.connectionId, t.createdAt, t.id),
+    index('data_sources_account_id_idx').on(t.accountId),
+  ],
+);
+
+/** One refresh of a data source. */
+export const refreshRuns = table(
+  'refresh_runs',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    dataSourceId: uuid()
+      .notNull()
+      .references(() => dataSources.id, { onDelete: 'cascade' }),
+    status: refreshRunStatus().notNull().default('RUNNING'),
+    startedAt: createdAt(),
+    finishedAt: at(),
+    rows: integer(),
+    error: text(),
+  },
+  (t) => [
+    index('refresh_runs_data_source_started_idx').on(t.dataSourceId, t.startedAt, t.id),
+    index('refresh_runs_account_id_idx').on(t.accountId),
+  ],
+);
+
+/** Every status change of a connection: history, audit, and the source of live messages. */
+export const connectionEvents = table(
+  'connection_events',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    fromStatus: connectionStatus(),
+    toStatus: connectionStatus().notNull(),
+    reason: disconnectReason(),
+    message: text(),
+    actorKind: actorKind().notNull(),
+    actorUserId: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('connection_events_connection_created_idx').on(t.connectionId, t.createdAt, t.id),
+    index('connection_events_account_created_idx').on(t.accountId, t.createdAt),
+    index('connection_events_actor_user_id_idx').on(t.actorUserId),
+  ],
+);

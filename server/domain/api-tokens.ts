@@ -1,0 +1,108 @@
+/**
+ * API tokens: 32 random bytes shown once as `pb_<base64url>`, stored only as their SHA-256.
+ * A hash (not a password hash) is right here: the token has 256 bits of entropy, and the
+ * lookup must be one indexed equality per request.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { apiTokens, users } from '../db/schema.js';
+import { ForbiddenError, NotFoundError } from './errors.js';
+import type { ApiTokenKind, ApiTokenRow } from './types.js';
+import { validName } from './validation.js';
+import { isAdmin, type Viewer } from './viewer.js';
+
+const TOKEN_PREFIX = 'pb_';
+/** How stale `last_used_at` may get before a request refreshes it (one write per minute at most). */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Issues a token for a user; the plaintext is returned once and never stored. */
+export async function issueApiToken(
+  db: Database,
+  input: { accountId: string; userId: string; name: string; kind: ApiTokenKind },
+): Promise<{ token: string; row: ApiTokenRow }> {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const [row] = await db
+    .insert(apiTokens)
+    .values({
+      accountId: input.accountId,
+      userId: input.userId,
+      name: validName(input.name),
+      kind: input.kind,
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, TOKEN_PREFIX.length + 6),
+    })
+    .returning();
+  return { token, row };
+}
+
+/** Creates a token for the viewer; SERVICE tokens are for admins only. */
+export async function createApiToken(
+  db: Database,
+  viewer: Viewer,
+  input: { name: string; kind: ApiTokenKind },
+): Promise<{ token: string; row: ApiTokenRow }> {
+  if (input.kind === 'SERVICE' && !isAdmin(viewer)) {
+    throw new ForbiddenError('Only admins can create SERVICE tokens');
+  }
+  return issueApiToken(db, { accountId: viewer.accountId, userId: viewer.userId, ...input });
+}
+
+/** Revokes a token of the viewer's own, or any token of the account for an admin. */
+export async function revokeApiToken(db: Database, viewer: Viewer, tokenId: string): Promise<ApiTokenRow> {
+  const existing = await db.query.apiTokens.findFirst({
+    where: { id: tokenId, accountId: viewer.accountId },
+  });
+  if (!existing) throw new NotFoundError('ApiToken');
+  if (existing.userId !== viewer.userId && !isAdmin(viewer)) {
+    throw new ForbiddenError('Only admins can revoke another user’s token');
+  }
+  if (existing.revokedAt) return existing;
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: new Date().toISOString() })
+    .where(eq(apiTokens.id, tokenId))
+    .returning();
+  return row;
+}
+
+/**
+ * Resolves a bearer token to its viewer, or null when it is unknown, malformed or revoked.
+ * One indexed statement; `last_used_at` is refreshed at most once a minute per token.
+ */
+export async function authenticateToken(db: Database, token: string): Promise<Viewer | null> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
+  const [found] = await db
+    .select({
+      tokenId: apiTokens.id,
+      tokenKind: apiTokens.kind,
+      lastUsedAt: apiTokens.lastUsedAt,
+      userId: users.id,
+      accountId: users.accountId,
+      role: users.role,
+      isOwner: users.isOwner,
+    })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+  if (!found) return null;
+  const { lastUsedAt, ...viewer } = found;
+  if (!lastUsedAt || Date.now() - Date.parse(lastUsedAt) > LAST_USED_RESOLUTION_MS) {
+    const now = new Date();
+    const threshold = new Date(now.getTime() - LAST_USED_RESOLUTION_MS).toISOString();
+    await db
+      .update(apiTokens)
+      .set({ lastUsedAt: now.toISOString() })
+      .where(
+        and(
+          eq(apiTokens.id, viewer.tokenId),
+          or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, threshold)),
+        ),
+      );
+  }
+  return viewer;
+}

@@ -1,0 +1,122 @@
+/** Connection rules that are not the auth lifecycle: lookup with access checks, edit, delete. */
+import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { connections, dataSources } from '../db/schema.js';
+import { ConnectionInUseError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import type { ConnectionRow, ConnectionStatus } from './types.js';
+import { validName } from './validation.js';
+import {
+  canManageConnection,
+  canSeeConnection,
+  canUseConnection,
+  type Viewer,
+  visibleConnectionsCondition,
+} from './viewer.js';
+
+/** What the caller needs to do with the connection it looks up. */
+export type ConnectionAccess = 'see' | 'use' | 'manage';
+
+const ACCESS_CHECKS = {
+  see: canSeeConnection,
+  use: canUseConnection,
+  manage: canManageConnection,
+} as const;
+
+/**
+ * Loads a connection for the viewer. A connection of another account, or a private one the
+ * viewer may not know of, is NotFound (indistinguishable from a missing id); one the viewer may
+ * see but not act on is Forbidden. `forUpdate` locks the row for the caller's transaction.
+ */
+export async function findConnection(
+  db: Database,
+  viewer: Viewer,
+  id: string,
+  access: ConnectionAccess,
+  options: { forUpdate?: boolean } = {},
+): Promise<ConnectionRow> {
+  const query = db.select().from(connections).where(eq(connections.id, id));
+  const [row] = options.forUpdate ? await query.for('update') : await query;
+  if (!row || !canSeeConnection(viewer, row)) throw new NotFoundError('Connection');
+  if (!ACCESS_CHECKS[access](viewer, row)) {
+    throw new ForbiddenError(
+      access === 'manage'
+        ? 'Only the connection owner or an admin can change this connection'
+        : 'This connection is private to its owner',
+    );
+  }
+  return row;
+}
+
+/** Renames and/or shares a connection (owner or admin). */
+export async function updateConnection(
+  db: Database,
+  viewer: Viewer,
+  id: string,
+  input: { name?: string | null; shared?: boolean | null },
+): Promise<ConnectionRow> {
+  if (input.name == null && input.shared == null) {
+    throw new ValidationError('Give a name or a shared flag to change', 'input');
+  }
+  const name = input.name == null ? undefined : validName(input.name);
+  return db.transaction(async (tx) => {
+    await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    const [row] = await tx
+      .update(connections)
+      .set({
+        ...(name === undefined ? {} : { name }),
+        ...(input.shared == null ? {} : { shared: input.shared }),
+        updatedAt: new Date().toISOString(),
+      })
+      .where(eq(connections.id, id))
+      .returning();
+    return row;
+  });
+}
+
+/**
+ * Deletes a connection and its credentials and events (owner or admin). Refused while data
+ * sources read through it; the row lock makes the check and the delete atomic against a
+ * concurrent createDataSource, which locks the same row.
+ */
+export async function deleteConnection(db: Database, viewer: Viewer, id: string): Promise<ConnectionRow> {
+  return db.transaction(async (tx) => {
+    const row = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    const [{ value }] = await tx
+      .select({ value: count() })
+      .from(dataSources)
+      .where(eq(dataSources.connectionId, id));
+    if (value > 0) throw new ConnectionInUseError(value);
+    await tx.delete(connections).where(eq(connections.id, id));
+    return row;
+  });
+}
+
+/** What a connection list can be narrowed by. */
+export interface ConnectionListFilter {
+  status?: ConnectionStatus[] | null;
+  integrationKey?: string | null;
+  ownerId?: string | null;
+  shared?: boolean | null;
+}
+
+/**
+ * The SQL condition of a connection list: the viewer's visibility plus the filter. One builder
+ * serves both the page query (given drizzle's aliased table) and its totalCount.
+ */
+export function connectionListCondition(
+  table: typeof connections,
+  viewer: Viewer,
+  filter: ConnectionListFilter = {},
+): SQL {
+  const conditions: SQL[] = [visibleConnectionsCondition(table, viewer)];
+  if (filter.status?.length) conditions.push(inArray(table.status, filter.status));
+  if (filter.integrationKey != null) conditions.push(eq(table.integrationKey, filter.integrationKey));
+  if (filter.ownerId != null) conditions.push(eq(table.ownerId, filter.ownerId));
+  if (filter.shared != null) conditions.push(eq(table.shared, filter.shared));
+  return and(...conditions)!;
+}
+
+/** Counts the connections a list with this filter pages over. */
+export async function countConnections(db: Database, viewer: Viewer, filter: ConnectionListFilter = {}) {
+  return db.$count(connections, connectionListCondition(connections, viewer, filter));
+}

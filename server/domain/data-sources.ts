@@ -1,0 +1,148 @@
+/** Data sources: resources read through a connection, with a schedule and a filter. */
+import { CronExpressionParser } from 'cron-parser';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { dataSources } from '../db/schema.js';
+import { findConnection } from './connections.js';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import type { ConnectionRow, DataSourceRow, DataSourceStatus } from './types.js';
+import { validName } from './validation.js';
+import { canEditDataSources, type Viewer } from './viewer.js';
+
+/** Largest filter we store, serialized. */
+const MAX_FILTER_BYTES = 16_384;
+const MAX_RESOURCE_ID_LENGTH = 512;
+
+/** Checks a five-field cron expression ("0 6 * * *" = daily at 06:00 UTC). */
+export function validSchedule(value: string): string {
+  const schedule = value.trim().replace(/\s+/g, ' ');
+  if (schedule.split(' ').length !== 5) {
+    throw new ValidationError('schedule must be a five-field cron expression, e.g. "0 6 * * *"', 'schedule');
+  }
+  try {
+    CronExpressionParser.parse(schedule, { tz: 'UTC' });
+  } catch (error) {
+    throw new ValidationError(`schedule is not a valid cron expression: ${(error as Error).message}`, 'schedule');
+  }
+  return schedule;
+}
+
+function validFilter(value: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+  if (value == null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError('filter must be a JSON object', 'filter');
+  }
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_FILTER_BYTES) {
+    throw new ValidationError(`filter must be at most ${MAX_FILTER_BYTES} bytes of JSON`, 'filter');
+  }
+  return value;
+}
+
+function validResourceId(value: string): string {
+  const resourceId = value.trim();
+  if (!resourceId || resourceId.length > MAX_RESOURCE_ID_LENGTH) {
+    throw new ValidationError(`resourceId must be 1 to ${MAX_RESOURCE_ID_LENGTH} characters`, 'resourceId');
+  }
+  return resourceId;
+}
+
+/** A data source can refresh only while its connection is ACTIVE. */
+function statusFor(connection: ConnectionRow, current?: DataSourceStatus): DataSourceStatus {
+  if (current === 'PAUSED') return 'PAUSED';
+  return connection.status === 'ACTIVE' ? 'ACTIVE' : 'BROKEN';
+}
+
+/** Creates a data source on a connection the viewer may use. */
+export async function createDataSource(
+  db: Database,
+  viewer: Viewer,
+  input: {
+    connectionId: string;
+    resourceId: string;
+    name: string;
+    schedule: string;
+    filter?: Record<string, unknown> | null;
+  },
+): Promise<DataSourceRow> {
+  const values = {
+    resourceId: validResourceId(input.resourceId),
+    name: validName(input.name),
+    schedule: validSchedule(input.schedule),
+    filter: validFilter(input.filter),
+  };
+  return db.transaction(async (tx) => {
+    // FOR UPDATE serializes with deleteConnection's check on the same row.
+    const connection = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
+    const [row] = await tx
+      .insert(dataSources)
+      .values({ ...values, accountId: viewer.accountId, connectionId: connection.id, status: statusFor(connection) })
+      .returning();
+    return row;
+  });
+}
+
+async function findDataSource(db: Database, viewer: Viewer, id: string) {
+  const row = await db.query.dataSources.findFirst({ where: { id, accountId: viewer.accountId } });
+  if (!row) throw new NotFoundError('DataSource');
+  // A data source on a connection the viewer may not use is as invisible as the connection.
+  const connection = await findConnection(db, viewer, row.connectionId, 'use').catch((error) => {
+    throw error instanceof ForbiddenError ? new NotFoundError('DataSource') : error;
+  });
+  if (!canEditDataSources(viewer, connection)) {
+    throw new ForbiddenError('Only editors, admins and the connection owner can change data sources');
+  }
+  return { row, connection };
+}
+
+/**
+ * Changes a data source; switching `connectionId` moves it to another connection of the same
+ * integration that the viewer may use (e.g. after a reconnect under a new login).
+ */
+export async function updateDataSource(
+  db: Database,
+  viewer: Viewer,
+  id: string,
+  input: {
+    name?: string | null;
+    schedule?: string | null;
+    filter?: Record<string, unknown> | null;
+    connectionId?: string | null;
+  },
+): Promise<DataSourceRow> {
+  if (input.name == null && input.schedule == null && input.filter === undefined && input.connectionId == null) {
+    throw new ValidationError('Give at least one field to change', 'input');
+  }
+  const changes: Partial<typeof dataSources.$inferInsert> = {};
+  if (input.name != null) changes.name = validName(input.name);
+  if (input.schedule != null) changes.schedule = validSchedule(input.schedule);
+  if (input.filter !== undefined) changes.filter = validFilter(input.filter);
+  return db.transaction(async (tx) => {
+    const { row, connection } = await findDataSource(tx, viewer, id);
+    if (input.connectionId != null && input.connectionId !== connection.id) {
+      const target = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
+      if (target.integrationKey !== connection.integrationKey) {
+        throw new ValidationError(
+          'A data source can only move to a connection of the same integration',
+          'connectionId',
+        );
+      }
+      changes.connectionId = target.id;
+      changes.status = statusFor(target, row.status);
+    }
+    const [updated] = await tx
+      .update(dataSources)
+      .set({ ...changes, updatedAt: new Date().toISOString() })
+      .where(eq(dataSources.id, id))
+      .returning();
+    return updated;
+  });
+}
+
+/** Deletes a data source and its refresh history. */
+export async function deleteDataSource(db: Database, viewer: Viewer, id: string): Promise<DataSourceRow> {
+  return db.transaction(async (tx) => {
+    const { row } = await findDataSource(tx, viewer, id);
+    await tx.delete(dataSources).where(eq(dataSources.id, id));
+    return row;
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * The integrations an account can connect to: the built-in catalog plus the custom ones its
+ * admins register. Lookups take the account, so a custom integration is only ever seen by its own.
+ */
+import type { Database } from '../db/client.js';
+import { integrations } from '../db/schema.js';
+import { BUILT_IN_INTEGRATIONS, builtInIntegration } from './catalog.js';
+import type { AuthMethod, IntegrationDefinition } from './catalog-types.js';
+import { ForbiddenError, ValidationError } from './errors.js';
+import type { CustomIntegrationRow } from './types.js';
+import { validName } from './validation.js';
+import { isAdmin, type Viewer } from './viewer.js';
+
+/** An integration as the API shows it: a definition and whether an account registered it. */
+export interface Integration extends IntegrationDefinition {
+  /** The custom integration's row id; undefined for built-ins. */
+  customId?: string;
+}
+
+function fromRow(row: CustomIntegrationRow): Integration {
+  return {
+    ...(row.definition as unknown as Omit<IntegrationDefinition, 'key' | 'name' | 'authMethod'>),
+    key: row.key,
+    name: row.name,
+    authMethod: row.authMethod,
+    customId: row.id,
+  };
+}
+
+/**
+ * Resolves integration keys for one account, in the order given (undefined for unknown keys).
+ * Built-ins cost nothing; custom ones cost one statement for the whole batch.
+ */
+export async function loadIntegrations(
+  db: Database,
+  accountId: string,
+  keys: readonly string[],
+): Promise<(Integration | undefined)[]> {
+  const customKeys = keys.filter((key) => !builtInIntegration(key));
+  const custom = new Map<string, Integration>();
+  if (customKeys.length > 0) {
+    const rows = await db.query.integrations.findMany({
+      where: { accountId, key: { in: [...new Set(customKeys)] } },
+    });
+    for (const row of rows) custom.set(row.key, fromRow(row));
+  }
+  return keys.map((key) => builtInIntegration(key) ?? custom.get(key));
+}
+
+/** The account's catalog: built-ins then custom integrations, filtered by method and search text. */
+export async function listIntegrations(
+  db: Database,
+  accountId: string,
+  filter: { authMethod?: AuthMethod | null; search?: string | null } = {},
+): Promise<Integration[]> {
+  const rows = await db.query.integrations.findMany({
+    where: { accountId },
+    orderBy: { name: 'asc', id: 'asc' },
+  });
+  const search = filter.search?.trim().toLowerCase();
+  return [...BUILT_IN_INTEGRATIONS, ...rows.map(fromRow)].filter(
+    (integration) =>
+      (!filter.authMethod || integration.authMethod === filter.authMethod) &&
+      (!search ||
+        integration.name.toLowerCase().includes(search) ||
+        integration.key.includes(search) ||
+        integration.description.toLowerCase().includes(search)),
+  );
+}
+
+const KEY = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+function httpsUrl(value: string | null | undefined, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValidationError(`${field} must be a URL`, field);
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    throw new ValidationError(`${field} must use https`, field);
+  }
+  return url.toString();
+}
+
+/** What an admin supplies to register a custom integration. */
+export interface CustomIntegrationInput {
+  key: string;
+  name: string;
+  authMethod: AuthMethod;
+  description?: string | null;
+  authorizeUrl?: string | null;
+  tokenUrl?: string | null;
+  revokeUrl?: string | null;
+  verifyUrl?: string | null;
+  scopes?: string[] | null;
+  /** API_KEY: the header carrying the key, and an optional prefix such as "Bearer ". */
+  apiKeyHeader?: string | null;
+  apiKeyPrefix?: string | null;
+}
+
+/** Registers a custom integration for the viewer's account (admins only). */
+export async function registerCustomIntegration(
+  db: Database,
+  viewer: Viewer,
+  input: CustomIntegrationInput,
+): Promise<Integration> {
+  if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can register integrations');
+  const key = input.key.trim().toLowerCase();
+  if (!KEY.test(key) || key.length > 60) {
+    throw new ValidationError('key must be kebab-case letters and digits, at most 60 characters', 'key');
+  }
+  if (builtInIntegration(key)) {
+    throw new ValidationError(`key "${key}" is taken by a built-in integration`, 'key');
+  }
+  const name = validName(input.name);
+  const endpoints = {
+    authorize: httpsUrl(input.authorizeUrl, 'authorizeUrl'),
+    token: httpsUrl(input.tokenUrl, 'tokenUrl'),
+    revoke: httpsUrl(input.revokeUrl, 'revokeUrl'),
+    verify: input.verifyUrl ? { method: 'GET' as const, url: httpsUrl(input.verifyUrl, 'verifyUrl')! } : undefined,
+  };
+  const definition: Omit<IntegrationDefinition, 'key' | 'name' | 'authMethod'> = {
+    description: input.description?.trim() || `Custom ${input.authMethod} integration`,
+    docsUrl: endpoints.verify?.url ?? endpoints.authorize ?? '',
+    endpoints,
+    defaultScopes: input.scopes ?? [],
+    credentialFields: [],
+    tokenLifetime: { refreshable: input.authMethod === 'OAUTH2' },
+    revocable: Boolean(endpoints.revoke),
+    requirements: [],
+    connectionPolicy: 'MULTIPLE',
+  };
+  switch (input.authMethod) {
+    case 'OAUTH2':
+      if (!endpoints.authorize || !endpoints.token) {
+        throw new ValidationError('OAUTH2 integrations need authorizeUrl and tokenUrl', 'authorizeUrl');
+      }
+      break;
+    case 'API_KEY': {
+      const header = input.apiKeyHeader?.trim();
+      if (!header || !/^[A-Za-z0-9-]{1,64}$/.test(header)) {
+        throw new ValidationError('API_KEY integrations need a valid apiKeyHeader', 'apiKeyHeader');
+      }
+      if (!endpoints.verify) {
+        throw new ValidationError('API_KEY integrations need a verifyUrl to test keys', 'verifyUrl');
+      }
+      definition.apiKeyHeader = { name: header, prefix: input.apiKeyPrefix ?? undefined };
+      definition.credentialFields = [{ key: 'apiKey', label: 'API key', secret: true, required: true }];
+      break;
+    }
+    default:
+      throw new ValidationError('custom integrations support OAUTH2 and API_KEY', 'authMethod');
+  }
+  const existing = await db.query.integrations.findFirst({ where: { accountId: viewer.accountId, key } });
+  if (existing) throw new ValidationError(`key "${key}" is already registered`, 'key');
+  const [row] = await db
+    .insert(integrations)
+    .values({
+      accountId: viewer.accountId,
+      key,
+      name,
+      authMethod: input.authMethod,
+      definition: definition as unknown as Record<string, unknown>,
+      createdById: viewer.userId,
+    })
+    .returning();
+  return fromRow(row);
+}

@@ -1,0 +1,76 @@
+/**
+ * Who is asking, and what they may do. Every permission rule of the product lives here so the
+ * GraphQL layer, jobs and tests ask the same questions.
+ */
+import { and, eq, or, type SQL } from 'drizzle-orm';
+import type { connections } from '../db/schema.js';
+import type { ApiTokenKind, UserRole } from './types.js';
+
+/** The authenticated principal of a request: a user, acting through one API token. */
+export interface Viewer {
+  userId: string;
+  accountId: string;
+  role: UserRole;
+  isOwner: boolean;
+  /** The token that authenticated the request. */
+  tokenId: string;
+  /** SERVICE tokens are partner workers: they see every connection of the account. */
+  tokenKind: ApiTokenKind;
+}
+
+/** The connection columns permission rules read. */
+export interface ConnectionAccessFacts {
+  accountId: string;
+  ownerId: string;
+  shared: boolean;
+}
+
+/** Admins and the account owner manage everything in their account. */
+export function isAdmin(viewer: Viewer): boolean {
+  return viewer.role === 'ADMIN' || viewer.isOwner;
+}
+
+/** Whether the viewer may know the connection exists (lists, node lookups). */
+export function canSeeConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  if (connection.accountId !== viewer.accountId) return false;
+  return canUseConnection(viewer, connection) || isAdmin(viewer);
+}
+
+/**
+ * Whether the viewer may see the connection's details and use it for data sources: its owner,
+ * anyone in the account when it is shared, and the account's service workers.
+ */
+export function canUseConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  if (connection.accountId !== viewer.accountId) return false;
+  return connection.shared || connection.ownerId === viewer.userId || viewer.tokenKind === 'SERVICE';
+}
+
+/** Rename, share, reauthenticate, revoke and delete: the owner or an admin. */
+export function canManageConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  if (connection.accountId !== viewer.accountId) return false;
+  return connection.ownerId === viewer.userId || isAdmin(viewer);
+}
+
+/** Changing or removing data sources: editors and admins, or the owner of the connection. */
+export function canEditDataSources(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  if (!canUseConnection(viewer, connection)) return false;
+  return viewer.role !== 'MEMBER' || isAdmin(viewer) || connection.ownerId === viewer.userId;
+}
+
+/**
+ * SQL for canSeeConnection over `table` (drizzle's alias of connections inside a relational
+ * query, or the table itself), so lists, counts and id lookups apply one rule.
+ */
+export function visibleConnectionsCondition(table: typeof connections, viewer: Viewer): SQL {
+  if (isAdmin(viewer)) return eq(table.accountId, viewer.accountId);
+  return usableConnectionsCondition(table, viewer);
+}
+
+/** SQL for canUseConnection over `table`. */
+export function usableConnectionsCondition(table: typeof connections, viewer: Viewer): SQL {
+  if (viewer.tokenKind === 'SERVICE') return eq(table.accountId, viewer.accountId);
+  return and(
+    eq(table.accountId, viewer.accountId),
+    or(eq(table.shared, true), eq(table.ownerId, viewer.userId)),
+  )!;
+}

@@ -1,0 +1,19 @@
+/** Account: the tenant everything else belongs to. */
+import { builder } from './builder.js';
+import { maxPageSize } from './pagination.js';
+
+builder.drizzleNode('accounts', {
+  name: 'Account',
+  description: 'A tenant: its users, connections and custom integrations.',
+  id: { column: (account) => account.id },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The account’s name.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the account was created.' }),
+    users: t.relatedConnection('users', {
+      description: 'The account’s users, oldest first.',
+      maxSize: maxPageSize,
+      query: { orderBy: { createdAt: 'asc' } },
+      totalCount: true,
+    }),
+  }),
+});

@@ -1,0 +1,318 @@
+/** Connection: one user's authorization to one integration, and its root fields and mutations. */
+import {
+  connectionListCondition,
+  countConnections,
+  deleteConnection,
+  updateConnection,
+  type ConnectionListFilter,
+} from '../domain/connections.js';
+import { DISCONNECT_REASONS } from '../domain/disconnect-reasons.js';
+import { ValidationError } from '../domain/errors.js';
+import { loadIntegrations } from '../domain/integrations.js';
+import type { ConnectionRow, DisconnectReason } from '../domain/types.js';
+import {
+  canManageConnection,
+  canUseConnection,
+  usableConnectionsCondition,
+  type Viewer,
+} from '../domain/viewer.js';
+import type { connections } from '../db/schema.js';
+import { builder, viewerOf, type Context } from './builder.js';
+import { COMMON_ERRORS } from './errors.js';
+import { encodeGlobalId, parseGlobalId } from './global-ids.js';
+import { IntegrationType } from './integration.js';
+import { maxPageSize } from './pagination.js';
+import { ConnectionInUseError } from '../domain/errors.js';
+
+export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
+  description: 'Where a connection is in its lifecycle.',
+  values: {
+    PENDING: { description: 'Created; waiting for the user to authorize and the first test to pass.' },
+    ACTIVE: { description: 'Authorized and working.' },
+    DISCONNECTED: { description: 'Broken for the reason given; reauthenticate to repair it.' },
+    REVOKED: { description: 'Revoked by a user; its credentials are gone.' },
+  },
+});
+
+export const DisconnectReasonEnum = builder.enumType('DisconnectReason', {
+  description: 'Why a connection became DISCONNECTED.',
+  values: Object.fromEntries(
+    Object.entries(DISCONNECT_REASONS).map(([reason, text]) => [reason, { description: text.interpretation }]),
+  ) as Record<DisconnectReason, { description: string }>,
+});
+
+interface Problem {
+  reason: DisconnectReason;
+  message: string | null;
+}
+
+const ConnectionProblem = builder.objectRef<Problem>('ConnectionProblem').implement({
+  description: 'Why a connection is broken and what to do about it.',
+  fields: (t) => ({
+    reason: t.field({ type: DisconnectReasonEnum, description: 'The classified reason.', resolve: (p) => p.reason }),
+    message: t.exposeString('message', { nullable: true, description: 'The service’s own message, if any.' }),
+    interpretation: t.string({
+      description: 'What most likely happened.',
+      resolve: (p) => DISCONNECT_REASONS[p.reason].interpretation,
+    }),
+    resolution: t.string({ description: 'What to do about it.', resolve: (p) => DISCONNECT_REASONS[p.reason].resolution }),
+  }),
+});
+
+interface Permissions {
+  use: boolean;
+  edit: boolean;
+  reauthenticate: boolean;
+  revoke: boolean;
+  delete: boolean;
+}
+
+const ConnectionPermissions = builder.objectRef<Permissions>('ConnectionPermissions').implement({
+  description: 'What the viewer may do with a connection; the dashboard shows buttons by these.',
+  fields: (t) => ({
+    use: t.exposeBoolean('use', { description: 'See its details and read data sources through it.' }),
+    edit: t.exposeBoolean('edit', { description: 'Rename it or change its sharing.' }),
+    reauthenticate: t.exposeBoolean('reauthenticate', { description: 'Authorize it again (same id).' }),
+    revoke: t.exposeBoolean('revoke', { description: 'Revoke it at the service and here.' }),
+    delete: t.exposeBoolean('delete', { description: 'Delete it (only once no data source depends on it).' }),
+  }),
+});
+
+/** Fields that reveal more than the connection's existence resolve to null for non-users. */
+function detail<T>(resolve: (connection: ConnectionRow) => T) {
+  return (connection: ConnectionRow, _args: object, context: Context): T | null =>
+    canUseConnection(viewerOf(context), connection) ? resolve(connection) : null;
+}
+
+/** A relational filter keeping rows of connections the viewer may use. */
+function usableConnection(context: Context) {
+  const viewer = viewerOf(context);
+  return { RAW: (table: typeof connections) => usableConnectionsCondition(table, viewer) };
+}
+
+export const ConnectionType = builder.drizzleNode('connections', {
+  name: 'Connection',
+  description:
+    'A user’s authorization to an integration. Private connections of other users show only that they exist (to admins).',
+  id: { column: (connection) => connection.id },
+  fields: (t) => ({
+    name: t.string({
+      nullable: true,
+      description: 'Its name, e.g. "Pam’s QBO Company A"; null when private to another user.',
+      resolve: detail((c) => c.name),
+    }),
+    status: t.expose('status', { type: ConnectionStatusEnum, description: 'Lifecycle status.' }),
+    problem: t.field({
+      type: ConnectionProblem,
+      nullable: true,
+      description: 'Why it is DISCONNECTED and how to fix it; null otherwise.',
+      resolve: (c) =>
+        c.status === 'DISCONNECTED' ? { reason: c.disconnectReason ?? 'UNKNOWN', message: c.errorMessage } : null,
+    }),
+    shared: t.exposeBoolean('shared', { description: 'Usable by everyone in the account, not only its owner.' }),
+    owner: t.relation('owner', { description: 'The user who authorized it.' }),
+    integration: t.loadable({
+      type: IntegrationType,
+      description: 'The service it connects to.',
+      sort: (integration) => integration.key,
+      load: async (keys: string[], context: Context) => {
+        const found = await loadIntegrations(context.db, viewerOf(context).accountId, keys);
+        return found.map((integration, index) => integration ?? new Error(`Integration ${keys[index]} not found`));
+      },
+      resolve: (c) => c.integrationKey,
+    }),
+    resourceId: t.string({
+      nullable: true,
+      description: 'The resource picked while connecting (account, property, store, company id).',
+      resolve: detail((c) => c.resourceId),
+    }),
+    resourceName: t.string({
+      nullable: true,
+      description: 'The resource’s display name.',
+      resolve: detail((c) => c.resourceName),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    lastCheckedAt: t.expose('lastCheckedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was last tested against the service.',
+    }),
+    accessTokenExpiresAt: t.expose('accessTokenExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the current access token expires (it is refreshed before then).',
+    }),
+    reauthorizeBy: t.expose('reauthorizeBy', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the service will demand a new sign-in (e.g. LinkedIn yearly).',
+    }),
+    viewerCan: t.field({
+      type: ConnectionPermissions,
+      description: 'What the viewer may do with it.',
+      select: { with: { dataSources: { columns: { id: true }, limit: 1 } } },
+      resolve: (c, _args, context) => {
+        const viewer = viewerOf(context);
+        const manage = canManageConnection(viewer, c);
+        return {
+          use: canUseConnection(viewer, c),
+          edit: manage,
+          reauthenticate: manage,
+          revoke: manage && (c.status === 'ACTIVE' || c.status === 'DISCONNECTED'),
+          delete: manage && c.dataSources.length === 0,
+        };
+      },
+    }),
+    dataSources: t.relatedConnection('dataSources', {
+      description: 'The data sources read through it, oldest first (empty when private to another user).',
+      maxSize: maxPageSize,
+      totalCount: true,
+      query: (_args, context) => ({ where: { connection: usableConnection(context) }, orderBy: { createdAt: 'asc' } }),
+    }),
+    events: t.relatedConnection('events', {
+      description: 'Its status changes, newest first (empty when private to another user).',
+      maxSize: maxPageSize,
+      totalCount: true,
+      query: (_args, context) => ({ where: { connection: usableConnection(context) }, orderBy: { createdAt: 'desc' } }),
+    }),
+  }),
+});
+
+const ConnectionFilter = builder.inputType('ConnectionFilter', {
+  description: 'Narrows a connection list; all given fields must match.',
+  fields: (t) => ({
+    status: t.field({ type: [ConnectionStatusEnum], description: 'Any of these statuses.' }),
+    integration: t.string({ description: 'An integration key.' }),
+    owner: t.id({ description: 'A User id.' }),
+    shared: t.boolean({ description: 'Shared (true) or private (false) connections.' }),
+  }),
+});
+
+const ConnectionOrder = builder.enumType('ConnectionOrder', {
+  description: 'The order of a connection list.',
+  values: {
+    CREATED_AT_DESC: { description: 'Newest first (default).' },
+    CREATED_AT_ASC: { description: 'Oldest first.' },
+    NAME_ASC: { description: 'By name, A to Z.' },
+    UPDATED_AT_DESC: { description: 'Most recently changed first.' },
+  },
+});
+
+const ORDERINGS = {
+  CREATED_AT_DESC: { createdAt: 'desc' },
+  CREATED_AT_ASC: { createdAt: 'asc' },
+  NAME_ASC: { name: 'asc' },
+  UPDATED_AT_DESC: { updatedAt: 'desc' },
+} as const;
+
+async function listFilter(
+  context: Context,
+  filter: { status?: ConnectionRow['status'][] | null; integration?: string | null; owner?: string | null; shared?: boolean | null } | null | undefined,
+): Promise<ConnectionListFilter> {
+  if (!filter) return {};
+  if (filter.integration != null) {
+    const [integration] = await loadIntegrations(context.db, viewerOf(context).accountId, [filter.integration]);
+    if (!integration) throw new ValidationError(`Unknown integration "${filter.integration}"`, 'filter.integration');
+  }
+  return {
+    status: filter.status,
+    integrationKey: filter.integration,
+    ownerId: filter.owner == null ? null : parseGlobalId(filter.owner, 'User', 'filter.owner'),
+    shared: filter.shared,
+  };
+}
+
+/** Connection list arguments, shared by Query.connections and Account.connections. */
+const listArgs = builder.args((t) => ({
+  filter: t.field({ type: ConnectionFilter, description: 'Narrows the list.' }),
+  orderBy: t.field({ type: ConnectionOrder, defaultValue: 'CREATED_AT_DESC', description: 'The order.' }),
+}));
+
+builder.queryFields((t) => ({
+  connections: t.drizzleConnection({
+    type: 'connections',
+    description: 'The connections the viewer may see.',
+    authScopes: { authenticated: true },
+    args: listArgs,
+    maxSize: maxPageSize,
+    totalCount: async (_root, args, context) =>
+      countConnections(context.db, viewerOf(context), await listFilter(context, args.filter)),
+    resolve: async (query, _root, args, context) => {
+      const viewer = viewerOf(context);
+      const filter = await listFilter(context, args.filter);
+      return context.db.query.connections.findMany(
+        query({
+          where: { RAW: (table) => connectionListCondition(table, viewer, filter) },
+          orderBy: ORDERINGS[args.orderBy ?? 'CREATED_AT_DESC'],
+        }),
+      );
+    },
+  }),
+  connection: t.drizzleField({
+    type: 'connections',
+    nullable: true,
+    description: 'One connection by id; null when it does not exist or is not visible.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true, description: 'The Connection id.' }) },
+    resolve: async (query, _root, args, context) => {
+      const viewer = viewerOf(context);
+      const id = parseGlobalId(args.id, 'Connection');
+      return (
+        (await context.db.query.connections.findFirst(
+          query({ where: { id, RAW: (table) => connectionListCondition(table, viewer) } }),
+        )) ?? null
+      );
+    },
+  }),
+}));
+
+builder.drizzleObjectField('accounts', 'connections', (t) =>
+  t.relatedConnection('connections', {
+    description: 'The account’s connections the viewer may see.',
+    maxSize: maxPageSize,
+    totalCount: true,
+    args: listArgs,
+    query: (args, context) => {
+      const viewer: Viewer = viewerOf(context);
+      // Filters resolved synchronously here: the integration and owner are checked for shape only.
+      const filter: ConnectionListFilter = {
+        status: args.filter?.status,
+        integrationKey: args.filter?.integration,
+        ownerId: args.filter?.owner == null ? null : parseGlobalId(args.filter.owner, 'User', 'filter.owner'),
+        shared: args.filter?.shared,
+      };
+      return {
+        where: { RAW: (table) => connectionListCondition(table, viewer, filter) },
+        orderBy: ORDERINGS[args.orderBy ?? 'CREATED_AT_DESC'],
+      };
+    },
+  }),
+);
+
+builder.mutationFields((t) => ({
+  updateConnection: t.fieldWithInput({
+    type: ConnectionType,
+    description: 'Renames a connection or changes its sharing (owner or admin).',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'connection' } },
+    input: {
+      id: t.input.id({ required: true, description: 'The Connection id.' }),
+      name: t.input.string({ description: 'New name, 1 to 120 characters.' }),
+      shared: t.input.boolean({ description: 'Share with the account (true) or keep private (false).' }),
+    },
+    resolve: (_root, { input }, context) =>
+      updateConnection(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),
+  }),
+  deleteConnection: t.fieldWithInput({
+    type: 'ID',
+    description: 'Deletes a connection with its credentials and history; refused while data sources use it.',
+    authScopes: { authenticated: true },
+    errors: { types: [...COMMON_ERRORS, ConnectionInUseError], dataField: { name: 'deletedId' } },
+    input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
+    resolve: async (_root, { input }, context) => {
+      const row = await deleteConnection(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection'));
+      return encodeGlobalId('Connection', row.id);
+    },
+  }),
+}));

@@ -1,0 +1,96 @@
+/** DataSource: a resource read through a connection, and its mutations. */
+import { createDataSource, deleteDataSource, updateDataSource } from '../domain/data-sources.js';
+import { builder, viewerOf } from './builder.js';
+import { COMMON_ERRORS } from './errors.js';
+import { encodeGlobalId, parseGlobalId } from './global-ids.js';
+import { maxPageSize } from './pagination.js';
+
+const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
+  description: 'Whether a data source refreshes.',
+  values: {
+    ACTIVE: { description: 'Refreshes on its schedule.' },
+    PAUSED: { description: 'Paused by a user.' },
+    BROKEN: { description: 'Its connection is not ACTIVE; it resumes when the connection is repaired.' },
+  },
+});
+
+const DataSourceType = builder.drizzleNode('dataSources', {
+  name: 'DataSource',
+  description: 'A resource (property, company, table...) read through a connection.',
+  id: { column: (dataSource) => dataSource.id },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Display name.' }),
+    resourceId: t.exposeString('resourceId', { description: 'The resource’s id at the service.' }),
+    schedule: t.exposeString('schedule', { description: 'Refresh schedule, a five-field cron expression in UTC.' }),
+    filter: t.expose('filter', { type: 'JSONObject', nullable: true, description: 'What to read, service-specific.' }),
+    status: t.expose('status', { type: DataSourceStatusEnum, description: 'Whether it refreshes.' }),
+    lastRefreshedAt: t.expose('lastRefreshedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a refresh last succeeded.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    connection: t.relation('connection', { description: 'The connection it reads through.' }),
+    refreshRuns: t.relatedConnection('refreshRuns', {
+      description: 'Its refreshes, newest first.',
+      maxSize: maxPageSize,
+      totalCount: true,
+      query: { orderBy: { startedAt: 'desc' } },
+    }),
+  }),
+});
+
+const scheduleDescription = 'Five-field cron expression in UTC, e.g. "0 6 * * *" (daily at 06:00).';
+
+builder.mutationFields((t) => ({
+  createDataSource: t.fieldWithInput({
+    type: DataSourceType,
+    description: 'Adds a data source on a connection the viewer may use.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'dataSource' } },
+    input: {
+      connectionId: t.input.id({ required: true, description: 'The Connection to read through.' }),
+      resourceId: t.input.string({ required: true, description: 'The resource’s id at the service.' }),
+      name: t.input.string({ required: true, description: 'Display name, 1 to 120 characters.' }),
+      schedule: t.input.string({ required: true, description: scheduleDescription }),
+      filter: t.input.field({ type: 'JSONObject', description: 'What to read, service-specific.' }),
+    },
+    resolve: (_root, { input }, context) =>
+      createDataSource(context.db, viewerOf(context), {
+        ...input,
+        connectionId: parseGlobalId(input.connectionId, 'Connection', 'connectionId'),
+      }),
+  }),
+  updateDataSource: t.fieldWithInput({
+    type: DataSourceType,
+    description:
+      'Changes a data source, or moves it to another connection of the same integration (editors, admins, the connection owner).',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'dataSource' } },
+    input: {
+      id: t.input.id({ required: true, description: 'The DataSource id.' }),
+      name: t.input.string({ description: 'New name.' }),
+      schedule: t.input.string({ description: scheduleDescription }),
+      filter: t.input.field({ type: 'JSONObject', description: 'New filter; null clears it.' }),
+      connectionId: t.input.id({ description: 'Another Connection of the same integration.' }),
+    },
+    resolve: (_root, { input }, context) =>
+      updateDataSource(context.db, viewerOf(context), parseGlobalId(input.id, 'DataSource'), {
+        ...input,
+        connectionId:
+          input.connectionId == null ? null : parseGlobalId(input.connectionId, 'Connection', 'connectionId'),
+      }),
+  }),
+  deleteDataSource: t.fieldWithInput({
+    type: 'ID',
+    description: 'Deletes a data source and its refresh history.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'deletedId' } },
+    input: { id: t.input.id({ required: true, description: 'The DataSource id.' }) },
+    resolve: async (_root, { input }, context) => {
+      const row = await deleteDataSource(context.db, viewerOf(context), parseGlobalId(input.id, 'DataSource'));
+      return encodeGlobalId('DataSource', row.id);
+    },
+  }),
+}));

@@ -1,0 +1,60 @@
+/** The typed errors mutation results carry, all implementing the `Error` interface. */
+import {
+  AuthenticationError,
+  ConnectionInUseError,
+  ForbiddenError,
+  NotFoundError,
+  PatchbayError,
+  ValidationError,
+} from '../domain/errors.js';
+import { builder } from './builder.js';
+
+const ErrorInterface = builder.interfaceRef<PatchbayError>('Error').implement({
+  description: 'Something the caller asked for could not be done; nothing was changed.',
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'What went wrong, for people.' }),
+    code: t.exposeString('code', { description: 'Stable machine-readable error code.' }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'The object does not exist or is not visible to the viewer.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    typename: t.exposeString('typename', { description: 'The type of object that was looked up.' }),
+  }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'The viewer may see the object but not perform this action on it.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(AuthenticationError, {
+  name: 'AuthenticationError',
+  description: 'The request carried no valid API token.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'An input broke a rule.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.exposeString('field', { nullable: true, description: 'The input field at fault.' }),
+  }),
+});
+
+builder.objectType(ConnectionInUseError, {
+  name: 'ConnectionInUseError',
+  description: 'The connection still feeds data sources, so it cannot be deleted.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    dataSourceCount: t.exposeInt('dataSourceCount', { description: 'How many data sources depend on it.' }),
+  }),
+});
+
+/** The errors every mutation can answer with. */
+export const COMMON_ERRORS = [AuthenticationError, ForbiddenError, NotFoundError, ValidationError];

@@ -1,0 +1,18 @@
+/** Builds the schema: imports every type module (for their registrations), then prints nothing else. */
+import { builder } from './builder.js';
+import './scalars.js';
+import './errors.js';
+import './user.js';
+import './account.js';
+import './viewer.js';
+import './api-token.js';
+import './integration.js';
+import './connection.js';
+import './data-source.js';
+import './refresh-run.js';
+import './connection-event.js';
+
+builder.queryType({ description: 'The connection graph of the viewer’s account.' });
+builder.mutationType({ description: 'Changes; each returns a result union of its payload and typed errors.' });
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,46 @@
+/** Entry: config -> database -> migrate -> (demo seed) -> app.start(). */
+import { mkdirSync } from 'node:fs';
+import { createApp } from './app.js';
+import { ConfigError, readConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { createLog } from './log.js';
+import { issueDemoToken, seedDemo } from './seed/demo.js';
+
+async function main() {
+  const config = readConfig();
+  const log = createLog(config.logLevel);
+  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
+  const database = await openDatabase(config);
+  await database.migrate();
+  let demoToken: string | undefined;
+  if (config.seedDemo) {
+    await seedDemo(database.db);
+    demoToken = await issueDemoToken(database.db);
+  }
+  const app = createApp({ db: database.db, log });
+  const url = await app.start(config.port, config.host);
+  const base = config.publicUrl ?? url;
+  const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
+  process.stdout.write(
+    [
+      `Patchbay is running on ${where}`,
+      `  GraphQL:  ${base}/graphql`,
+      `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`,
+      ...(demoToken ? [`  Demo API token (Pam, account owner): ${demoToken}`] : []),
+      '',
+    ].join('\n'),
+  );
+  const shutdown = async (signal: string) => {
+    log.info('shutting down', { signal });
+    await app.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? 'Configuration error' : 'Patchbay failed to start'}: ${(error as Error).message}\n`);
+  process.exit(1);
+});
