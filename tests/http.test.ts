@@ -64,7 +64,7 @@ describeEachDatabase('the HTTP gateway', (db) => {
   it('masks unexpected errors but keeps typed ones, and refuses over-deep queries', async () => {
     const typed = await post({ query: '{ connections(first: 500) { totalCount } }' }, a.owner.token);
     expect(typed.body.errors[0]).toMatchObject({ message: 'first must be between 0 and 100', extensions: { code: 'VALIDATION', field: 'first' } });
-    const deep = `{ viewer { account { connections(first: 1) { nodes { dataSources(first: 1) { nodes { connection { dataSources(first: 1) { nodes { connection { owner { name } } } } } } } } } } } }`;
+    const deep = `{ viewer { account { connections(first: 1) { edges { node { dataSources(first: 1) { edges { node { connection { dataSources(first: 1) { edges { node { connection { owner { name } } } } } } } } } } } } } } }`;
     const refused = await post({ query: deep }, a.owner.token);
     expect(refused.body.errors[0].message).toMatch(/depth/i);
   });

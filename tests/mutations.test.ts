@@ -2,7 +2,7 @@ import { count, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { apiTokens, connections, dataSources } from '../server/db/schema.js';
-import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant } from './support/fixtures.js';
 
@@ -106,7 +106,7 @@ describeEachDatabase('connection and data source mutations', (db) => {
       const a = await tenant(tx, 'a');
       const created = await graphql(tx, a.member.viewer, CREATE_SOURCE, {
         input: {
-          connectionId: a.connections.shared.gid,
+          connectionId: a.connections.memberPrivate.gid,
           resourceId: 'properties/9',
           name: 'Revenue',
           schedule: '30 5 * * 1',
@@ -118,15 +118,17 @@ describeEachDatabase('connection and data source mutations', (db) => {
         __typename: 'CreateDataSourceSuccess',
         dataSource: { name: 'Revenue', schedule: '30 5 * * 1', filter: { dimensions: ['date'] }, status: 'ACTIVE' },
       });
-      // The member owns a private GA4 connection: moving there keeps the integration.
+      // Moving to the shared GA4 connection keeps the integration, so it is allowed.
       const moved = await graphql(tx, a.member.viewer, UPDATE_SOURCE, {
-        input: { id: source.dataSource.id, connectionId: a.connections.memberPrivate.gid },
+        input: { id: source.dataSource.id, connectionId: a.connections.shared.gid },
       });
       expect(moved.data!.updateDataSource).toMatchObject({
         __typename: 'UpdateDataSourceSuccess',
-        dataSource: { connection: { id: a.connections.memberPrivate.gid } },
+        dataSource: { connection: { id: a.connections.shared.gid } },
       });
-      const otherIntegration = await graphql(tx, a.member.viewer, UPDATE_SOURCE, {
+      const [row] = await tx.select().from(dataSources).where(eq(dataSources.id, parseGlobalId(source.dataSource.id, 'DataSource')));
+      expect(row.connectionId).toBe(a.connections.shared.id);
+      const otherIntegration = await graphql(tx, a.editor.viewer, UPDATE_SOURCE, {
         input: { id: source.dataSource.id, connectionId: a.connections.sharedSalesforce.gid },
       });
       expect(otherIntegration.data!.updateDataSource).toMatchObject({ __typename: 'ValidationError', field: 'connectionId' });
@@ -134,10 +136,11 @@ describeEachDatabase('connection and data source mutations', (db) => {
         input: { connectionId: a.connections.memberPrivate.gid, resourceId: 'p', name: 'n', schedule: '0 * * * *' },
       });
       expect(notUsable.data!.createDataSource.__typename).toBe('NotFoundError');
-      const deleted = await graphql(tx, a.member.viewer, `mutation($id: ID!) { deleteDataSource(input: { id: $id }) { __typename } }`, {
+      const deleted = await graphql(tx, a.editor.viewer, `mutation($id: ID!) { deleteDataSource(input: { id: $id }) { __typename } }`, {
         id: source.dataSource.id,
       });
       expect(deleted.data!.deleteDataSource.__typename).toBe('DeleteDataSourceSuccess');
+      expect(await tx.select().from(dataSources).where(eq(dataSources.id, row.id))).toEqual([]);
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Which rows of each type a viewer may reach by id. Direct lookups (`node`, `nodes`) bypass the
- * filtered lists, so they ask here first: one statement per type, and ids of other accounts are
- * simply absent, exactly like missing ones.
+ * filtered lists, so they load through here: one statement per type, with the access rule in its
+ * WHERE clause, so ids of other accounts are simply absent, exactly like missing ones.
  */
 import type { Database } from '../db/client.js';
 import type { connections } from '../db/schema.js';
@@ -10,49 +10,49 @@ import { isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type 
 /** The row types reachable by id. */
 export type NodeType = 'Account' | 'User' | 'ApiToken' | 'Connection' | 'DataSource' | 'RefreshRun' | 'ConnectionEvent';
 
-/** Returns the subset of `ids` of `type` the viewer may see. */
-export async function visibleIds(db: Database, viewer: Viewer, type: NodeType, ids: string[]): Promise<Set<string>> {
+/** Loads the rows of `type` among `ids` that the viewer may see (others are simply absent). */
+export async function findVisibleRows(
+  db: Database,
+  viewer: Viewer,
+  type: NodeType,
+  ids: string[],
+): Promise<{ id: string }[]> {
   const idIn = { in: ids };
   const accountId = viewer.accountId;
-  const columns = { id: true } as const;
   const usable = { RAW: (table: typeof connections) => usableConnectionsCondition(table, viewer) };
   let rows: { id: string }[];
   switch (type) {
     case 'Account':
-      return new Set(ids.filter((id) => id === accountId));
+      rows = ids.includes(accountId) ? await db.query.accounts.findMany({ where: { id: accountId } }) : [];
+      break;
     case 'User':
-      rows = await db.query.users.findMany({ columns, where: { id: idIn, accountId } });
+      rows = await db.query.users.findMany({ where: { id: idIn, accountId } });
       break;
     case 'ApiToken':
       rows = await db.query.apiTokens.findMany({
-        columns,
         where: { id: idIn, accountId, ...(isAdmin(viewer) ? {} : { userId: viewer.userId }) },
       });
       break;
     case 'Connection':
       rows = await db.query.connections.findMany({
-        columns,
         where: { id: idIn, RAW: (table) => visibleConnectionsCondition(table, viewer) },
       });
       break;
     case 'DataSource':
       rows = await db.query.dataSources.findMany({
-        columns,
         where: { id: idIn, accountId, connection: usable },
       });
       break;
     case 'RefreshRun':
       rows = await db.query.refreshRuns.findMany({
-        columns,
         where: { id: idIn, accountId, dataSource: { connection: usable } },
       });
       break;
     case 'ConnectionEvent':
       rows = await db.query.connectionEvents.findMany({
-        columns,
         where: { id: idIn, accountId, connection: usable },
       });
       break;
   }
-  return new Set(rows.map((row) => row.id));
+  return rows;
 }

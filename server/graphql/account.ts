@@ -1,6 +1,6 @@
 /** Account: the tenant everything else belongs to. */
 import { builder } from './builder.js';
-import { maxPageSize } from './pagination.js';
+import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 builder.drizzleNode('accounts', {
   name: 'Account',
@@ -11,8 +11,8 @@ builder.drizzleNode('accounts', {
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the account was created.' }),
     users: t.relatedConnection('users', {
       description: 'The account’s users, oldest first.',
-      maxSize: maxPageSize,
-      query: { orderBy: { createdAt: 'asc' } },
+      maxSize: MAX_PAGE_SIZE,
+      query: (args) => pageQuery(args, { orderBy: { createdAt: 'asc' as const } }),
       totalCount: true,
     }),
   }),

@@ -70,12 +70,11 @@ export const builder = new SchemaBuilder<{
     decodeGlobalID: decodeGlobalId,
     nodeQueryOptions: {
       description: 'Fetches any object of the viewer\'s account by its id; null when it does not exist or is not visible.',
-      resolve: async (_root, { id }, context, _info, resolveNode) =>
-        (await loadVisibleNodes(context, [id], (ids) => Promise.all(ids.map((nodeId) => resolveNode(nodeId)))))[0],
+      resolve: async (_root, { id }, context) => (await loadVisibleNodes(context, [id]))[0],
     },
     nodesQueryOptions: {
       description: 'Fetches objects by id, in order; null for each that does not exist or is not visible.',
-      resolve: (_root, { ids }, context, _info, resolveNodes) => loadVisibleNodes(context, ids, resolveNodes),
+      resolve: (_root, { ids }, context) => loadVisibleNodes(context, ids),
     },
   },
   drizzle: {

@@ -13,15 +13,14 @@ import type { ConnectionRow, DisconnectReason } from '../domain/types.js';
 import {
   canManageConnection,
   canUseConnection,
-  usableConnectionsCondition,
   type Viewer,
 } from '../domain/viewer.js';
-import type { connections } from '../db/schema.js';
 import { builder, viewerOf, type Context } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { encodeGlobalId, parseGlobalId } from './global-ids.js';
 import { IntegrationType } from './integration.js';
-import { maxPageSize } from './pagination.js';
+import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
+import type { connections } from '../db/schema.js';
 import { ConnectionInUseError } from '../domain/errors.js';
 
 export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
@@ -78,17 +77,15 @@ const ConnectionPermissions = builder.objectRef<Permissions>('ConnectionPermissi
   }),
 });
 
-/** Fields that reveal more than the connection's existence resolve to null for non-users. */
-function detail<T>(resolve: (connection: ConnectionRow) => T) {
-  return (connection: ConnectionRow, _args: object, context: Context): T | null =>
-    canUseConnection(viewerOf(context), connection) ? resolve(connection) : null;
-}
-
-/** A relational filter keeping rows of connections the viewer may use. */
-function usableConnection(context: Context) {
-  const viewer = viewerOf(context);
-  return { RAW: (table: typeof connections) => usableConnectionsCondition(table, viewer) };
-}
+/**
+ * For fields that reveal a connection's contents: null unless the viewer may use the connection
+ * (admins see that a private connection of another user exists, not what is in it).
+ */
+const hiddenFromNonUsers = {
+  authScopes: (connection: ConnectionRow, _args: object, context: Context) =>
+    canUseConnection(viewerOf(context), connection),
+  unauthorizedResolver: () => null,
+};
 
 export const ConnectionType = builder.drizzleNode('connections', {
   name: 'Connection',
@@ -96,10 +93,10 @@ export const ConnectionType = builder.drizzleNode('connections', {
     'A user’s authorization to an integration. Private connections of other users show only that they exist (to admins).',
   id: { column: (connection) => connection.id },
   fields: (t) => ({
-    name: t.string({
+    name: t.exposeString('name', {
       nullable: true,
       description: 'Its name, e.g. "Pam’s QBO Company A"; null when private to another user.',
-      resolve: detail((c) => c.name),
+      ...hiddenFromNonUsers,
     }),
     status: t.expose('status', { type: ConnectionStatusEnum, description: 'Lifecycle status.' }),
     problem: t.field({
@@ -121,15 +118,15 @@ export const ConnectionType = builder.drizzleNode('connections', {
       },
       resolve: (c) => c.integrationKey,
     }),
-    resourceId: t.string({
+    resourceId: t.exposeString('resourceId', {
       nullable: true,
-      description: 'The resource picked while connecting (account, property, store, company id).',
-      resolve: detail((c) => c.resourceId),
+      description: 'The resource picked while connecting (account, property, store, company id); null when private to another user.',
+      ...hiddenFromNonUsers,
     }),
-    resourceName: t.string({
+    resourceName: t.exposeString('resourceName', {
       nullable: true,
-      description: 'The resource’s display name.',
-      resolve: detail((c) => c.resourceName),
+      description: 'The resource’s display name; null when private to another user.',
+      ...hiddenFromNonUsers,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
@@ -165,16 +162,20 @@ export const ConnectionType = builder.drizzleNode('connections', {
       },
     }),
     dataSources: t.relatedConnection('dataSources', {
-      description: 'The data sources read through it, oldest first (empty when private to another user).',
-      maxSize: maxPageSize,
+      description: 'The data sources read through it, oldest first; null when it is private to another user.',
+      nullable: true,
+      ...hiddenFromNonUsers,
+      maxSize: MAX_PAGE_SIZE,
       totalCount: true,
-      query: (_args, context) => ({ where: { connection: usableConnection(context) }, orderBy: { createdAt: 'asc' } }),
+      query: (args) => pageQuery(args, { orderBy: { createdAt: 'asc' as const } }),
     }),
     events: t.relatedConnection('events', {
-      description: 'Its status changes, newest first (empty when private to another user).',
-      maxSize: maxPageSize,
+      description: 'Its status changes, newest first; null when it is private to another user.',
+      nullable: true,
+      ...hiddenFromNonUsers,
+      maxSize: MAX_PAGE_SIZE,
       totalCount: true,
-      query: (_args, context) => ({ where: { connection: usableConnection(context) }, orderBy: { createdAt: 'desc' } }),
+      query: (args) => pageQuery(args, { orderBy: { createdAt: 'desc' as const } }),
     }),
   }),
 });
@@ -235,12 +236,15 @@ builder.queryFields((t) => ({
     description: 'The connections the viewer may see.',
     authScopes: { authenticated: true },
     args: listArgs,
-    maxSize: maxPageSize,
-    totalCount: async (_root, args, context) =>
-      countConnections(context.db, viewerOf(context), await listFilter(context, args.filter)),
+    maxSize: MAX_PAGE_SIZE,
+    totalCount: async (_root, args, context) => {
+      checkPageSize(args);
+      return countConnections(context.db, viewerOf(context), await listFilter(context, args.filter));
+    },
     resolve: async (query, _root, args, context) => {
       const viewer = viewerOf(context);
       const filter = await listFilter(context, args.filter);
+      checkPageSize(args);
       return context.db.query.connections.findMany(
         query({
           where: { RAW: (table) => connectionListCondition(table, viewer, filter) },
@@ -269,9 +273,8 @@ builder.queryFields((t) => ({
 
 builder.drizzleObjectField('accounts', 'connections', (t) =>
   t.relatedConnection('connections', {
-    description: 'The account’s connections the viewer may see.',
-    maxSize: maxPageSize,
-    totalCount: true,
+    description: 'The account’s connections the viewer may see (Query.connections also gives their totalCount).',
+    maxSize: MAX_PAGE_SIZE,
     args: listArgs,
     query: (args, context) => {
       const viewer: Viewer = viewerOf(context);
@@ -282,10 +285,10 @@ builder.drizzleObjectField('accounts', 'connections', (t) =>
         ownerId: args.filter?.owner == null ? null : parseGlobalId(args.filter.owner, 'User', 'filter.owner'),
         shared: args.filter?.shared,
       };
-      return {
-        where: { RAW: (table) => connectionListCondition(table, viewer, filter) },
+      return pageQuery(args, {
+        where: { RAW: (table: typeof connections) => connectionListCondition(table, viewer, filter) },
         orderBy: ORDERINGS[args.orderBy ?? 'CREATED_AT_DESC'],
-      };
+      });
     },
   }),
 );

@@ -3,7 +3,7 @@ import { createDataSource, deleteDataSource, updateDataSource } from '../domain/
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { encodeGlobalId, parseGlobalId } from './global-ids.js';
-import { maxPageSize } from './pagination.js';
+import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
   description: 'Whether a data source refreshes.',
@@ -34,9 +34,9 @@ const DataSourceType = builder.drizzleNode('dataSources', {
     connection: t.relation('connection', { description: 'The connection it reads through.' }),
     refreshRuns: t.relatedConnection('refreshRuns', {
       description: 'Its refreshes, newest first.',
-      maxSize: maxPageSize,
+      maxSize: MAX_PAGE_SIZE,
       totalCount: true,
-      query: { orderBy: { startedAt: 'desc' } },
+      query: (args) => pageQuery(args, { orderBy: { startedAt: 'desc' as const } }),
     }),
   }),
 });

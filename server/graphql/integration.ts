@@ -9,7 +9,7 @@ import {
 } from '../domain/integrations.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
-import { maxPageSize } from './pagination.js';
+import { checkPageSize } from './pagination.js';
 
 export const AuthMethodEnum = builder.enumType('AuthMethod', {
   description: 'How Patchbay authenticates against a service.',
@@ -133,7 +133,7 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     args: { filter: t.arg({ type: IntegrationFilter, description: 'Narrows the list.' }) },
     resolve: async (_root, args, context) => {
-      maxPageSize(args);
+      checkPageSize(args);
       const items = await listIntegrations(context.db, viewerOf(context).accountId, args.filter ?? {});
       return resolveArrayConnection({ args }, items);
     },

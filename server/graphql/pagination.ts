@@ -5,15 +5,21 @@ import { ValidationError } from '../domain/errors.js';
 export const MAX_PAGE_SIZE = 100;
 
 /**
- * A `maxSize` for connection fields that refuses oversized pages with a clear error instead of
- * silently clamping them (a caller asking for 10,000 should learn it got at most 100).
+ * Refuses oversized pages with a clear error instead of silently clamping them (a caller asking
+ * for 10,000 should learn it gets at most 100). Called from each connection's query callback,
+ * which runs even when only `totalCount` is selected.
  */
-export function maxPageSize(args: { first?: number | null; last?: number | null }): number {
+export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
   for (const name of ['first', 'last'] as const) {
     const value = args[name];
     if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
       throw new ValidationError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`, name);
     }
   }
-  return MAX_PAGE_SIZE;
+}
+
+/** A connection's query options, after checking its page size. */
+export function pageQuery<Query>(args: { first?: number | null; last?: number | null }, query: Query): Query {
+  checkPageSize(args);
+  return query;
 }

@@ -2,7 +2,7 @@
 import type { Viewer } from '../domain/viewer.js';
 import { ApiTokenKindEnum } from './api-token.js';
 import { builder, viewerOf } from './builder.js';
-import { maxPageSize } from './pagination.js';
+import { checkPageSize, MAX_PAGE_SIZE } from './pagination.js';
 
 const ViewerType = builder.objectRef<Viewer>('Viewer').implement({
   description: 'The authenticated principal of the request.',
@@ -27,11 +27,13 @@ const ViewerType = builder.objectRef<Viewer>('Viewer').implement({
     apiTokens: t.drizzleConnection({
       type: 'apiTokens',
       description: 'The viewer’s own API tokens, newest first.',
-      maxSize: maxPageSize,
-      resolve: (query, viewer, _args, context) =>
-        context.db.query.apiTokens.findMany(
+      maxSize: MAX_PAGE_SIZE,
+      resolve: (query, viewer, args, context) => {
+        checkPageSize(args);
+        return context.db.query.apiTokens.findMany(
           query({ where: { userId: viewer.userId }, orderBy: { createdAt: 'desc' } }),
-        ),
+        );
+      },
     }),
   }),
 });
