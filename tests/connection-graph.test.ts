@@ -1,4 +1,4 @@
-import { count as countAll } from 'drizzle-orm';
+import { count as countAll, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { countStatements } from '../server/db/client.js';
 import { dataSources, refreshRuns } from '../server/db/schema.js';
@@ -87,8 +87,8 @@ describeEachDatabase('the connection graph', (db) => {
       expect(total).toBe(25);
       expect(seen).toHaveLength(25);
       expect(new Set(seen).size).toBe(25);
-      const [{ value: runCount }] = await tx.select({ value: countAll() }).from(refreshRuns);
-      const [{ value: sourceCount }] = await tx.select({ value: countAll() }).from(dataSources);
+      const [{ value: runCount }] = await tx.select({ value: countAll() }).from(refreshRuns).where(eq(refreshRuns.accountId, accountId));
+      const [{ value: sourceCount }] = await tx.select({ value: countAll() }).from(dataSources).where(eq(dataSources.accountId, accountId));
       expect(runCount).toBe(sourceCount * 4);
     });
   });
