@@ -18,6 +18,14 @@ async function main() {
     demoToken = await issueDemoToken(database.db);
   }
   const app = createApp({ db: database.db, log });
+  const shutdown = async (signal: string) => {
+    log.info('shutting down', { signal });
+    await app.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const url = await app.start(config.port, config.host);
   const base = config.publicUrl ?? url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
@@ -30,14 +38,6 @@ async function main() {
       '',
     ].join('\n'),
   );
-  const shutdown = async (signal: string) => {
-    log.info('shutting down', { signal });
-    await app.stop();
-    await database.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -136,6 +136,8 @@ describeEachDatabase('tenancy', (db) => {
       const result = await graphql(tx, null, `{ connections(first: 5) { totalCount } }`);
       expect(result.data).toBeNull();
       expect(result.errors?.[0].originalError?.name).toBe('AuthenticationError');
+      const mutation = await graphql(tx, null, `mutation { createApiToken(input: { name: "x" }) { __typename ... on Error { code } } }`);
+      expect(mutation.data).toEqual({ createApiToken: { __typename: 'AuthenticationError', code: 'UNAUTHENTICATED' } });
     });
   });
 });

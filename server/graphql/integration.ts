@@ -127,17 +127,27 @@ const IntegrationFilter = builder.inputType('IntegrationFilter', {
 });
 
 builder.queryFields((t) => ({
-  integrations: t.connection({
-    type: IntegrationType,
-    description: 'The catalog: built-in integrations, then the account’s custom ones.',
-    authScopes: { authenticated: true },
-    args: { filter: t.arg({ type: IntegrationFilter, description: 'Narrows the list.' }) },
-    resolve: async (_root, args, context) => {
-      checkPageSize(args);
-      const items = await listIntegrations(context.db, viewerOf(context).accountId, args.filter ?? {});
-      return resolveArrayConnection({ args }, items);
+  integrations: t.connection(
+    {
+      type: IntegrationType,
+      description: 'The catalog: built-in integrations, then the account’s custom ones.',
+      authScopes: { authenticated: true },
+      args: { filter: t.arg({ type: IntegrationFilter, description: 'Narrows the list.' }) },
+      resolve: async (_root, args, context) => {
+        checkPageSize(args);
+        const items = await listIntegrations(context.db, viewerOf(context).accountId, args.filter ?? {});
+        return { ...resolveArrayConnection({ args }, items), totalCount: items.length };
+      },
     },
-  }),
+    {
+      fields: (connection) => ({
+        totalCount: connection.int({
+          description: 'How many integrations match, across all pages.',
+          resolve: (page) => page.totalCount,
+        }),
+      }),
+    },
+  ),
   integration: t.field({
     type: IntegrationType,
     nullable: true,

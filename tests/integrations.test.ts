@@ -1,0 +1,83 @@
+import { expect, it } from 'vitest';
+import { connections } from '../server/db/schema.js';
+import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
+import { describeEachDatabase, inRollback } from './support/db.js';
+import { graphql, tenant } from './support/fixtures.js';
+
+const REGISTER = `mutation($input: RegisterIntegrationInput!) {
+  registerIntegration(input: $input) {
+    __typename
+    ... on RegisterIntegrationSuccess { integration { key name authMethod isCustom endpoints { tokenUrl verifyUrl } credentialFields { key secret } } }
+    ... on Error { message }
+    ... on ValidationError { field }
+  }
+}`;
+
+describeEachDatabase('the integration catalog API', (db) => {
+  it('pages, filters by auth method and searches the catalog', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const all = await graphql(tx, a.member.viewer, `{ integrations(first: 100) { totalCount nodes { key } } }`);
+      expect(all.data!.integrations.nodes).toHaveLength(BUILT_IN_INTEGRATIONS.length);
+      const oauth1 = await graphql(tx, a.member.viewer, `{ integrations(first: 10, filter: { authMethod: OAUTH1 }) { nodes { key } } }`);
+      expect(oauth1.data!.integrations.nodes.map((node: { key: string }) => node.key).sort()).toEqual(['trello', 'x-twitter']);
+      const search = await graphql(tx, a.member.viewer, `{ integrations(first: 10, filter: { search: "quickbooks" }) { nodes { key connectionPolicy requirements tokenLifetime { rotatesRefreshToken } } } }`);
+      expect(search.data!.integrations.nodes).toEqual([
+        expect.objectContaining({ key: 'quickbooks-online', connectionPolicy: 'ONE_PER_RESOURCE', tokenLifetime: { rotatesRefreshToken: true } }),
+      ]);
+      const page1 = await graphql(tx, a.member.viewer, `{ integrations(first: 10) { pageInfo { hasNextPage endCursor } nodes { key } } }`);
+      const page2 = await graphql(tx, a.member.viewer, `query($after: String) { integrations(first: 10, after: $after) { nodes { key } } }`, {
+        after: page1.data!.integrations.pageInfo.endCursor,
+      });
+      expect(page1.data!.integrations.pageInfo.hasNextPage).toBe(true);
+      expect(page2.data!.integrations.nodes[0].key).toBe(BUILT_IN_INTEGRATIONS[10].key);
+      const one = await graphql(tx, a.member.viewer, `{ integration(key: "linkedin") { name tokenLifetime { accessTokenSeconds note } } missing: integration(key: "nope") { name } }`);
+      expect(one.data!.integration.tokenLifetime.accessTokenSeconds).toBe(60 * 86_400);
+      expect(one.data!.missing).toBeNull();
+      const big = await graphql(tx, a.member.viewer, `{ integrations(first: 101) { totalCount } }`);
+      expect(big.errors?.[0].message).toBe('first must be between 0 and 100');
+    });
+  });
+
+  it('admins register custom integrations that only their account sees', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const b = await tenant(tx, 'b');
+      const input = {
+        key: 'acme-crm',
+        name: 'Acme CRM',
+        authMethod: 'API_KEY',
+        verifyUrl: 'https://crm.acme.example/api/me',
+        apiKeyHeader: 'X-Api-Key',
+      };
+      const byMember = await graphql(tx, a.member.viewer, REGISTER, { input });
+      expect(byMember.data!.registerIntegration.__typename).toBe('ForbiddenError');
+      const created = await graphql(tx, a.admin.viewer, REGISTER, { input });
+      expect(created.data!.registerIntegration).toEqual({
+        __typename: 'RegisterIntegrationSuccess',
+        integration: {
+          key: 'acme-crm',
+          name: 'Acme CRM',
+          authMethod: 'API_KEY',
+          isCustom: true,
+          endpoints: { tokenUrl: null, verifyUrl: 'https://crm.acme.example/api/me' },
+          credentialFields: [{ key: 'apiKey', secret: true }],
+        },
+      });
+      const again = await graphql(tx, a.admin.viewer, REGISTER, { input });
+      expect(again.data!.registerIntegration).toMatchObject({ __typename: 'ValidationError', field: 'key' });
+      const builtIn = await graphql(tx, a.admin.viewer, REGISTER, { input: { ...input, key: 'stripe' } });
+      expect(builtIn.data!.registerIntegration).toMatchObject({ __typename: 'ValidationError', field: 'key' });
+      const insecure = await graphql(tx, a.admin.viewer, REGISTER, {
+        input: { key: 'plain-oauth', name: 'Plain', authMethod: 'OAUTH2', authorizeUrl: 'http://example.com/auth', tokenUrl: 'https://example.com/token' },
+      });
+      expect(insecure.data!.registerIntegration).toMatchObject({ __typename: 'ValidationError', field: 'authorizeUrl' });
+      // A connection to it resolves its integration, in one batch with built-ins.
+      await tx.insert(connections).values({ accountId: a.account.id, ownerId: a.admin.user.id, integrationKey: 'acme-crm', name: 'CRM', shared: true });
+      const list = await graphql(tx, a.member.viewer, `{ connections(first: 10, filter: { integration: "acme-crm" }) { nodes { integration { key isCustom } } } }`);
+      expect(list.data!.connections.nodes).toEqual([{ integration: { key: 'acme-crm', isCustom: true } }]);
+      const elsewhere = await graphql(tx, b.admin.viewer, `{ integration(key: "acme-crm") { key } integrations(first: 1, filter: { search: "acme" }) { totalCount } }`);
+      expect(elsewhere.data).toEqual({ integration: null, integrations: { totalCount: 0 } });
+    });
+  });
+});

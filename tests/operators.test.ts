@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../server/config.js';
+import { openPglite } from '../server/db/client.js';
+import { authenticateToken } from '../server/domain/api-tokens.js';
+import { runScript, startScript } from './support/processes.js';
+
+const dirs: string[] = [];
+function dataDir() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('configuration', () => {
+  it('reads defaults and rejects bad values with the variable named', () => {
+    const config = readConfig({});
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', seedDemo: true, logLevel: 'info' });
+    expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db' }).seedDemo).toBe(false);
+    expect(() => readConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'));
+    expect(() => readConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL must use postgres:/);
+    expect(() => readConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(() => readConfig({ PATCHBAY_SEED_DEMO: 'maybe' })).toThrow(/PATCHBAY_SEED_DEMO/);
+  });
+});
+
+describe('npm start (embedded PGlite)', () => {
+  it('migrates, seeds the demo account once, prints URLs and a working demo token, and rotates it on restart', async () => {
+    const dir = dataDir();
+    const env = { PATCHBAY_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn' };
+    const ready = /Demo API token[^\n]*\n/;
+    const first = await startScript('server/main.ts', env, ready);
+    const out = first.stdout();
+    const url = /GraphQL:\s+(\S+)/.exec(out)![1];
+    const token = /pb_[A-Za-z0-9_-]+/.exec(out)![0];
+    expect(out).toContain('GraphiQL:');
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ viewer { user { name } } connections(first: 100) { totalCount nodes { status } } }' }),
+    });
+    const body = (await response.json()) as any;
+    expect(body.data.viewer.user.name).toBe('Pam Beesly');
+    const statuses = new Set(body.data.connections.nodes.map((node: { status: string }) => node.status));
+    expect([...statuses].sort()).toEqual(['ACTIVE', 'DISCONNECTED', 'PENDING', 'REVOKED']);
+    expect(await first.stop()).toBe(0);
+
+    const second = await startScript('server/main.ts', env, ready);
+    const token2 = /pb_[A-Za-z0-9_-]+/.exec(second.stdout())![0];
+    expect(token2).not.toBe(token);
+    expect(await second.stop()).toBe(0);
+    const database = await openPglite(dir);
+    try {
+      expect(await authenticateToken(database.db, token)).toBeNull();
+      expect(await authenticateToken(database.db, token2)).not.toBeNull();
+      const accounts = await database.db.query.accounts.findMany();
+      expect(accounts).toHaveLength(1);
+    } finally {
+      await database.close();
+    }
+  }, 120_000);
+});
+
+describe('the operators’ CLI', () => {
+  it('creates an account, a user and a token that authenticates; bad usage exits 2', async () => {
+    const dir = dataDir();
+    const env = { PATCHBAY_DATA_DIR: dir };
+    const account = await runScript('server/cli.ts', ['accounts', 'create', '--name', 'Initech', '--owner-email', 'bill@initech.example', '--owner-name', 'Bill'], env);
+    expect(account.code).toBe(0);
+    const { accountId } = JSON.parse(account.stdout);
+    const user = await runScript('server/cli.ts', ['users', 'create', '--account', accountId, '--email', 'peter@initech.example', '--name', 'Peter', '--role', 'editor'], env);
+    expect(JSON.parse(user.stdout)).toMatchObject({ role: 'EDITOR' });
+    const token = await runScript('server/cli.ts', ['tokens', 'create', '--email', 'peter@initech.example', '--name', 'worker', '--kind', 'service'], env);
+    const created = JSON.parse(token.stdout);
+    expect(created.kind).toBe('SERVICE');
+    const duplicate = await runScript('server/cli.ts', ['users', 'create', '--account', accountId, '--email', 'PETER@initech.example', '--name', 'Peter again'], env);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('already exists');
+    const usage = await runScript('server/cli.ts', ['tokens', 'create', '--name', 'x'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--email is required');
+    const database = await openPglite(dir);
+    try {
+      expect(await authenticateToken(database.db, created.token)).toMatchObject({ accountId, tokenKind: 'SERVICE', role: 'EDITOR' });
+    } finally {
+      await database.close();
+    }
+  }, 120_000);
+});
