@@ -5,13 +5,15 @@
  * (50 accounts x 200 connections x 5 sources x 10 runs by default; BENCH_SHAPE=small for 5 x 200 x 5 x 10).
  * Prints p50/p95/mean latency, requests per second and SQL statements per request.
  */
+import { randomBytes } from 'node:crypto';
 import { createApp } from '../server/app.js';
-import { countStatements, type DatabaseHandle, openPglite, openPostgres } from '../server/db/client.js';
+import { Vault } from '../server/domain/vault.js';
+import { type DatabaseHandle, executedStatements, openPglite, openPostgres } from '../server/db/client.js';
 import { issueApiToken } from '../server/domain/api-tokens.js';
 import { createLog } from '../server/log.js';
 import { seedBulk } from '../server/seed/bulk.js';
 
-const GRAPH = `query Graph { viewer { account { connections(first: 50) { totalCount nodes {
+const GRAPH = `query Graph { viewer { account { connections(first: 50) { nodes {
   id name status integration { key name } owner { name }
   dataSources(first: 10) { nodes { name refreshRuns(first: 3) { nodes { status startedAt rows } } } } } } } } }`;
 
@@ -31,7 +33,7 @@ async function bench(name: string, handle: DatabaseHandle) {
   const [first] = await seedBulk(handle.db, shape);
   const seedSeconds = (performance.now() - seedStart) / 1000;
   const { token } = await issueApiToken(handle.db, { accountId: first.accountId, userId: first.ownerId, name: 'bench', kind: 'USER' });
-  const app = createApp({ db: handle.db, log: createLog('error') });
+  const app = createApp({ db: handle.db, log: createLog('error'), vault: Vault.fromKeyList(randomBytes(32).toString('base64')) });
   const url = await app.start(0);
   const request = async () => {
     const response = await fetch(`${url}/graphql`, {
@@ -43,7 +45,10 @@ async function bench(name: string, handle: DatabaseHandle) {
     if (body.errors) throw new Error(JSON.stringify(body.errors));
   };
   for (let i = 0; i < 20; i++) await request(); // warm-up
-  const { statements } = await countStatements(request);
+  // The server handles requests in its own async context, so count process-wide around one request.
+  const before = executedStatements();
+  await request();
+  const statements = executedStatements() - before;
   const times: number[] = [];
   const started = performance.now();
   for (let i = 0; i < ITERATIONS; i++) {
@@ -60,7 +65,7 @@ async function bench(name: string, handle: DatabaseHandle) {
     database: name,
     shape: `${shape.accounts}x${shape.connections}x${shape.sources}x${shape.runs}`,
     seedSeconds: Number(seedSeconds.toFixed(1)),
-    statementsPerRequest: statements.length,
+    statementsPerRequest: statements,
     p50ms: Number(percentile(times, 50).toFixed(1)),
     p95ms: Number(percentile(times, 95).toFixed(1)),
     meanMs: Number(mean.toFixed(1)),

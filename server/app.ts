@@ -15,6 +15,7 @@ import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
+import type { Vault } from './domain/vault.js';
 import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -23,6 +24,7 @@ import type { Log } from './log.js';
 export interface AppDeps {
   db: Database;
   log: Log;
+  vault: Vault;
 }
 
 export interface App {
@@ -69,7 +71,7 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log }: AppDeps): App {
+export function createApp({ db, log, vault }: AppDeps): App {
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -87,7 +89,7 @@ export function createApp({ db, log }: AppDeps): App {
       maxAliasesPlugin({ n: 30 }),
       maxTokensPlugin({ n: 5000 }),
     ],
-    context: async ({ request }) => ({ db, viewer: await viewerFromRequest(db, request) }),
+    context: async ({ request }) => ({ db, vault, viewer: await viewerFromRequest(db, request) }),
   });
 
   const server = createServer(async (req, res) => {

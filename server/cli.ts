@@ -11,6 +11,9 @@ import { createAccount, createUser, findUserByEmail } from './domain/accounts.js
 import { issueApiToken, revokeApiToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
 import type { ApiTokenKind, UserRole } from './domain/types.js';
+import { resealCredentials } from './domain/credentials.js';
+import { Vault } from './domain/vault.js';
+import { openVault } from './vault-config.js';
 
 const USAGE = `Usage: npm run patchbay -- <command> [options]
 
@@ -19,6 +22,9 @@ Commands:
   users create --account <account id> --email <email> --name <name> [--role MEMBER|EDITOR|ADMIN]
   tokens create --email <user email> --name <name> [--kind USER|SERVICE]
   tokens revoke --email <user email> --id <token id>
+  keys rotate      re-seal every credential under the newest key (embedded mode: adds a new key
+                   to the data dir's key file first; with PATCHBAY_SECRET_KEY, put the new key
+                   first in the list, deploy, then run this)
 
 Environment: DATABASE_URL (PostgreSQL) or PATCHBAY_DATA_DIR (PGlite, default ./.data).
 Stop a running embedded server first: PGlite allows one process per data dir.`;
@@ -101,6 +107,17 @@ async function main(argv: string[]): Promise<unknown> {
         if (!/^[0-9a-f-]{36}$/i.test(tokenId)) throw new UsageError('--id must be a token id (a UUID)');
         const row = await revokeApiToken(db, viewer, tokenId);
         return { tokenId: row.id, revokedAt: row.revokedAt };
+      }
+      case 'keys rotate': {
+        const vault = config.secretKey ? openVault(config) : Vault.rotateDataDirKey(config.dataDir);
+        const { resealed, unopenable } = await resealCredentials(db, vault);
+        return {
+          currentKeyId: vault.currentKeyId,
+          resealed,
+          ...(unopenable.length
+            ? { unopenable, note: 'These credentials were sealed with a key that is not configured; they were left as they were.' }
+            : {}),
+        };
       }
       default:
         throw new UsageError(`Unknown command "${command}"`);

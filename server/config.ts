@@ -14,6 +14,8 @@ export interface Config {
   publicUrl?: string;
   /** Seed the demo account on first start (default: on for PGlite, off for PostgreSQL). */
   seedDemo: boolean;
+  /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
+  secretKey?: string;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -64,6 +66,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
+  if (env.DATABASE_URL && !env.PATCHBAY_SECRET_KEY) {
+    throw new ConfigError(
+      'PATCHBAY_SECRET_KEY is required with DATABASE_URL (32 random bytes, base64: openssl rand -base64 32)',
+    );
+  }
   return {
     port: integerSetting(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -71,6 +78,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.PATCHBAY_DATA_DIR || '.data'),
     publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
+    secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     logLevel: logLevel as Config['logLevel'],
   };
 }

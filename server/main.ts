@@ -5,6 +5,7 @@ import { ConfigError, readConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
+import { openVault } from './vault-config.js';
 
 async function main() {
   const config = readConfig();
@@ -17,7 +18,7 @@ async function main() {
     await seedDemo(database.db);
     demoToken = await issueDemoToken(database.db);
   }
-  const app = createApp({ db: database.db, log });
+  const app = createApp({ db: database.db, log, vault: openVault(config) });
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await app.stop();

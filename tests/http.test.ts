@@ -3,7 +3,8 @@ import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
-import { tenant, type Tenant } from './support/fixtures.js';
+import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import { startStubService } from './support/stub-service.js';
 
 describeEachDatabase('the HTTP gateway', (db) => {
   let app: App;
@@ -15,7 +16,7 @@ describeEachDatabase('the HTTP gateway', (db) => {
   beforeAll(async () => {
     a = await tenant(db(), 'http-a');
     b = await tenant(db(), 'http-b');
-    app = createApp({ db: db() as Database, log: createLog('debug', (line) => logLines.push(line)) });
+    app = createApp({ db: db() as Database, vault: testVault, log: createLog('debug', (line) => logLines.push(line)) });
     url = await app.start(0);
   });
   afterAll(async () => {
@@ -67,6 +68,31 @@ describeEachDatabase('the HTTP gateway', (db) => {
     const deep = `{ viewer { account { connections(first: 1) { edges { node { dataSources(first: 1) { edges { node { connection { dataSources(first: 1) { edges { node { connection { owner { name } } } } } } } } } } } } } } }`;
     const refused = await post({ query: deep }, a.owner.token);
     expect(refused.body.errors[0].message).toMatch(/depth/i);
+  });
+
+  it('never returns or logs a credential, in successes or failures', async () => {
+    const stub = await startStubService();
+    try {
+      stub.validKeys = new Set(['sk_live_http_secret_1']);
+      await post(
+        {
+          query: 'mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }',
+          variables: { input: { key: 'stub-http', name: 'Stub', authMethod: 'API_KEY', verifyUrl: `${stub.url}/me`, apiKeyHeader: 'X-Api-Key' } },
+        },
+        a.admin.token,
+      );
+      const start = 'mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on Error { message } ... on StartConnectionSuccess { connection { id name } } } }';
+      const good = await post({ query: start, variables: { input: { integration: 'stub-http', name: 'S', credentials: { apiKey: 'sk_live_http_secret_1' } } } }, a.member.token);
+      expect(good.body.data.startConnection.__typename).toBe('StartConnectionSuccess');
+      const bad = await post({ query: start, variables: { input: { integration: 'stub-http', name: 'S', credentials: { apiKey: 'sk_live_http_secret_2' } } } }, a.member.token);
+      expect(bad.body.data.startConnection.__typename).toBe('CredentialsRejectedError');
+      const test = await post({ query: 'mutation($id: ID!) { testConnection(input: { id: $id }) { __typename } }', variables: { id: good.body.data.startConnection.connection.id } }, a.member.token);
+      expect(test.body.data.testConnection.__typename).toBe('TestConnectionSuccess');
+      const everything = JSON.stringify([good.body, bad.body, test.body]) + logLines.join('\n');
+      for (const secret of ['sk_live_http_secret_1', 'sk_live_http_secret_2']) expect(everything).not.toContain(secret);
+    } finally {
+      await stub.close();
+    }
   });
 
   it('reports health, serves GraphiQL, and never logs a token', async () => {

@@ -4,7 +4,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../server/config.js';
 import { openPglite } from '../server/db/client.js';
+import { eq } from 'drizzle-orm';
+import { connections, credentials } from '../server/db/schema.js';
+import { findUserByEmail } from '../server/domain/accounts.js';
 import { authenticateToken } from '../server/domain/api-tokens.js';
+import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
+import { Vault } from '../server/domain/vault.js';
 import { runScript, startScript } from './support/processes.js';
 
 const dirs: string[] = [];
@@ -21,9 +26,10 @@ describe('configuration', () => {
   it('reads defaults and rejects bad values with the variable named', () => {
     const config = readConfig({});
     expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', seedDemo: true, logLevel: 'info' });
-    expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db' }).seedDemo).toBe(false);
+    expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db', PATCHBAY_SECRET_KEY: 'k' }).seedDemo).toBe(false);
+    expect(() => readConfig({ DATABASE_URL: 'postgres://x@localhost/db' })).toThrow(/PATCHBAY_SECRET_KEY is required/);
     expect(() => readConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'));
-    expect(() => readConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL must use postgres:/);
+    expect(() => readConfig({ DATABASE_URL: 'mysql://x', PATCHBAY_SECRET_KEY: 'k' })).toThrow(/DATABASE_URL must use postgres:/);
     expect(() => readConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => readConfig({ PATCHBAY_SEED_DEMO: 'maybe' })).toThrow(/PATCHBAY_SEED_DEMO/);
   });
@@ -85,10 +91,31 @@ describe('the operators’ CLI', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--email is required');
     const database = await openPglite(dir);
+    let connectionId: string;
+    const firstVault = Vault.fromDataDir(dir);
     try {
       expect(await authenticateToken(database.db, created.token)).toMatchObject({ accountId, tokenKind: 'SERVICE', role: 'EDITOR' });
+      const owner = (await findUserByEmail(database.db, 'bill@initech.example'))!;
+      const [connection] = await database.db
+        .insert(connections)
+        .values({ accountId, ownerId: owner.id, integrationKey: 'stripe', name: 'Stripe', status: 'ACTIVE' })
+        .returning();
+      connectionId = connection.id;
+      await storeCredentials(database.db, firstVault, connection, { apiKey: 'rk_live_rotate_me' });
     } finally {
       await database.close();
+    }
+    const rotate = await runScript('server/cli.ts', ['keys', 'rotate'], env);
+    expect(JSON.parse(rotate.stdout)).toMatchObject({ resealed: 1 });
+    const reopened = await openPglite(dir);
+    try {
+      const vault = Vault.fromDataDir(dir);
+      expect(vault.currentKeyId).not.toBe(firstVault.currentKeyId);
+      const [row] = await reopened.db.select().from(credentials).where(eq(credentials.connectionId, connectionId));
+      expect(row.keyId).toBe(vault.currentKeyId);
+      expect(await readCredentials(reopened.db, vault, connectionId)).toEqual({ apiKey: 'rk_live_rotate_me' });
+    } finally {
+      await reopened.close();
     }
   }, 120_000);
 });

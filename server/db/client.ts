@@ -42,8 +42,16 @@ export async function countStatements<T>(fn: () => Promise<T>): Promise<{ result
   return { result, statements: store.statements };
 }
 
+let statementsExecuted = 0;
+
+/** How many statements this process has sent since it started (for benchmarks and /metrics). */
+export function executedStatements(): number {
+  return statementsExecuted;
+}
+
 const logger: Logger = {
   logQuery(query) {
+    statementsExecuted += 1;
     statementCounter.getStore()?.statements.push(query);
   },
 };

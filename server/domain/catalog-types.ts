@@ -70,6 +70,8 @@ export interface IntegrationDefinition {
   credentialFields: CredentialField[];
   /** For API_KEY: the header carrying the key (e.g. "Authorization" with a "Bearer " prefix). */
   apiKeyHeader?: { name: string; prefix?: string };
+  /** Further headers; `{field}` placeholders are filled from credential fields (e.g. Copper's "{email}"). */
+  credentialHeaders?: Record<string, string>;
   tokenLifetime: TokenLifetime;
   /** Whether the service offers token revocation (OAuth only). */
   revocable: boolean;

@@ -154,6 +154,7 @@ export const BUILT_IN_INTEGRATIONS: readonly IntegrationDefinition[] = [
     },
     credentialFields: [apiKeyField, { key: 'email', label: 'Email of the key’s user', secret: false, required: true }],
     apiKeyHeader: { name: 'X-PW-AccessToken' },
+    credentialHeaders: { 'X-PW-UserEmail': '{email}', 'X-PW-Application': 'developer_api' },
     tokenLifetime: { refreshable: false, note: 'Keys last until deleted; the X-PW-UserEmail header must name the key’s user.' },
     requirements: ['A Copper admin generates the API key (Settings > Integrations > API Keys)'],
   }),

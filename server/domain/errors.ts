@@ -58,3 +58,29 @@ export class ConnectionInUseError extends PatchbayError {
     );
   }
 }
+
+/** The service refused the credentials; nothing was stored. */
+export class CredentialsRejectedError extends PatchbayError {
+  override readonly code = 'CREDENTIALS_REJECTED';
+  override name = 'CredentialsRejectedError';
+  constructor(
+    /** The classified reason (a DisconnectReason). */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The service could not be reached or failed transiently; try again later. Nothing changed. */
+export class ProviderUnavailableError extends PatchbayError {
+  override readonly code = 'PROVIDER_UNAVAILABLE';
+  override name = 'ProviderUnavailableError';
+  constructor(
+    message: string,
+    /** When the service asked to be retried, in seconds. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}

@@ -5,7 +5,7 @@
 import type { Database } from '../db/client.js';
 import { integrations } from '../db/schema.js';
 import { BUILT_IN_INTEGRATIONS, builtInIntegration } from './catalog.js';
-import type { AuthMethod, IntegrationDefinition } from './catalog-types.js';
+import type { AuthMethod, ConnectionPolicy, IntegrationDefinition } from './catalog-types.js';
 import { ForbiddenError, ValidationError } from './errors.js';
 import type { CustomIntegrationRow } from './types.js';
 import { validName } from './validation.js';
@@ -99,6 +99,8 @@ export interface CustomIntegrationInput {
   /** API_KEY: the header carrying the key, and an optional prefix such as "Bearer ". */
   apiKeyHeader?: string | null;
   apiKeyPrefix?: string | null;
+  /** ONE_PER_RESOURCE when the service allows one live connection per resource. */
+  connectionPolicy?: ConnectionPolicy | null;
 }
 
 /** Registers a custom integration for the viewer's account (admins only). */
@@ -131,7 +133,7 @@ export async function registerCustomIntegration(
     tokenLifetime: { refreshable: input.authMethod === 'OAUTH2' },
     revocable: Boolean(endpoints.revoke),
     requirements: [],
-    connectionPolicy: 'MULTIPLE',
+    connectionPolicy: input.connectionPolicy ?? 'MULTIPLE',
   };
   switch (input.authMethod) {
     case 'OAUTH2':

@@ -10,6 +10,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { relations } from '../db/relations.js';
 import { AuthenticationError, ForbiddenError } from '../domain/errors.js';
+import type { Vault } from '../domain/vault.js';
 import type { Viewer } from '../domain/viewer.js';
 import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
 import { loadVisibleNodes } from './node-access.js';
@@ -20,6 +21,8 @@ export interface Context {
   db: Database;
   /** The principal behind the request's API token; null when no valid token was sent. */
   viewer: Viewer | null;
+  /** Seals and opens connection credentials. */
+  vault: Vault;
 }
 
 /** Context of a resolver that ran behind the `authenticated` scope. */

@@ -1,6 +1,6 @@
 /** ConnectionEvent: one status change of a connection (history and audit). */
 import { builder } from './builder.js';
-import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection.js';
+import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
 
 const ActorKindEnum = builder.enumType('ActorKind', {
   description: 'Who caused a change.',

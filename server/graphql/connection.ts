@@ -16,29 +16,19 @@ import {
   type Viewer,
 } from '../domain/viewer.js';
 import { builder, viewerOf, type Context } from './builder.js';
+import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
 import { COMMON_ERRORS } from './errors.js';
 import { encodeGlobalId, parseGlobalId } from './global-ids.js';
 import { IntegrationType } from './integration.js';
 import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import type { connections } from '../db/schema.js';
-import { ConnectionInUseError } from '../domain/errors.js';
-
-export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
-  description: 'Where a connection is in its lifecycle.',
-  values: {
-    PENDING: { description: 'Created; waiting for the user to authorize and the first test to pass.' },
-    ACTIVE: { description: 'Authorized and working.' },
-    DISCONNECTED: { description: 'Broken for the reason given; reauthenticate to repair it.' },
-    REVOKED: { description: 'Revoked by a user; its credentials are gone.' },
-  },
-});
-
-export const DisconnectReasonEnum = builder.enumType('DisconnectReason', {
-  description: 'Why a connection became DISCONNECTED.',
-  values: Object.fromEntries(
-    Object.entries(DISCONNECT_REASONS).map(([reason, text]) => [reason, { description: text.interpretation }]),
-  ) as Record<DisconnectReason, { description: string }>,
-});
+import { ConnectionInUseError, CredentialsRejectedError, ProviderUnavailableError } from '../domain/errors.js';
+import {
+  connectWithCredentials,
+  reauthenticateWithCredentials,
+  revokeConnection,
+  testConnection,
+} from '../domain/lifecycle.js';
 
 interface Problem {
   reason: DisconnectReason;
@@ -317,5 +307,83 @@ builder.mutationFields((t) => ({
       const row = await deleteConnection(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection'));
       return encodeGlobalId('Connection', row.id);
     },
+  }),
+}));
+
+const LIFECYCLE_ERRORS = [...COMMON_ERRORS, CredentialsRejectedError, ProviderUnavailableError];
+
+const credentialsInput = (description: string) => ({ type: 'JSONObject' as const, description });
+
+const TestConnectionPayload = builder
+  .objectRef<{ connection: ConnectionRow; ok: boolean; transientMessage?: string }>('TestConnectionPayload')
+  .implement({
+    description: 'The outcome of testing a connection against its service.',
+    fields: (t) => ({
+      connection: t.field({ type: ConnectionType, description: 'The connection after the test.', resolve: (p) => p.connection }),
+      ok: t.exposeBoolean('ok', { description: 'Whether the service accepted the connection.' }),
+      transientMessage: t.exposeString('transientMessage', {
+        nullable: true,
+        description: 'Set when the service could not be reached; the status did not change.',
+      }),
+    }),
+  });
+
+const RevokeConnectionPayload = builder
+  .objectRef<{ connection: ConnectionRow; providerRevoked: boolean; providerMessage: string }>('RevokeConnectionPayload')
+  .implement({
+    description: 'A revoked connection, and what happened at the service.',
+    fields: (t) => ({
+      connection: t.field({ type: ConnectionType, description: 'The REVOKED connection.', resolve: (p) => p.connection }),
+      providerRevoked: t.exposeBoolean('providerRevoked', { description: 'Whether the service confirmed the revocation.' }),
+      providerMessage: t.exposeString('providerMessage', { description: 'What happened at the service.' }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  startConnection: t.fieldWithInput({
+    type: ConnectionType,
+    description:
+      'Connects with credentials (API key, Basic, database login): tested at the service first; on rejection nothing is stored.',
+    authScopes: { authenticated: true },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'connection' } },
+    input: {
+      integration: t.input.string({ required: true, description: 'The integration key.' }),
+      name: t.input.string({ required: true, description: 'Its name, 1 to 120 characters.' }),
+      shared: t.input.boolean({ description: 'Share with the account (default: private to you).' }),
+      resourceId: t.input.string({ description: 'The resource it is bound to, if any.' }),
+      resourceName: t.input.string({ description: 'The resource’s display name.' }),
+      credentials: t.input.field(credentialsInput('Values for the integration’s credentialFields, by key.')),
+    },
+    resolve: (_root, { input }, context) => connectWithCredentials(context.db, context.vault, viewerOf(context), input),
+  }),
+  testConnection: t.fieldWithInput({
+    type: TestConnectionPayload,
+    description: 'Tests a connection against its service and records the outcome.',
+    authScopes: { authenticated: true },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'result' } },
+    input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
+    resolve: (_root, { input }, context) =>
+      testConnection(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'Connection')),
+  }),
+  reauthenticateConnection: t.fieldWithInput({
+    type: ConnectionType,
+    description: 'Replaces a connection’s credentials (owner or admin); same id, so its data sources carry on.',
+    authScopes: { authenticated: true },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'connection' } },
+    input: {
+      id: t.input.id({ required: true, description: 'The Connection id.' }),
+      credentials: t.input.field(credentialsInput('New values for the integration’s credentialFields.')),
+    },
+    resolve: (_root, { input }, context) =>
+      reauthenticateWithCredentials(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),
+  }),
+  revokeConnection: t.fieldWithInput({
+    type: RevokeConnectionPayload,
+    description: 'Revokes a connection (owner or admin): credentials wiped, status REVOKED.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'result' } },
+    input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
+    resolve: (_root, { input }, context) =>
+      revokeConnection(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection')),
   }),
 }));

@@ -2,12 +2,17 @@
 import {
   AuthenticationError,
   ConnectionInUseError,
+  CredentialsRejectedError,
   ForbiddenError,
   NotFoundError,
   PatchbayError,
+  ProviderUnavailableError,
   ValidationError,
 } from '../domain/errors.js';
+import { DISCONNECT_REASONS } from '../domain/disconnect-reasons.js';
+import type { DisconnectReason } from '../domain/types.js';
 import { builder } from './builder.js';
+import { DisconnectReasonEnum } from './connection-status.js';
 
 const ErrorInterface = builder.interfaceRef<PatchbayError>('Error').implement({
   description: 'Something the caller asked for could not be done; nothing was changed.',
@@ -53,6 +58,39 @@ builder.objectType(ConnectionInUseError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     dataSourceCount: t.exposeInt('dataSourceCount', { description: 'How many data sources depend on it.' }),
+  }),
+});
+
+builder.objectType(CredentialsRejectedError, {
+  name: 'CredentialsRejectedError',
+  description: 'The service refused the credentials; nothing was stored.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    reason: t.field({
+      type: DisconnectReasonEnum,
+      description: 'How the refusal was classified.',
+      resolve: (error) => error.reason as DisconnectReason,
+    }),
+    interpretation: t.string({
+      description: 'What most likely happened.',
+      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].interpretation,
+    }),
+    resolution: t.string({
+      description: 'What to do about it.',
+      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].resolution,
+    }),
+  }),
+});
+
+builder.objectType(ProviderUnavailableError, {
+  name: 'ProviderUnavailableError',
+  description: 'The service could not be reached or failed for now; nothing changed. Try again later.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
+      nullable: true,
+      description: 'When the service asked to be retried.',
+    }),
   }),
 });
 

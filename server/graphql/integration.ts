@@ -177,6 +177,10 @@ builder.mutationField('registerIntegration', (t) =>
       scopes: t.input.stringList({ description: 'OAuth scopes to request.' }),
       apiKeyHeader: t.input.string({ description: 'API_KEY: header carrying the key.' }),
       apiKeyPrefix: t.input.string({ description: 'API_KEY: prefix before the key, e.g. "Bearer ".' }),
+      connectionPolicy: t.input.field({
+        type: ConnectionPolicyEnum,
+        description: 'ONE_PER_RESOURCE when the service allows one live connection per resource (default MULTIPLE).',
+      }),
     },
     resolve: (_root, { input }, context) => registerCustomIntegration(context.db, viewerOf(context), input),
   }),

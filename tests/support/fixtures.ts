@@ -2,7 +2,7 @@
  * Two tenants with every role and every kind of connection, built through the domain (real
  * tokens, real authentication), plus an in-process GraphQL runner.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { execute, type ExecutionResult, parse } from 'graphql';
 import type { Database } from '../../server/db/client.js';
 import { connectionEvents, connections, dataSources, refreshRuns } from '../../server/db/schema.js';
@@ -12,6 +12,10 @@ import type { ApiTokenKind, ConnectionRow, UserRole, UserRow } from '../../serve
 import type { Viewer } from '../../server/domain/viewer.js';
 import { encodeGlobalId } from '../../server/graphql/global-ids.js';
 import { schema } from '../../server/graphql/schema.js';
+import { Vault } from '../../server/domain/vault.js';
+
+/** The vault in-process tests use: a fixed random key for this run. */
+export const testVault = Vault.fromKeyList(`test:${randomBytes(32).toString('base64')}`);
 
 export interface Person {
   user: UserRow;
@@ -109,7 +113,7 @@ export async function graphql<T = Record<string, any>>(
   return (await execute({
     schema,
     document: parse(document),
-    contextValue: { db, viewer },
+    contextValue: { db, viewer, vault: testVault },
     variableValues: variables,
   })) as ExecutionResult<T>;
 }

@@ -1,0 +1,133 @@
+/**
+ * How each credential-based auth method proves a connection works: API_KEY and BASIC call the
+ * integration's verification endpoint over HTTP; PROXY logs in to the database and lists the
+ * tables it can read. Nothing here writes to Patchbay's database.
+ */
+import postgres from 'postgres';
+import type { IntegrationDefinition } from './catalog-types.js';
+import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
+
+/** The credential values a user entered, by field key. */
+export type CredentialValues = Record<string, string>;
+
+/** A resource a connection can read (a table, a property...). */
+export interface AvailableResource {
+  id: string;
+  name: string;
+}
+
+export type Verification = { ok: true; resources?: AvailableResource[] } | { ok: false; failure: Failure };
+
+/** How long a verification call may take before it counts as a (transient) timeout. */
+export const VERIFY_TIMEOUT_MS = 10_000;
+
+/** Fills `{name}` placeholders from the credentials (URL-encoded) or leaves them when unknown. */
+export function fillPlaceholders(template: string, values: CredentialValues, encode = true): string {
+  return template.replace(/\{(\w+)\}/g, (match, name: string) =>
+    values[name] === undefined ? match : encode ? encodeURIComponent(values[name]) : values[name],
+  );
+}
+
+function requestHeaders(integration: IntegrationDefinition, values: CredentialValues): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (integration.authMethod === 'API_KEY' && integration.apiKeyHeader) {
+    headers[integration.apiKeyHeader.name] = `${integration.apiKeyHeader.prefix ?? ''}${values.apiKey}`;
+  }
+  if (integration.authMethod === 'BASIC') {
+    headers.authorization = `Basic ${Buffer.from(`${values.username}:${values.password}`).toString('base64')}`;
+  }
+  for (const [name, template] of Object.entries(integration.credentialHeaders ?? {})) {
+    headers[name] = fillPlaceholders(template, values, false);
+  }
+  return headers;
+}
+
+async function verifyOverHttp(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
+  const verify = integration.endpoints.verify;
+  if (!verify) return { ok: true };
+  let response: Response;
+  try {
+    response = await fetch(fillPlaceholders(verify.url, values), {
+      method: verify.method,
+      headers: requestHeaders(integration, values),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS),
+    });
+  } catch (error) {
+    return { ok: false, failure: classifyNetworkFailure(error) };
+  }
+  const body = await response.text().catch(() => '');
+  if (response.ok) {
+    try {
+      JSON.parse(body || '{}');
+    } catch {
+      return { ok: false, failure: { kind: 'transient', message: 'The service answered with malformed JSON' } };
+    }
+    return { ok: true };
+  }
+  return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };
+}
+
+/** PostgreSQL error codes (SQLSTATE) that mean the login itself is wrong or lacks rights. */
+const POSTGRES_DEFINITIVE: Record<string, Failure & { kind: 'definitive' }> = {
+  '28P01': { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the password' },
+  '28000': { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the login' },
+  '3D000': { kind: 'definitive', reason: 'PROVIDER_ERROR', message: 'The database does not exist' },
+  '42501': { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message: 'The role may not connect or read' },
+};
+
+async function verifyPostgres(values: CredentialValues): Promise<Verification> {
+  const port = Number(values.port || 5432);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
+  }
+  const sql = postgres({
+    host: values.host,
+    port,
+    database: values.database,
+    username: values.user,
+    password: values.password,
+    max: 1,
+    connect_timeout: VERIFY_TIMEOUT_MS / 1000,
+    idle_timeout: 1,
+    onnotice: () => {},
+  });
+  try {
+    const tables = await sql<{ schema: string; name: string }[]>`
+      select table_schema as schema, table_name as name
+      from information_schema.tables
+      where table_schema not in ('pg_catalog', 'information_schema')
+        and has_table_privilege(quote_ident(table_schema) || '.' || quote_ident(table_name), 'SELECT')
+      order by 1, 2
+      limit 1000`;
+    return { ok: true, resources: tables.map((t) => ({ id: `${t.schema}.${t.name}`, name: `${t.schema}.${t.name}` })) };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const known = code ? POSTGRES_DEFINITIVE[code] : undefined;
+    if (known) return { ok: false, failure: known };
+    return { ok: false, failure: classifyNetworkFailure(error) };
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+/** Whether Patchbay can verify this integration's credentials in this version. */
+export function supportsCredentials(integration: IntegrationDefinition): boolean {
+  return (
+    integration.authMethod === 'API_KEY' ||
+    integration.authMethod === 'BASIC' ||
+    (integration.authMethod === 'PROXY' && integration.key === 'postgresql')
+  );
+}
+
+/** Proves the credentials work (and lists resources where the method can). */
+export async function verifyCredentials(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
+  const result = integration.authMethod === 'PROXY' ? await verifyPostgres(values) : await verifyOverHttp(integration, values);
+  if (!result.ok) {
+    // A service may echo what it was sent; no credential value leaves this function.
+    for (const value of Object.values(values)) {
+      if (value.length >= 4) result.failure.message = result.failure.message.split(value).join('[redacted]');
+    }
+  }
+  return result;
+}
