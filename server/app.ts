@@ -15,7 +15,10 @@ import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
+import { completeAuthorization } from './domain/lifecycle.js';
+import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
+import { encodeGlobalId } from './graphql/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -25,6 +28,10 @@ export interface AppDeps {
   db: Database;
   log: Log;
   vault: Vault;
+  /** The gateway's public base URL (OAuth callbacks); defaults to the address it listens on. */
+  publicUrl?: string;
+  /** Origins an OAuth `returnTo` may point at, besides the gateway's own. */
+  returnOrigins?: string[];
 }
 
 export interface App {
@@ -71,7 +78,12 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log, vault }: AppDeps): App {
+export function createApp({ db, log, vault, publicUrl, returnOrigins = [] }: AppDeps): App {
+  // Filled in at start() when no public URL is configured: the callback must be exact.
+  const oauth: OAuthSettings = {
+    callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
+    returnOrigins,
+  };
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -89,7 +101,7 @@ export function createApp({ db, log, vault }: AppDeps): App {
       maxAliasesPlugin({ n: 30 }),
       maxTokensPlugin({ n: 5000 }),
     ],
-    context: async ({ request }) => ({ db, vault, viewer: await viewerFromRequest(db, request) }),
+    context: async ({ request }) => ({ db, vault, oauth, viewer: await viewerFromRequest(db, request) }),
   });
 
   const server = createServer(async (req, res) => {
@@ -103,12 +115,44 @@ export function createApp({ db, log, vault }: AppDeps): App {
       }
       return;
     }
+    if (url.startsWith('/oauth/callback')) {
+      await handleCallback(req, res);
+      return;
+    }
     if (url === '/' || url.startsWith('/?')) {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
     }
     return yoga.handle(req, res);
   });
+
+  /** Completes an OAuth sign-in and sends the user back; refused states never redirect anywhere. */
+  async function handleCallback(req: IncomingMessage, res: ServerResponse) {
+    const callback = new URL(req.url ?? '/', oauth.callbackUrl);
+    try {
+      const outcome = await completeAuthorization(db, vault, oauth, callback);
+      const connection = encodeGlobalId('Connection', outcome.connectionId);
+      if (outcome.returnTo) {
+        const back = new URL(outcome.returnTo);
+        back.searchParams.set('connection', connection);
+        back.searchParams.set('status', outcome.status);
+        if (outcome.error) back.searchParams.set('error', outcome.error);
+        res.writeHead(303, { location: back.toString() }).end();
+        return;
+      }
+      const ok = !outcome.error;
+      res
+        .writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8' })
+        .end(page(ok ? 'Connected' : 'The connection was not completed', ok ? 'You can close this window.' : outcome.error!));
+    } catch (error) {
+      if (error instanceof PatchbayError) {
+        res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(page('Sign-in link not valid', error.message));
+        return;
+      }
+      log.error('oauth callback failed', { error: error instanceof Error ? error.name : 'unknown' });
+      res.writeHead(500, { 'content-type': 'text/html; charset=utf-8' }).end(page('Something went wrong', 'Try connecting again.'));
+    }
+  }
 
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
@@ -123,7 +167,9 @@ export function createApp({ db, log, vault }: AppDeps): App {
         server.once('error', reject);
         server.listen(port, host, () => {
           const address = server.address() as AddressInfo;
-          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
+          const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+          oauth.callbackUrl ||= `${url}/oauth/callback`;
+          resolve(url);
         });
       }),
     stop: () =>
@@ -133,4 +179,10 @@ export function createApp({ db, log, vault }: AppDeps): App {
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/** A minimal page for people landing on the callback without a return URL. */
+function page(title: string, message: string): string {
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><meta charset="utf-8"><title>${escape(title)} – Patchbay</title><main style="font:16px system-ui;max-width:32rem;margin:4rem auto"><h1>${escape(title)}</h1><p>${escape(message)}</p></main>`;
 }

@@ -14,6 +14,8 @@ export interface Config {
   publicUrl?: string;
   /** Seed the demo account on first start (default: on for PGlite, off for PostgreSQL). */
   seedDemo: boolean;
+  /** Origins an OAuth `returnTo` may point at (PATCHBAY_RETURN_ORIGINS, comma-separated). */
+  returnOrigins: string[];
   /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
   secretKey?: string;
   /** Log level for the gateway's own log lines. */
@@ -79,6 +81,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
+    returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean)
+      .map((origin) => {
+        try {
+          return new URL(origin).origin;
+        } catch {
+          throw new ConfigError(`PATCHBAY_RETURN_ORIGINS has an invalid origin "${origin}"`);
+        }
+      }),
     logLevel: logLevel as Config['logLevel'],
   };
 }

@@ -18,7 +18,13 @@ async function main() {
     await seedDemo(database.db);
     demoToken = await issueDemoToken(database.db);
   }
-  const app = createApp({ db: database.db, log, vault: openVault(config) });
+  const app = createApp({
+    db: database.db,
+    log,
+    vault: openVault(config),
+    publicUrl: config.publicUrl,
+    returnOrigins: config.returnOrigins,
+  });
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await app.stop();

@@ -81,12 +81,12 @@ describeEachDatabase('the HTTP gateway', (db) => {
         },
         a.admin.token,
       );
-      const start = 'mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on Error { message } ... on StartConnectionSuccess { connection { id name } } } }';
+      const start = 'mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on Error { message } ... on StartConnectionSuccess { result { connection { id name } } } } }';
       const good = await post({ query: start, variables: { input: { integration: 'stub-http', name: 'S', credentials: { apiKey: 'sk_live_http_secret_1' } } } }, a.member.token);
       expect(good.body.data.startConnection.__typename).toBe('StartConnectionSuccess');
       const bad = await post({ query: start, variables: { input: { integration: 'stub-http', name: 'S', credentials: { apiKey: 'sk_live_http_secret_2' } } } }, a.member.token);
       expect(bad.body.data.startConnection.__typename).toBe('CredentialsRejectedError');
-      const test = await post({ query: 'mutation($id: ID!) { testConnection(input: { id: $id }) { __typename } }', variables: { id: good.body.data.startConnection.connection.id } }, a.member.token);
+      const test = await post({ query: 'mutation($id: ID!) { testConnection(input: { id: $id }) { __typename } }', variables: { id: good.body.data.startConnection.result.connection.id } }, a.member.token);
       expect(test.body.data.testConnection.__typename).toBe('TestConnectionSuccess');
       const everything = JSON.stringify([good.body, bad.body, test.body]) + logLines.join('\n');
       for (const secret of ['sk_live_http_secret_1', 'sk_live_http_secret_2']) expect(everything).not.toContain(secret);

@@ -10,7 +10,7 @@ import { startStubService, type StubService } from './support/stub-service.js';
 const START = `mutation($input: StartConnectionInput!) {
   startConnection(input: $input) {
     __typename
-    ... on StartConnectionSuccess { connection { id name status shared integration { key } } }
+    ... on StartConnectionSuccess { result { authorizationUrl connection { id name status shared integration { key } } } }
     ... on Error { message code }
     ... on CredentialsRejectedError { reason interpretation resolution }
     ... on ProviderUnavailableError { retryAfterSeconds }
@@ -27,7 +27,7 @@ const TEST = `mutation($id: ID!) {
 const REAUTH = `mutation($id: ID!, $credentials: JSONObject) {
   reauthenticateConnection(input: { id: $id, credentials: $credentials }) {
     __typename
-    ... on ReauthenticateConnectionSuccess { connection { id status } }
+    ... on ReauthenticateConnectionSuccess { result { connection { id status } } }
     ... on Error { message }
     ... on CredentialsRejectedError { reason }
   }
@@ -77,7 +77,7 @@ describeEachDatabase('connecting with credentials', (db) => {
       const result = await graphql(tx, a.member.viewer, START, {
         input: { integration: 'stub-api', name: 'Stub prod', credentials: { apiKey: 'key-live-123456' } },
       });
-      const connection = result.data!.startConnection.connection;
+      const connection = result.data!.startConnection.result.connection;
       expect(connection).toMatchObject({ name: 'Stub prod', status: 'ACTIVE', shared: false, integration: { key: 'stub-api' } });
       expect(stub.requests.at(-1)!['x-api-key']).toBe('key-live-123456');
       const id = parseGlobalId(connection.id, 'Connection');
@@ -161,7 +161,7 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
       const started = await graphql(tx, a.member.viewer, START, {
         input: { integration: 'stub-api', name: 'Stub', credentials: { apiKey: 'key-one-111111' } },
       });
-      const gid = started.data!.startConnection.connection.id;
+      const gid = started.data!.startConnection.result.connection.id;
       const id = parseGlobalId(gid, 'Connection');
       await tx.insert(dataSources).values({ accountId: a.account.id, connectionId: id, resourceId: 'r', name: 'Orders', schedule: '0 * * * *' });
 
@@ -193,7 +193,7 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
       const repaired = await graphql(tx, a.member.viewer, REAUTH, { id: gid, credentials: { apiKey: 'key-two-222222' } });
       expect(repaired.data!.reauthenticateConnection).toEqual({
         __typename: 'ReauthenticateConnectionSuccess',
-        connection: { id: gid, status: 'ACTIVE' },
+        result: { connection: { id: gid, status: 'ACTIVE' } },
       });
       expect((await tx.select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('ACTIVE');
       const history = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.createdAt);
@@ -214,7 +214,7 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
         input: { integration: 'stub-api', name: 'SEO', shared: true, credentials: { apiKey: 'key-one-111111' } },
       });
       stub.mode = 'lapsed';
-      const result = await graphql(tx, a.member.viewer, TEST, { id: started.data!.startConnection.connection.id });
+      const result = await graphql(tx, a.member.viewer, TEST, { id: started.data!.startConnection.result.connection.id });
       stub.mode = 'normal';
       expect(result.data!.testConnection.result.connection.problem).toEqual({
         reason: 'PROVIDER_ERROR',
@@ -236,8 +236,8 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
         const [row] = await tx.select().from(connections).where(eq(connections.id, parseGlobalId(gid, 'Connection')));
         return [row.status, row.disconnectReason];
       };
-      expect(await status(first.data!.startConnection.connection.id)).toEqual(['DISCONNECTED', 'SUPERSEDED']);
-      expect(await status(other.data!.startConnection.connection.id)).toEqual(['ACTIVE', null]);
+      expect(await status(first.data!.startConnection.result.connection.id)).toEqual(['DISCONNECTED', 'SUPERSEDED']);
+      expect(await status(other.data!.startConnection.result.connection.id)).toEqual(['ACTIVE', null]);
     });
   });
 
@@ -249,7 +249,7 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
       const started = await graphql(tx, a.member.viewer, START, {
         input: { integration: 'stub-api', name: 'Stub', credentials: { apiKey: 'key-one-111111' } },
       });
-      const gid = started.data!.startConnection.connection.id;
+      const gid = started.data!.startConnection.result.connection.id;
       const revoke = `mutation($id: ID!) { revokeConnection(input: { id: $id }) { __typename ... on RevokeConnectionSuccess { result { providerRevoked providerMessage connection { status viewerCan { revoke } } } } } }`;
       const byMember2 = await graphql(tx, a.member2.viewer, revoke, { id: gid });
       expect(byMember2.data!.revokeConnection.__typename).toBe('NotFoundError');
@@ -282,7 +282,7 @@ describe.runIf(pgUrl)('PROXY connections to this machine’s PostgreSQL', () => 
       await inRollback(db(), async (tx) => {
         const a = await tenant(tx, 'a');
         const ok = await graphql(tx, a.member.viewer, START, { input: { integration: 'postgresql', name: 'Warehouse', credentials: login() } });
-        expect(ok.data!.startConnection).toMatchObject({ connection: { status: 'ACTIVE' } });
+        expect(ok.data!.startConnection).toMatchObject({ result: { connection: { status: 'ACTIVE' } } });
         const badUser = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'postgresql', name: 'Warehouse', credentials: login({ user: 'no_such_role_patchbay' }) },
         });

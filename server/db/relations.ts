@@ -53,6 +53,12 @@ export const relations = defineRelations(schema, (r) => ({
       optional: false,
     }),
   },
+  oauthApps: {
+    account: r.one.accounts({ from: r.oauthApps.accountId, to: r.accounts.id, optional: false }),
+  },
+  oauthAttempts: {
+    connection: r.one.connections({ from: r.oauthAttempts.connectionId, to: r.connections.id, optional: false }),
+  },
   connectionEvents: {
     connection: r.one.connections({
       from: r.connectionEvents.connectionId,

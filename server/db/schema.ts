@@ -259,3 +259,56 @@ export const connectionEvents = table(
     index('connection_events_actor_user_id_idx').on(t.actorUserId),
   ],
 );
+
+/** An account's OAuth app (client) for an integration; the secret is sealed by the vault. */
+export const oauthApps = table(
+  'oauth_apps',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    integrationKey: text().notNull(),
+    clientId: text().notNull(),
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    configuredById: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('oauth_apps_account_integration_key').on(t.accountId, t.integrationKey),
+    index('oauth_apps_configured_by_id_idx').on(t.configuredById),
+  ],
+);
+
+/**
+ * One authorization attempt: the one-time `state` (stored hashed), the PKCE verifier and nonce
+ * (sealed), where to send the user back, and a 10-minute expiry. Used at most once.
+ */
+export const oauthAttempts = table(
+  'oauth_attempts',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    stateHash: text().notNull(),
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    returnTo: text(),
+    createdById: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp({ withTimezone: true, mode: 'string' }).notNull(),
+    usedAt: at(),
+  },
+  (t) => [
+    uniqueIndex('oauth_attempts_state_hash_key').on(t.stateHash),
+    index('oauth_attempts_connection_id_idx').on(t.connectionId),
+    index('oauth_attempts_created_by_id_idx').on(t.createdById),
+    index('oauth_attempts_account_id_idx').on(t.accountId),
+  ],
+);

@@ -84,4 +84,8 @@ export interface IntegrationDefinition {
   authorizationParams?: Record<string, string>;
   /** Whether the service is an OpenID Connect provider (nonce is sent). */
   openId?: boolean;
+  /** The OAuth issuer identifier, when known (checked against the callback's `iss`). */
+  issuer?: string;
+  /** A callback query parameter naming the resource connected (QuickBooks: "realmId"). */
+  callbackResourceParam?: string;
 }

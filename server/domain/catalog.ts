@@ -198,6 +198,7 @@ export const BUILT_IN_INTEGRATIONS: readonly IntegrationDefinition[] = [
     requirements: ['The user must be a QuickBooks company admin (master admin or company admin)'],
     connectionPolicy: 'ONE_PER_RESOURCE',
     resourceKind: 'QuickBooks company (realm id)',
+    callbackResourceParam: 'realmId',
   }),
   define({
     key: 'xero',

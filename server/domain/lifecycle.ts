@@ -1,8 +1,8 @@
 /**
- * The connection lifecycle for credential-based methods (API key, Basic, database login):
- * connect, test, reauthenticate, revoke. Credentials are verified with the service before
- * anything is written; every status change is one transaction (connection, event row, data
- * source statuses), so a crash leaves either the old state or the new one.
+ * The connection lifecycle: connect, test, reauthenticate, revoke, for OAuth 2.0 (oauth2.ts) and
+ * credential methods (API key, Basic, database login; auth-methods.ts). Credentials are verified
+ * with the service before anything is written; every status change is one transaction
+ * (connection, event row, data source statuses), so a crash leaves the old state or the new one.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -11,6 +11,17 @@ import { supportsCredentials, verifyCredentials, type CredentialValues, type Ver
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { CredentialsRejectedError, ProviderUnavailableError, ValidationError } from './errors.js';
+import {
+  beginAuthorization,
+  consumeAttempt,
+  exchangeCode,
+  type OAuthSettings,
+  type OAuthTokens,
+  refreshTokens,
+  revokeAtProvider,
+  validReturnTo,
+  verifyAccessToken,
+} from './oauth2.js';
 import { type Integration, loadIntegrations } from './integrations.js';
 import type { ActorKind, ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
 import { validName } from './validation.js';
@@ -74,16 +85,21 @@ export async function transition(
   return row;
 }
 
-async function credentialIntegration(db: Database, viewer: Viewer, key: string): Promise<Integration> {
-  const [integration] = await loadIntegrations(db, viewer.accountId, [key]);
+/** The integration of a connection or a request, by key, in the viewer's account. */
+async function integrationOf(db: Database, accountId: string, key: string): Promise<Integration> {
+  const [integration] = await loadIntegrations(db, accountId, [key]);
   if (!integration) throw new ValidationError(`Unknown integration "${key}"`, 'integration');
+  return integration;
+}
+
+/** Refuses methods this gateway cannot connect yet (OAuth 1.0a, client credentials, MySQL). */
+function ensureCredentialMethod(integration: Integration): void {
   if (!supportsCredentials(integration)) {
     throw new ValidationError(
       `${integration.name} connects with ${integration.authMethod}, which this gateway does not accept credentials for yet`,
       'integration',
     );
   }
-  return integration;
 }
 
 /** Checks credential values against the integration's fields: all required present, none unknown. */
@@ -149,46 +165,130 @@ async function supersedeOthers(tx: Database, integration: Integration, connectio
   }
 }
 
-/** Connects with credentials: verified at the service first, then stored sealed, ACTIVE at once. */
-export async function connectWithCredentials(
+/** What a started (or reauthenticated) connection needs next. */
+export interface StartResult {
+  connection: ConnectionRow;
+  /** OAuth: where to send the user to authorize; null when the connection is already ACTIVE. */
+  authorizationUrl: string | null;
+}
+
+/** What starting a connection takes. */
+export interface StartInput {
+  integration: string;
+  name: string;
+  shared?: boolean | null;
+  resourceId?: string | null;
+  resourceName?: string | null;
+  credentials?: Record<string, unknown> | null;
+  returnTo?: string | null;
+}
+
+/**
+ * Starts a connection. OAuth 2.0: a PENDING connection and the authorization URL (the callback
+ * completes it). Credential methods: verified at the service first, then stored sealed and ACTIVE
+ * at once; on rejection nothing is written.
+ */
+export async function startConnection(
   db: Database,
   vault: Vault,
+  settings: OAuthSettings,
   viewer: Viewer,
-  input: {
-    integration: string;
-    name: string;
-    shared?: boolean | null;
-    resourceId?: string | null;
-    resourceName?: string | null;
-    credentials?: Record<string, unknown> | null;
-  },
-): Promise<ConnectionRow> {
+  input: StartInput,
+): Promise<StartResult> {
   const name = validName(input.name);
-  const integration = await credentialIntegration(db, viewer, input.integration);
-  const values = validCredentials(integration, input.credentials);
-  const verification = await verifyCredentials(integration, values);
+  const integration = await integrationOf(db, viewer.accountId, input.integration);
+  const values = {
+    accountId: viewer.accountId,
+    ownerId: viewer.userId,
+    integrationKey: integration.key,
+    customIntegrationId: integration.customId ?? null,
+    name,
+    shared: input.shared ?? false,
+    status: 'PENDING' as const,
+    resourceId: input.resourceId?.trim() || null,
+    resourceName: input.resourceName?.trim() || null,
+  };
+  if (integration.authMethod === 'OAUTH2') {
+    const returnTo = validReturnTo(input.returnTo, settings);
+    return db.transaction(async (tx) => {
+      const [created] = await tx.insert(connections).values(values).returning();
+      await tx.insert(connectionEvents).values({
+        accountId: created.accountId,
+        connectionId: created.id,
+        toStatus: 'PENDING',
+        actorKind: actorOf(viewer).kind,
+        actorUserId: viewer.userId,
+      });
+      const authorizationUrl = await beginAuthorization(tx, vault, settings, { connection: created, integration, viewer, returnTo });
+      return { connection: created, authorizationUrl };
+    });
+  }
+  ensureCredentialMethod(integration);
+  const credentialValues = validCredentials(integration, input.credentials);
+  const verification = await verifyCredentials(integration, credentialValues);
   if (!verification.ok) rejection(verification);
-  return db.transaction(async (tx) => {
-    const [created] = await tx
-      .insert(connections)
-      .values({
-        accountId: viewer.accountId,
-        ownerId: viewer.userId,
-        integrationKey: integration.key,
-        customIntegrationId: integration.customId ?? null,
-        name,
-        shared: input.shared ?? false,
-        status: 'PENDING',
-        resourceId: input.resourceId?.trim() || null,
-        resourceName: input.resourceName?.trim() || null,
-        lastCheckedAt: new Date().toISOString(),
-      })
-      .returning();
-    await storeCredentials(tx, vault, created, values);
+  const connection = await db.transaction(async (tx) => {
+    const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
+    await storeCredentials(tx, vault, created, credentialValues);
     const active = await transition(tx, created, 'ACTIVE', actorOf(viewer));
     await supersedeOthers(tx, integration, active);
     return active;
   });
+  return { connection, authorizationUrl: null };
+}
+
+/** Where the OAuth callback sends the user, and what happened. */
+export interface CallbackOutcome {
+  connectionId: string;
+  returnTo: string | null;
+  status: ConnectionStatus;
+  /** Why the authorization did not complete, for people; undefined on success. */
+  error?: string;
+}
+
+/**
+ * Completes an OAuth authorization from the callback URL: the one-time attempt is consumed, the
+ * code exchanged (state, iss, PKCE, nonce checked), the connection tested with the new access
+ * token, and only then the tokens stored and the connection made ACTIVE, in one transaction.
+ */
+export async function completeAuthorization(db: Database, vault: Vault, settings: OAuthSettings, callback: URL): Promise<CallbackOutcome> {
+  const state = callback.searchParams.get('state');
+  const attempt = await consumeAttempt(db, vault, state);
+  const [connection] = await db.select().from(connections).where(eq(connections.id, attempt.connectionId));
+  const integration = await integrationOf(db, attempt.accountId, connection.integrationKey);
+  const actor: Actor = { kind: 'USER', userId: attempt.createdById };
+  const failed = (message: string): CallbackOutcome => ({
+    connectionId: connection.id,
+    returnTo: attempt.returnTo,
+    status: connection.status,
+    error: message,
+  });
+  const exchange = await exchangeCode(db, vault, settings, integration, attempt, callback, state!);
+  if (!exchange.ok) return failed(exchange.failure.message);
+  const resourceId = integration.callbackResourceParam
+    ? callback.searchParams.get(integration.callbackResourceParam) ?? connection.resourceId
+    : connection.resourceId;
+  const verified = await verifyAccessToken(integration, exchange.tokens, resourceId);
+  if (!verified.ok) return failed(`The new authorization does not work: ${verified.failure.message}`);
+  const lifetime = integration.tokenLifetime.refreshTokenSeconds;
+  const row = await db.transaction(async (tx) => {
+    const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
+    await storeCredentials(tx, vault, current, exchange.tokens);
+    const [updated] = await tx
+      .update(connections)
+      .set({
+        resourceId,
+        lastCheckedAt: new Date().toISOString(),
+        accessTokenExpiresAt: exchange.tokens.expiresAt ?? null,
+        reauthorizeBy: lifetime ? new Date(Date.now() + lifetime * 1000).toISOString() : null,
+      })
+      .where(eq(connections.id, current.id))
+      .returning();
+    const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
+    await supersedeOthers(tx, integration, active);
+    return active;
+  });
+  return { connectionId: row.id, returnTo: attempt.returnTo, status: row.status };
 }
 
 /** The outcome of a connection test. */
@@ -204,21 +304,40 @@ export interface TestResult {
  * classified reason; success repairs a DISCONNECTED one; a transient failure changes nothing
  * but `lastCheckedAt`.
  */
-export async function testConnection(db: Database, vault: Vault, viewer: Viewer, id: string): Promise<TestResult> {
+export async function testConnection(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  viewer: Viewer,
+  id: string,
+): Promise<TestResult> {
   const connection = await findConnection(db, viewer, id, 'use');
-  const integration = await credentialIntegration(db, viewer, connection.integrationKey);
+  const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
   if (connection.status === 'REVOKED' || connection.status === 'PENDING') {
     throw new ValidationError(`A ${connection.status} connection cannot be tested; reauthenticate it`, 'id');
   }
-  const values = await readCredentials<CredentialValues>(db, vault, connection.id);
-  const verification: Verification = values
-    ? await verifyCredentials(integration, values)
-    : { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'No credentials are stored' } };
+  let verification: Verification;
+  let refreshed: OAuthTokens | undefined;
+  if (integration.authMethod === 'OAUTH2') {
+    const outcome = await verifyOAuthConnection(db, vault, settings, integration, connection);
+    verification = outcome.verification;
+    refreshed = outcome.refreshed;
+  } else {
+    ensureCredentialMethod(integration);
+    const values = await readCredentials<CredentialValues>(db, vault, connection.id);
+    verification = values
+      ? await verifyCredentials(integration, values)
+      : { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'No credentials are stored' } };
+  }
   return db.transaction(async (tx) => {
     await findConnection(tx, viewer, id, 'use', { forUpdate: true });
+    if (refreshed) await storeCredentials(tx, vault, connection, refreshed);
     const [checked] = await tx
       .update(connections)
-      .set({ lastCheckedAt: new Date().toISOString() })
+      .set({
+        lastCheckedAt: new Date().toISOString(),
+        ...(refreshed ? { accessTokenExpiresAt: refreshed.expiresAt ?? null } : {}),
+      })
       .where(eq(connections.id, id))
       .returning();
     if (verification.ok) {
@@ -235,30 +354,77 @@ export async function testConnection(db: Database, vault: Vault, viewer: Viewer,
   });
 }
 
+/** How close to expiry an access token is refreshed before use. */
+const REFRESH_MARGIN_MS = 60_000;
+
 /**
- * Replaces a connection's credentials (owner or admin): verified first, then swapped in one
- * transaction with the return to ACTIVE. Same id, so its data sources carry on.
+ * Verifies an OAuth connection: refreshes first when the access token is (nearly) expired, and
+ * once more when the service answers 401; a refresh failure is the verdict.
  */
-export async function reauthenticateWithCredentials(
+async function verifyOAuthConnection(
   db: Database,
   vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  connection: ConnectionRow,
+): Promise<{ verification: Verification; refreshed?: OAuthTokens }> {
+  let tokens = await readCredentials<OAuthTokens>(db, vault, connection.id);
+  if (!tokens) {
+    return { verification: { ok: false, failure: { kind: 'definitive', reason: 'INVALID_REFRESH_TOKEN', message: 'No tokens are stored' } } };
+  }
+  let refreshed: OAuthTokens | undefined;
+  const refresh = async () => {
+    const result = await refreshTokens(db, vault, settings, integration, connection, tokens!);
+    if (result.ok) tokens = refreshed = result.tokens;
+    return result;
+  };
+  if (tokens.expiresAt && Date.parse(tokens.expiresAt) - Date.now() < REFRESH_MARGIN_MS) {
+    const result = await refresh();
+    if (!result.ok) return { verification: result };
+  }
+  let verification: Verification = await verifyAccessToken(integration, tokens, connection.resourceId);
+  if (!verification.ok && verification.failure.kind === 'definitive' && verification.failure.reason === 'INVALID_CREDENTIALS' && !refreshed) {
+    const result = await refresh();
+    verification = result.ok ? await verifyAccessToken(integration, tokens, connection.resourceId) : result;
+  }
+  return { verification, refreshed };
+}
+
+/**
+ * Reauthenticates a connection (owner or admin), keeping its id so its data sources carry on.
+ * OAuth: a new authorization URL (the callback swaps the tokens). Credential methods: the new
+ * credentials are verified, then swapped in one transaction with the return to ACTIVE.
+ */
+export async function reauthenticateConnection(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
   viewer: Viewer,
   id: string,
-  input: { credentials?: Record<string, unknown> | null },
-): Promise<ConnectionRow> {
+  input: { credentials?: Record<string, unknown> | null; returnTo?: string | null },
+): Promise<StartResult> {
   const connection = await findConnection(db, viewer, id, 'manage');
-  const integration = await credentialIntegration(db, viewer, connection.integrationKey);
+  const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
+  if (integration.authMethod === 'OAUTH2') {
+    const returnTo = validReturnTo(input.returnTo, settings);
+    const authorizationUrl = await db.transaction((tx) =>
+      beginAuthorization(tx, vault, settings, { connection, integration, viewer, returnTo }),
+    );
+    return { connection, authorizationUrl };
+  }
+  ensureCredentialMethod(integration);
   const values = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, values);
   if (!verification.ok) rejection(verification);
-  return db.transaction(async (tx) => {
+  const row = await db.transaction(async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     await storeCredentials(tx, vault, current, values);
     await tx.update(connections).set({ lastCheckedAt: new Date().toISOString() }).where(eq(connections.id, id));
-    const row = current.status === 'ACTIVE' ? current : await transition(tx, current, 'ACTIVE', actorOf(viewer));
-    await supersedeOthers(tx, integration, row);
-    return row;
+    const active = current.status === 'ACTIVE' ? current : await transition(tx, current, 'ACTIVE', actorOf(viewer));
+    await supersedeOthers(tx, integration, active);
+    return active;
   });
+  return { connection: row, authorizationUrl: null };
 }
 
 /** The outcome of a revoke. */
@@ -271,23 +437,36 @@ export interface RevokeResult {
 }
 
 /**
- * Revokes a connection (owner or admin): credentials wiped and status REVOKED in one
- * transaction. Credential-based services have no revocation endpoint: the key or password
- * stays valid at the service, and the result says so.
+ * Revokes a connection (owner or admin). OAuth: RFC 7009 revocation at the service first
+ * (refresh token, then access token); a service that does not answer does not block the local
+ * revoke. Then credentials are wiped and the status set REVOKED in one transaction.
  */
-export async function revokeConnection(db: Database, viewer: Viewer, id: string): Promise<RevokeResult> {
-  return db.transaction(async (tx) => {
-    const connection = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
-    if (connection.status === 'REVOKED') {
-      return { connection, providerRevoked: false, providerMessage: 'The connection was already revoked' };
-    }
-    const [integration] = await loadIntegrations(tx, viewer.accountId, [connection.integrationKey]);
-    await wipeCredentials(tx, connection.id);
-    const row = await transition(tx, connection, 'REVOKED', actorOf(viewer));
-    return {
-      connection: row,
-      providerRevoked: false,
-      providerMessage: `${integration?.name ?? 'The service'} has no revocation endpoint for ${integration?.authMethod ?? 'these'} credentials; delete the key or change the password there if it should stop working everywhere.`,
-    };
+export async function revokeConnection(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  viewer: Viewer,
+  id: string,
+): Promise<RevokeResult> {
+  const connection = await findConnection(db, viewer, id, 'manage');
+  const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
+  if (connection.status === 'REVOKED') {
+    return { connection, providerRevoked: false, providerMessage: 'The connection was already revoked' };
+  }
+  let provider = {
+    revoked: false,
+    message: `${integration.name} has no revocation endpoint for ${integration.authMethod} credentials; delete the key or change the password there if it should stop working everywhere.`,
+  };
+  if (integration.authMethod === 'OAUTH2') {
+    const tokens = await readCredentials<OAuthTokens>(db, vault, connection.id).catch(() => undefined);
+    provider = tokens
+      ? await revokeAtProvider(db, vault, settings, integration, connection, tokens)
+      : { revoked: false, message: 'No tokens were stored to revoke' };
+  }
+  const row = await db.transaction(async (tx) => {
+    const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    await wipeCredentials(tx, current.id);
+    return current.status === 'REVOKED' ? current : transition(tx, current, 'REVOKED', actorOf(viewer));
   });
+  return { connection: row, providerRevoked: provider.revoked, providerMessage: provider.message };
 }

@@ -74,24 +74,24 @@ export class Vault {
     return Vault.fromKeyList(readFileSync(file, 'utf8'));
   }
 
-  /** Seals `payload` (JSON-serializable) for the credentials row of `connectionId`. */
-  seal(connectionId: string, payload: unknown): SealedSecret {
+  /** Seals `payload` (JSON-serializable), bound to `boundTo` (a connection id or another row's identity). */
+  seal(boundTo: string, payload: unknown): SealedSecret {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(ALGORITHM, this.keys.get(this.currentKeyId)!, iv);
-    cipher.setAAD(Buffer.from(connectionId));
+    cipher.setAAD(Buffer.from(boundTo));
     const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
     return { keyId: this.currentKeyId, ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]) };
   }
 
-  /** Opens a blob sealed for `connectionId`; throws VaultError when it cannot. */
-  open<T>(connectionId: string, sealed: SealedSecret): T {
+  /** Opens a blob sealed for `boundTo`; throws VaultError when it cannot. */
+  open<T>(boundTo: string, sealed: SealedSecret): T {
     const key = this.keys.get(sealed.keyId);
     if (!key) throw new VaultError(`The secret key "${sealed.keyId}" is not configured`);
     try {
       const iv = sealed.ciphertext.subarray(0, IV_BYTES);
       const tag = sealed.ciphertext.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
       const decipher = createDecipheriv(ALGORITHM, key, iv);
-      decipher.setAAD(Buffer.from(connectionId));
+      decipher.setAAD(Buffer.from(boundTo));
       decipher.setAuthTag(tag);
       const body = Buffer.concat([decipher.update(sealed.ciphertext.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
       return JSON.parse(body.toString('utf8')) as T;

@@ -10,6 +10,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { relations } from '../db/relations.js';
 import { AuthenticationError, ForbiddenError } from '../domain/errors.js';
+import type { OAuthSettings } from '../domain/oauth2.js';
 import type { Vault } from '../domain/vault.js';
 import type { Viewer } from '../domain/viewer.js';
 import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
@@ -23,6 +24,8 @@ export interface Context {
   viewer: Viewer | null;
   /** Seals and opens connection credentials. */
   vault: Vault;
+  /** The OAuth callback URL and allowed return origins. */
+  oauth: OAuthSettings;
 }
 
 /** Context of a resolver that ran behind the `authenticated` scope. */

@@ -24,9 +24,10 @@ import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import type { connections } from '../db/schema.js';
 import { ConnectionInUseError, CredentialsRejectedError, ProviderUnavailableError } from '../domain/errors.js';
 import {
-  connectWithCredentials,
-  reauthenticateWithCredentials,
+  reauthenticateConnection,
   revokeConnection,
+  startConnection,
+  type StartResult,
   testConnection,
 } from '../domain/lifecycle.js';
 
@@ -339,13 +340,24 @@ const RevokeConnectionPayload = builder
     }),
   });
 
+const StartConnectionPayload = builder.objectRef<StartResult>('StartConnectionPayload').implement({
+  description: 'A started or reauthenticated connection, and where to send the user next.',
+  fields: (t) => ({
+    connection: t.field({ type: ConnectionType, description: 'The connection (PENDING until an OAuth sign-in completes).', resolve: (p) => p.connection }),
+    authorizationUrl: t.exposeString('authorizationUrl', {
+      nullable: true,
+      description: 'OAuth: send the user here to authorize; it returns through /oauth/callback. Null when already ACTIVE.',
+    }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   startConnection: t.fieldWithInput({
-    type: ConnectionType,
+    type: StartConnectionPayload,
     description:
-      'Connects with credentials (API key, Basic, database login): tested at the service first; on rejection nothing is stored.',
+      'Starts a connection. OAuth 2.0: returns the authorization URL. Credentials (API key, Basic, database login): tested at the service first; on rejection nothing is stored.',
     authScopes: { authenticated: true },
-    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'connection' } },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'result' } },
     input: {
       integration: t.input.string({ required: true, description: 'The integration key.' }),
       name: t.input.string({ required: true, description: 'Its name, 1 to 120 characters.' }),
@@ -353,8 +365,10 @@ builder.mutationFields((t) => ({
       resourceId: t.input.string({ description: 'The resource it is bound to, if any.' }),
       resourceName: t.input.string({ description: 'The resource’s display name.' }),
       credentials: t.input.field(credentialsInput('Values for the integration’s credentialFields, by key.')),
+      returnTo: t.input.string({ description: 'OAuth: where to send the user after the callback (must be an allowed origin).' }),
     },
-    resolve: (_root, { input }, context) => connectWithCredentials(context.db, context.vault, viewerOf(context), input),
+    resolve: (_root, { input }, context) =>
+      startConnection(context.db, context.vault, context.oauth, viewerOf(context), input),
   }),
   testConnection: t.fieldWithInput({
     type: TestConnectionPayload,
@@ -363,27 +377,30 @@ builder.mutationFields((t) => ({
     errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'result' } },
     input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
     resolve: (_root, { input }, context) =>
-      testConnection(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'Connection')),
+      testConnection(context.db, context.vault, context.oauth, viewerOf(context), parseGlobalId(input.id, 'Connection')),
   }),
   reauthenticateConnection: t.fieldWithInput({
-    type: ConnectionType,
-    description: 'Replaces a connection’s credentials (owner or admin); same id, so its data sources carry on.',
+    type: StartConnectionPayload,
+    description:
+      'Reauthenticates a connection (owner or admin), keeping its id so its data sources carry on: a new OAuth authorization URL, or new credentials.',
     authScopes: { authenticated: true },
-    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'connection' } },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'result' } },
     input: {
       id: t.input.id({ required: true, description: 'The Connection id.' }),
-      credentials: t.input.field(credentialsInput('New values for the integration’s credentialFields.')),
+      credentials: t.input.field(credentialsInput('New values for the integration’s credentialFields (non-OAuth).')),
+      returnTo: t.input.string({ description: 'OAuth: where to send the user after the callback.' }),
     },
     resolve: (_root, { input }, context) =>
-      reauthenticateWithCredentials(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),
+      reauthenticateConnection(context.db, context.vault, context.oauth, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),
   }),
   revokeConnection: t.fieldWithInput({
     type: RevokeConnectionPayload,
-    description: 'Revokes a connection (owner or admin): credentials wiped, status REVOKED.',
+    description:
+      'Revokes a connection (owner or admin): revoked at the service where it offers RFC 7009, credentials wiped, status REVOKED.',
     authScopes: { authenticated: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'result' } },
     input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
     resolve: (_root, { input }, context) =>
-      revokeConnection(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection')),
+      revokeConnection(context.db, context.vault, context.oauth, viewerOf(context), parseGlobalId(input.id, 'Connection')),
   }),
 }));

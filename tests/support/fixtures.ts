@@ -14,6 +14,9 @@ import { encodeGlobalId } from '../../server/graphql/global-ids.js';
 import { schema } from '../../server/graphql/schema.js';
 import { Vault } from '../../server/domain/vault.js';
 
+/** OAuth settings for in-process tests (no server listens on this callback). */
+export const testOAuthSettings = { callbackUrl: 'http://127.0.0.1:1/oauth/callback', returnOrigins: ['http://app.example.test'] };
+
 /** The vault in-process tests use: a fixed random key for this run. */
 export const testVault = Vault.fromKeyList(`test:${randomBytes(32).toString('base64')}`);
 
@@ -113,7 +116,7 @@ export async function graphql<T = Record<string, any>>(
   return (await execute({
     schema,
     document: parse(document),
-    contextValue: { db, viewer, vault: testVault },
+    contextValue: { db, viewer, vault: testVault, oauth: testOAuthSettings },
     variableValues: variables,
   })) as ExecutionResult<T>;
 }

@@ -1,0 +1,380 @@
+/**
+ * OAuth 2.0 for connections, with oauth4webapi: authorization code + PKCE S256, a one-time state
+ * bound to the attempt (10 minutes), nonce for OpenID providers, `iss` checked where the server
+ * sends it, the exact redirect URI, refresh with rotated refresh tokens, RFC 7009 revocation.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import * as oauth from 'oauth4webapi';
+import type { Database } from '../db/client.js';
+import { oauthApps, oauthAttempts } from '../db/schema.js';
+import type { IntegrationDefinition } from './catalog-types.js';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure } from './failures.js';
+import { type Integration, loadIntegrations } from './integrations.js';
+import type { ConnectionRow } from './types.js';
+import type { Vault } from './vault.js';
+import { isAdmin, type Viewer } from './viewer.js';
+
+/** How long a user has to finish signing in at the service. */
+export const ATTEMPT_TTL_MS = 10 * 60_000;
+const HTTP_TIMEOUT_MS = 10_000;
+
+/** Where OAuth servers send users back, and where Patchbay may send them afterwards. */
+export interface OAuthSettings {
+  /** The exact redirect URI registered with every service: `<public URL>/oauth/callback`. */
+  callbackUrl: string;
+  /** Origins a `returnTo` URL may have (the gateway's own origin is always allowed). */
+  returnOrigins: string[];
+}
+
+/** Tokens as stored (sealed) in a connection's credentials. */
+export interface OAuthTokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** ISO instant the access token expires, when the server said. */
+  expiresAt?: string;
+  scope?: string;
+}
+
+/** An account's OAuth client for an integration. */
+interface OAuthApp {
+  clientId: string;
+  clientSecret: string;
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+/** oauth4webapi options: plain http only for loopback test servers, and a timeout. */
+function requestOptions(url: string) {
+  return { [oauth.allowInsecureRequests]: isLoopback(url), signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) };
+}
+
+/** The authorization server as oauth4webapi sees it. */
+export function authorizationServer(integration: IntegrationDefinition): oauth.AuthorizationServer {
+  const { authorize, token, revoke } = integration.endpoints;
+  if (!authorize || !token) throw new ValidationError(`${integration.name} has no OAuth endpoints`, 'integration');
+  return {
+    issuer: integration.issuer ?? new URL(authorize).origin,
+    authorization_endpoint: authorize,
+    token_endpoint: token,
+    revocation_endpoint: revoke,
+    authorization_response_iss_parameter_supported: integration.issuer ? true : undefined,
+  };
+}
+
+function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('hex');
+}
+
+const appBinding = (accountId: string, integrationKey: string) => `oauth-app:${accountId}:${integrationKey}`;
+
+/** Stores the account's OAuth client id and (sealed) secret for an OAuth 2.0 integration (admins). */
+export async function configureIntegration(
+  db: Database,
+  vault: Vault,
+  viewer: Viewer,
+  input: { integration: string; clientId: string; clientSecret: string },
+): Promise<Integration> {
+  if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can configure integrations');
+  const [integration] = await loadIntegrations(db, viewer.accountId, [input.integration]);
+  if (!integration) throw new ValidationError(`Unknown integration "${input.integration}"`, 'integration');
+  if (integration.authMethod !== 'OAUTH2') {
+    throw new ValidationError(`${integration.name} does not use OAuth 2.0 apps`, 'integration');
+  }
+  const clientId = input.clientId.trim();
+  if (!clientId || clientId.length > 512) throw new ValidationError('clientId must be 1 to 512 characters', 'clientId');
+  if (!input.clientSecret || input.clientSecret.length > 2048) {
+    throw new ValidationError('clientSecret must be 1 to 2048 characters', 'clientSecret');
+  }
+  const sealed = vault.seal(appBinding(viewer.accountId, integration.key), { clientSecret: input.clientSecret });
+  await db
+    .insert(oauthApps)
+    .values({ accountId: viewer.accountId, integrationKey: integration.key, clientId, ...sealed, configuredById: viewer.userId })
+    .onConflictDoUpdate({
+      target: [oauthApps.accountId, oauthApps.integrationKey],
+      set: { clientId, ...sealed, configuredById: viewer.userId, updatedAt: new Date().toISOString() },
+    });
+  return integration;
+}
+
+/** Whether the account has configured an OAuth app for the integration. */
+export async function oauthAppClientId(db: Database, accountId: string, integrationKey: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ clientId: oauthApps.clientId })
+    .from(oauthApps)
+    .where(and(eq(oauthApps.accountId, accountId), eq(oauthApps.integrationKey, integrationKey)));
+  return row?.clientId;
+}
+
+async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {
+  const [row] = await db
+    .select()
+    .from(oauthApps)
+    .where(and(eq(oauthApps.accountId, accountId), eq(oauthApps.integrationKey, integration.key)));
+  if (!row) {
+    throw new ValidationError(
+      `An admin must first configure ${integration.name}'s OAuth app (client id and secret), registering ${settings.callbackUrl} as its redirect URI`,
+      'integration',
+    );
+  }
+  const { clientSecret } = vault.open<{ clientSecret: string }>(appBinding(accountId, integration.key), row);
+  return { clientId: row.clientId, clientSecret };
+}
+
+/** Checks a return URL against the allowlist (no open redirect). */
+export function validReturnTo(returnTo: string | null | undefined, settings: OAuthSettings): string | null {
+  if (!returnTo) return null;
+  let url: URL;
+  try {
+    url = new URL(returnTo);
+  } catch {
+    throw new ValidationError('returnTo must be an absolute URL', 'returnTo');
+  }
+  const allowed = [new URL(settings.callbackUrl).origin, ...settings.returnOrigins];
+  if (!allowed.includes(url.origin)) throw new ValidationError(`returnTo must be on ${allowed.join(' or ')}`, 'returnTo');
+  return url.toString();
+}
+
+/**
+ * Records a one-time attempt for `connection` inside the caller's transaction and returns the
+ * authorization URL to send the user to.
+ */
+export async function beginAuthorization(
+  tx: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  input: { connection: ConnectionRow; integration: Integration; viewer: Viewer; returnTo: string | null },
+): Promise<string> {
+  const { connection, integration, viewer } = input;
+  const app = await loadApp(tx, vault, connection.accountId, integration, settings);
+  const as = authorizationServer(integration);
+  const state = oauth.generateRandomState();
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const nonce = integration.openId ? oauth.generateRandomNonce() : undefined;
+  const [attempt] = await tx
+    .insert(oauthAttempts)
+    .values({
+      accountId: connection.accountId,
+      connectionId: connection.id,
+      stateHash: hashState(state),
+      keyId: vault.currentKeyId,
+      ciphertext: Buffer.alloc(0),
+      returnTo: input.returnTo,
+      createdById: viewer.userId,
+      expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS).toISOString(),
+    })
+    .returning();
+  await tx
+    .update(oauthAttempts)
+    .set(vault.seal(`oauth-attempt:${attempt.id}`, { codeVerifier, nonce }))
+    .where(eq(oauthAttempts.id, attempt.id));
+  const url = new URL(as.authorization_endpoint!);
+  const params = new URLSearchParams({
+    ...integration.authorizationParams,
+    client_id: app.clientId,
+    redirect_uri: settings.callbackUrl,
+    response_type: 'code',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  });
+  if (integration.defaultScopes.length) params.set('scope', integration.defaultScopes.join(' '));
+  if (nonce) params.set('nonce', nonce);
+  url.search = params.toString();
+  return url.toString();
+}
+
+/** A callback whose attempt was found and consumed; the rest of the flow uses these facts. */
+export interface ConsumedAttempt {
+  connectionId: string;
+  accountId: string;
+  createdById: string | null;
+  returnTo: string | null;
+  codeVerifier: string;
+  nonce?: string;
+}
+
+/**
+ * Consumes the attempt a callback's `state` names: at most once, and only before it expires.
+ * Missing, unknown, reused and expired states are all refused the same way.
+ */
+export async function consumeAttempt(db: Database, vault: Vault, state: string | null): Promise<ConsumedAttempt> {
+  if (!state || state.length > 512) throw new NotFoundError('AuthorizationAttempt', 'This sign-in link is missing its state');
+  const [attempt] = await db
+    .update(oauthAttempts)
+    .set({ usedAt: new Date().toISOString() })
+    .where(
+      and(
+        eq(oauthAttempts.stateHash, hashState(state)),
+        isNull(oauthAttempts.usedAt),
+        gt(oauthAttempts.expiresAt, new Date().toISOString()),
+      ),
+    )
+    .returning();
+  if (!attempt) {
+    throw new NotFoundError('AuthorizationAttempt', 'This sign-in link was already used, has expired, or was not issued here');
+  }
+  const secret = vault.open<{ codeVerifier: string; nonce?: string }>(`oauth-attempt:${attempt.id}`, attempt);
+  return {
+    connectionId: attempt.connectionId,
+    accountId: attempt.accountId,
+    createdById: attempt.createdById,
+    returnTo: attempt.returnTo,
+    ...secret,
+  };
+}
+
+function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAuthTokens): OAuthTokens {
+  return {
+    accessToken: response.access_token,
+    // A server that does not rotate keeps the refresh token it issued before.
+    refreshToken: response.refresh_token ?? previous?.refreshToken,
+    expiresAt: typeof response.expires_in === 'number' ? new Date(Date.now() + response.expires_in * 1000).toISOString() : undefined,
+    scope: response.scope ?? previous?.scope,
+  };
+}
+
+/** Maps an oauth4webapi or network error to a failure classification. */
+function oauthFailure(error: unknown, refreshing: boolean, lifetimeOver: boolean): Failure {
+  if (error instanceof oauth.ResponseBodyError) {
+    const message = serviceMessage(error.error_description ?? error.error, error.error);
+    if (error.error === 'invalid_grant') {
+      return { kind: 'definitive', reason: refreshing ? (lifetimeOver ? 'EXPIRED_TOKEN' : 'INVALID_REFRESH_TOKEN') : 'INVALID_CREDENTIALS', message };
+    }
+    if (error.error === 'invalid_client' || error.error === 'unauthorized_client') {
+      return { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message };
+    }
+    if (error.error === 'insufficient_scope' || error.error === 'access_denied') {
+      return { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message };
+    }
+    if (error.status >= 500 || error.status === 429) return { kind: 'transient', message };
+    return { kind: 'definitive', reason: 'UNKNOWN', message };
+  }
+  if (error instanceof oauth.AuthorizationResponseError) {
+    return {
+      kind: 'definitive',
+      reason: error.error === 'access_denied' ? 'INSUFFICIENT_PRIVILEGES' : 'UNKNOWN',
+      message: serviceMessage(error.error_description ?? error.error, error.error),
+    };
+  }
+  if (error instanceof oauth.OperationProcessingError || error instanceof TypeError && error.message.includes('JSON')) {
+    return { kind: 'transient', message: serviceMessage((error as Error).message, 'Malformed answer from the service') };
+  }
+  return classifyNetworkFailure(error);
+}
+
+/** Exchanges the callback's code for tokens (validating state, iss and nonce on the way). */
+export async function exchangeCode(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  attempt: ConsumedAttempt,
+  callback: URL,
+  state: string,
+): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
+  const app = await loadApp(db, vault, attempt.accountId, integration, settings);
+  const as = authorizationServer(integration);
+  const client: oauth.Client = { client_id: app.clientId };
+  try {
+    const params = oauth.validateAuthResponse(as, client, callback.searchParams, state);
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretPost(app.clientSecret),
+      params,
+      settings.callbackUrl,
+      attempt.codeVerifier,
+      requestOptions(as.token_endpoint!),
+    );
+    const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+      expectedNonce: attempt.nonce ?? oauth.expectNoNonce,
+      requireIdToken: false,
+    });
+    return { ok: true, tokens: tokensFrom(result) };
+  } catch (error) {
+    return { ok: false, failure: oauthFailure(error, false, false) };
+  }
+}
+
+/** Uses the refresh token; a rotated refresh token replaces the old one in the returned tokens. */
+export async function refreshTokens(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  connection: ConnectionRow,
+  tokens: OAuthTokens,
+): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
+  if (!tokens.refreshToken) {
+    return { ok: false, failure: { kind: 'definitive', reason: 'EXPIRED_TOKEN', message: 'The access token expired and the service issued no refresh token' } };
+  }
+  const app = await loadApp(db, vault, connection.accountId, integration, settings);
+  const as = authorizationServer(integration);
+  const client: oauth.Client = { client_id: app.clientId };
+  try {
+    const response = await oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretPost(app.clientSecret),
+      tokens.refreshToken,
+      requestOptions(as.token_endpoint!),
+    );
+    return { ok: true, tokens: tokensFrom(await oauth.processRefreshTokenResponse(as, client, response), tokens) };
+  } catch (error) {
+    const lifetimeOver = Boolean(connection.reauthorizeBy && Date.parse(connection.reauthorizeBy) <= Date.now());
+    return { ok: false, failure: oauthFailure(error, true, lifetimeOver) };
+  }
+}
+
+/** Calls the integration's verification endpoint with the access token. */
+export async function verifyAccessToken(integration: IntegrationDefinition, tokens: OAuthTokens, resourceId: string | null): Promise<{ ok: true } | { ok: false; failure: Failure }> {
+  const verify = integration.endpoints.verify;
+  if (!verify) return { ok: true };
+  const url = verify.url.replace(/\{(\w+)\}/g, (match) => (resourceId ? encodeURIComponent(resourceId) : match));
+  try {
+    const response = await fetch(url, {
+      method: verify.method,
+      headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    const body = await response.text().catch(() => '');
+    if (response.ok) return { ok: true };
+    return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };
+  } catch (error) {
+    return { ok: false, failure: classifyNetworkFailure(error) };
+  }
+}
+
+/** RFC 7009: revokes the refresh token, then the access token. Resolves whether the service confirmed. */
+export async function revokeAtProvider(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  connection: ConnectionRow,
+  tokens: OAuthTokens,
+): Promise<{ revoked: boolean; message: string }> {
+  if (!integration.endpoints.revoke) {
+    return { revoked: false, message: `${integration.name} offers no token revocation; remove the app's access in ${integration.name} if needed` };
+  }
+  try {
+    const app = await loadApp(db, vault, connection.accountId, integration, settings);
+    const as = authorizationServer(integration);
+    const client: oauth.Client = { client_id: app.clientId };
+    for (const token of [tokens.refreshToken, tokens.accessToken]) {
+      if (!token) continue;
+      const response = await oauth.revocationRequest(as, client, oauth.ClientSecretPost(app.clientSecret), token, requestOptions(as.revocation_endpoint!));
+      await oauth.processRevocationResponse(response);
+    }
+    return { revoked: true, message: `${integration.name} confirmed the revocation` };
+  } catch (error) {
+    const failure = oauthFailure(error, false, false);
+    return { revoked: false, message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway` };
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A real OAuth 2.0 / OpenID Connect authorization server for tests: oidc-provider in-process on a
+ * free localhost port, with PKCE required, rotating refresh tokens, revocation and introspection,
+ * and short-lived access tokens. `authorize(url)` plays the user: it signs in and consents through
+ * the provider's own interaction pages (cookies and forms, no shortcuts) and returns the URL the
+ * provider redirects back to.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+
+export interface OAuthServer {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Token endpoint requests seen, by grant type (to count refreshes). */
+  tokenRequests: string[];
+  /** Plays the user through login and consent; resolves with the redirect back to the client. */
+  authorize(authorizationUrl: string, login?: string): Promise<string>;
+  /** Revokes a token at the provider itself, as a user removing the app's access there would. */
+  revoke(token: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOAuthServer(redirectUri: string, options: { accessTokenTtl?: number } = {}): Promise<OAuthServer> {
+  const clientId = 'patchbay-test';
+  const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+    ],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+    },
+    rotateRefreshToken: true,
+    ttl: { AccessToken: options.accessTokenTtl ?? 60 },
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, email: `${sub}@example.test` }) }),
+  });
+  const tokenRequests: string[] = [];
+  provider.on('grant.success', (ctx) => tokenRequests.push(String((ctx.oidc.params as { grant_type?: string })?.grant_type ?? '')));
+  provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error', error));
+  const handler = provider.callback();
+  server.on('request', handler);
+
+  async function authorize(authorizationUrl: string, login = 'pam'): Promise<string> {
+    const cookies = new Map<string, string>();
+    const cookieHeader = () => [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    let url = authorizationUrl;
+    let method = 'GET';
+    let body: URLSearchParams | undefined;
+    for (let step = 0; step < 20; step++) {
+      if (url.startsWith(redirectUri)) return url;
+      const response = await fetch(url, { method, body, redirect: 'manual', headers: { cookie: cookieHeader() } });
+      for (const setCookie of response.headers.getSetCookie()) {
+        const [pair] = setCookie.split(';');
+        const index = pair.indexOf('=');
+        cookies.set(pair.slice(0, index), pair.slice(index + 1));
+      }
+      const location = response.headers.get('location');
+      if (location) {
+        url = new URL(location, url).toString();
+        method = 'GET';
+        body = undefined;
+        continue;
+      }
+      const html = await response.text();
+      const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+      if (!form) throw new Error(`No form at ${url} (${response.status}): ${html.slice(0, 300)}`);
+      body = new URLSearchParams();
+      for (const [tag] of form[2].matchAll(/<input[^>]*>/g)) {
+        const name = /name="([^"]*)"/.exec(tag)?.[1];
+        if (name) body.set(name, /value="([^"]*)"/.exec(tag)?.[1] ?? '');
+      }
+      if (body.has('login')) body.set('login', login);
+      if (body.has('password')) body.set('password', 'any');
+      url = new URL(form[1], url).toString();
+      method = 'POST';
+    }
+    throw new Error('Authorization did not come back to the client');
+  }
+
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    tokenRequests,
+    authorize,
+    revoke: async (token: string) => {
+      const response = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        body: new URLSearchParams({ token, client_id: clientId, client_secret: clientSecret }),
+      });
+      if (!response.ok) throw new Error(`revocation failed: ${response.status}`);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
