@@ -2,6 +2,7 @@
  * The integrations an account can connect to: the built-in catalog plus the custom ones its
  * admins register. Lookups take the account, so a custom integration is only ever seen by its own.
  */
+import * as oauth from 'oauth4webapi';
 import type { Database } from '../db/client.js';
 import { integrations } from '../db/schema.js';
 import { BUILT_IN_INTEGRATIONS, builtInIntegration } from './catalog.js';
@@ -101,6 +102,23 @@ export interface CustomIntegrationInput {
   apiKeyPrefix?: string | null;
   /** ONE_PER_RESOURCE when the service allows one live connection per resource. */
   connectionPolicy?: ConnectionPolicy | null;
+  /** OAUTH2: an issuer URL whose discovery document gives the endpoints (and enables the `iss` check). */
+  issuerUrl?: string | null;
+}
+
+/** Reads an OAuth 2.0 / OpenID issuer's metadata (RFC 8414 / OIDC discovery) with oauth4webapi. */
+async function discover(issuerUrl: string) {
+  const issuer = new URL(httpsUrl(issuerUrl, 'issuerUrl')!);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+  try {
+    const response = await oauth.discoveryRequest(issuer, {
+      [oauth.allowInsecureRequests]: loopback,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return await oauth.processDiscoveryResponse(issuer, response);
+  } catch (error) {
+    throw new ValidationError(`Discovery at ${issuer.origin} failed: ${(error as Error).message}`, 'issuerUrl');
+  }
 }
 
 /** Registers a custom integration for the viewer's account (admins only). */
@@ -110,6 +128,7 @@ export async function registerCustomIntegration(
   input: CustomIntegrationInput,
 ): Promise<Integration> {
   if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can register integrations');
+  let issuer: string | undefined;
   const key = input.key.trim().toLowerCase();
   if (!KEY.test(key) || key.length > 60) {
     throw new ValidationError('key must be kebab-case letters and digits, at most 60 characters', 'key');
@@ -118,6 +137,17 @@ export async function registerCustomIntegration(
     throw new ValidationError(`key "${key}" is taken by a built-in integration`, 'key');
   }
   const name = validName(input.name);
+  if (input.issuerUrl && input.authMethod === 'OAUTH2') {
+    const metadata = await discover(input.issuerUrl);
+    input = {
+      ...input,
+      authorizeUrl: input.authorizeUrl ?? metadata.authorization_endpoint,
+      tokenUrl: input.tokenUrl ?? metadata.token_endpoint,
+      revokeUrl: input.revokeUrl ?? metadata.revocation_endpoint,
+      verifyUrl: input.verifyUrl ?? metadata.userinfo_endpoint,
+    };
+    issuer = metadata.issuer;
+  }
   const endpoints = {
     authorize: httpsUrl(input.authorizeUrl, 'authorizeUrl'),
     token: httpsUrl(input.tokenUrl, 'tokenUrl'),
@@ -134,6 +164,10 @@ export async function registerCustomIntegration(
     revocable: Boolean(endpoints.revoke),
     requirements: [],
     connectionPolicy: input.connectionPolicy ?? 'MULTIPLE',
+    ...(issuer ? { issuer } : {}),
+    ...(input.authMethod === 'OAUTH2' && input.scopes?.includes('openid') ? { openId: true } : {}),
+    // Refresh tokens for offline access need a fresh consent at most servers.
+    ...(input.scopes?.includes('offline_access') ? { authorizationParams: { prompt: 'consent' } } : {}),
   };
   switch (input.authMethod) {
     case 'OAUTH2':

@@ -4,7 +4,7 @@
  * sends it, the exact redirect URI, refresh with rotated refresh tokens, RFC 7009 revocation.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 import type { Database } from '../db/client.js';
 import { oauthApps, oauthAttempts } from '../db/schema.js';
@@ -101,13 +101,14 @@ export async function configureIntegration(
   return integration;
 }
 
-/** Whether the account has configured an OAuth app for the integration. */
-export async function oauthAppClientId(db: Database, accountId: string, integrationKey: string): Promise<string | undefined> {
-  const [row] = await db
-    .select({ clientId: oauthApps.clientId })
+/** The client ids of the account's OAuth apps for these integrations, in order (null: none). */
+export async function oauthAppClientIds(db: Database, accountId: string, integrationKeys: readonly string[]): Promise<(string | null)[]> {
+  const rows = await db
+    .select({ key: oauthApps.integrationKey, clientId: oauthApps.clientId })
     .from(oauthApps)
-    .where(and(eq(oauthApps.accountId, accountId), eq(oauthApps.integrationKey, integrationKey)));
-  return row?.clientId;
+    .where(and(eq(oauthApps.accountId, accountId), inArray(oauthApps.integrationKey, [...integrationKeys])));
+  const byKey = new Map(rows.map((row) => [row.key, row.clientId]));
+  return integrationKeys.map((key) => byKey.get(key) ?? null);
 }
 
 async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {

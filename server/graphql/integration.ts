@@ -7,7 +7,8 @@ import {
   loadIntegrations,
   registerCustomIntegration,
 } from '../domain/integrations.js';
-import { builder, viewerOf } from './builder.js';
+import { configureIntegration, oauthAppClientIds } from '../domain/oauth2.js';
+import { builder, type Context, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { checkPageSize } from './pagination.js';
 
@@ -115,6 +116,18 @@ export const IntegrationType = builder.objectRef<Integration>('Integration').imp
       description: 'What a connection is bound to, e.g. a GA4 property or a QuickBooks company.',
     }),
     isCustom: t.boolean({ description: 'Whether the account registered it.', resolve: (i) => Boolean(i.customId) }),
+    callbackUrl: t.string({
+      nullable: true,
+      description: 'OAuth 2.0: the exact redirect URI to register with the service; null for other methods.',
+      resolve: (i, _args, context) => (i.authMethod === 'OAUTH2' ? context.oauth.callbackUrl : null),
+    }),
+    oauthClientId: t.loadable({
+      type: 'String',
+      nullable: true,
+      description: 'OAuth 2.0: the client id of the account’s app for it; null until an admin configures one.',
+      load: (keys: string[], context: Context) => oauthAppClientIds(context.db, viewerOf(context).accountId, keys),
+      resolve: (i) => i.key,
+    }),
   }),
 });
 
@@ -159,6 +172,22 @@ builder.queryFields((t) => ({
   }),
 }));
 
+builder.mutationField('configureIntegration', (t) =>
+  t.fieldWithInput({
+    type: IntegrationType,
+    description:
+      'Sets the account’s OAuth 2.0 app for an integration (admins): the client id, and the secret, stored encrypted and never returned.',
+    authScopes: { admin: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'integration' } },
+    input: {
+      integration: t.input.string({ required: true, description: 'The integration key.' }),
+      clientId: t.input.string({ required: true, description: 'The app’s client id at the service.' }),
+      clientSecret: t.input.string({ required: true, description: 'The app’s client secret (write-only).' }),
+    },
+    resolve: (_root, { input }, context) => configureIntegration(context.db, context.vault, viewerOf(context), input),
+  }),
+);
+
 builder.mutationField('registerIntegration', (t) =>
   t.fieldWithInput({
     type: IntegrationType,
@@ -177,6 +206,9 @@ builder.mutationField('registerIntegration', (t) =>
       scopes: t.input.stringList({ description: 'OAuth scopes to request.' }),
       apiKeyHeader: t.input.string({ description: 'API_KEY: header carrying the key.' }),
       apiKeyPrefix: t.input.string({ description: 'API_KEY: prefix before the key, e.g. "Bearer ".' }),
+      issuerUrl: t.input.string({
+        description: 'OAUTH2: the issuer URL; its discovery document supplies the endpoints and enables the `iss` check.',
+      }),
       connectionPolicy: t.input.field({
         type: ConnectionPolicyEnum,
         description: 'ONE_PER_RESOURCE when the service allows one live connection per resource (default MULTIPLE).',

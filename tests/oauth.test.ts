@@ -1,0 +1,188 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createApp, type App } from '../server/app.js';
+import type { Database } from '../server/db/client.js';
+import { connectionEvents, connections, credentials, dataSources, oauthAttempts } from '../server/db/schema.js';
+import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
+import type { OAuthTokens } from '../server/domain/oauth2.js';
+import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { createLog } from '../server/log.js';
+import { describeEachDatabase } from './support/db.js';
+import { tenant, type Tenant, testVault } from './support/fixtures.js';
+import { type OAuthServer, startOAuthServer } from './support/oauth-server.js';
+
+const RETURN_TO = 'http://app.example.test/connections';
+
+describeEachDatabase('OAuth 2.0 connections against a real authorization server', (db) => {
+  let app: App;
+  let url: string;
+  let provider: OAuthServer;
+  let a: Tenant;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    a = await tenant(db(), 'oauth');
+    app = createApp({ db: db(), vault: testVault, log: createLog('debug', (line) => logLines.push(line)), returnOrigins: ['http://app.example.test'] });
+    url = await app.start(0);
+    provider = await startOAuthServer(`${url}/oauth/callback`);
+    const registered = await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename ... on Error { message } ... on RegisterIntegrationSuccess { integration { callbackUrl endpoints { authorizeUrl revokeUrl verifyUrl } } } } }`,
+      { input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
+      a.admin.token,
+    );
+    expect(registered.registerIntegration.integration).toEqual({
+      callbackUrl: `${url}/oauth/callback`,
+      endpoints: { authorizeUrl: `${provider.issuer}/auth`, revokeUrl: `${provider.issuer}/token/revocation`, verifyUrl: `${provider.issuer}/me` },
+    });
+    const configured = await gql(
+      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename ... on ConfigureIntegrationSuccess { integration { oauthClientId } } } }`,
+      { input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret } },
+      a.admin.token,
+    );
+    expect(configured.configureIntegration.integration.oauthClientId).toBe(provider.clientId);
+  });
+  afterAll(async () => {
+    await provider?.close();
+    await app?.stop();
+  });
+
+  async function gql(query: string, variables: Record<string, unknown>, token: string) {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data: any; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
+
+  const START = `mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on Error { message } ... on StartConnectionSuccess { result { authorizationUrl connection { id status } } } } }`;
+  const TEST = `mutation($id: ID!) { testConnection(input: { id: $id }) { __typename ... on TestConnectionSuccess { result { ok transientMessage connection { status problem { reason } } } } } }`;
+
+  async function start(token = a.member.token) {
+    const data = await gql(START, { input: { integration: 'test-oidc', name: 'My OIDC', returnTo: RETURN_TO } }, token);
+    return data.startConnection.result as { authorizationUrl: string; connection: { id: string; status: string } };
+  }
+
+  const callback = (to: string) => fetch(to, { redirect: 'manual' });
+  const tokensOf = async (gid: string) => (await readCredentials<OAuthTokens>(db(), testVault, parseGlobalId(gid, 'Connection')))!;
+  const rowOf = async (gid: string) => (await db().select().from(connections).where(eq(connections.id, parseGlobalId(gid, 'Connection'))))[0];
+
+  it('connects: PKCE and a one-time state, code exchanged at the exact redirect URI, tokens sealed, ACTIVE, back to the allowed return URL', async () => {
+    const started = await start();
+    expect(started.connection.status).toBe('PENDING');
+    const authorization = new URL(started.authorizationUrl);
+    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorization.searchParams.get('redirect_uri')).toBe(`${url}/oauth/callback`);
+    expect(authorization.searchParams.get('state')).toMatch(/^[\w-]{40,}$/);
+    expect(authorization.searchParams.get('nonce')).toBeTruthy();
+    const back = await provider.authorize(started.authorizationUrl);
+    expect(new URL(back).searchParams.get('iss')).toBe(provider.issuer);
+    const response = await callback(back);
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe(RETURN_TO);
+    expect(Object.fromEntries(location.searchParams)).toEqual({ connection: started.connection.id, status: 'ACTIVE' });
+    const row = await rowOf(started.connection.id);
+    expect(row.status).toBe('ACTIVE');
+    expect(row.accessTokenExpiresAt).toBeTruthy();
+    const tokens = await tokensOf(started.connection.id);
+    expect(tokens.refreshToken).toBeTruthy();
+    const [sealed] = await db().select().from(credentials).where(eq(credentials.connectionId, row.id));
+    expect(sealed.ciphertext.toString('latin1')).not.toContain(tokens.accessToken);
+    // Replaying the same callback is refused and changes nothing.
+    const replay = await callback(back);
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain('already used');
+    expect(replay.headers.get('location')).toBeNull();
+    expect((await rowOf(started.connection.id)).updatedAt).toBe(row.updatedAt);
+    for (const text of [tokens.accessToken, tokens.refreshToken!]) expect(logLines.join('\n')).not.toContain(text);
+  });
+
+  it('refuses missing, forged and expired states without redirecting anywhere', async () => {
+    const missing = await callback(`${url}/oauth/callback?code=abc`);
+    expect(missing.status).toBe(400);
+    const forged = await callback(`${url}/oauth/callback?code=abc&state=forged-state-value`);
+    expect(forged.status).toBe(400);
+    expect(forged.headers.get('location')).toBeNull();
+    const started = await start();
+    await db()
+      .update(oauthAttempts)
+      .set({ expiresAt: new Date(Date.now() - 1000).toISOString() })
+      .where(eq(oauthAttempts.connectionId, parseGlobalId(started.connection.id, 'Connection')));
+    const back = await provider.authorize(started.authorizationUrl);
+    const expired = await callback(back);
+    expect(expired.status).toBe(400);
+    expect((await rowOf(started.connection.id)).status).toBe('PENDING');
+  });
+
+  it('refuses a return URL off the allowlist (no open redirect)', async () => {
+    const data = await gql(START, { input: { integration: 'test-oidc', name: 'x', returnTo: 'https://evil.example/steal' } }, a.member.token);
+    expect(data.startConnection).toMatchObject({ __typename: 'ValidationError' });
+  });
+
+  it('refreshes an expired access token with rotation; revocation at the provider then disconnects with INVALID_REFRESH_TOKEN; reauthentication restores the same connection and its data sources', async () => {
+    const started = await start();
+    await callback(await provider.authorize(started.authorizationUrl));
+    const gid = started.connection.id;
+    const id = parseGlobalId(gid, 'Connection');
+    await db().insert(dataSources).values({ accountId: a.account.id, connectionId: id, resourceId: 'r', name: 'Profile', schedule: '0 * * * *' });
+
+    // Make the stored access token look expired: the next test must refresh first.
+    const original = await tokensOf(gid);
+    await storeCredentials(db(), testVault, { id, accountId: a.account.id }, { ...original, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const refreshesBefore = provider.tokenRequests.filter((grant) => grant === 'refresh_token').length;
+    const refreshed = await gql(TEST, { id: gid }, a.member.token);
+    expect(refreshed.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
+    expect(provider.tokenRequests.filter((grant) => grant === 'refresh_token').length).toBe(refreshesBefore + 1);
+    const rotated = await tokensOf(gid);
+    expect(rotated.refreshToken).toBeTruthy();
+    expect(rotated.refreshToken).not.toBe(original.refreshToken);
+    expect(rotated.accessToken).not.toBe(original.accessToken);
+
+    // The user removes the app's access at the service.
+    await provider.revoke(rotated.refreshToken!);
+    await storeCredentials(db(), testVault, { id, accountId: a.account.id }, { ...rotated, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const broken = await gql(TEST, { id: gid }, a.member.token);
+    expect(broken.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_REFRESH_TOKEN' } } });
+    expect((await db().select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('BROKEN');
+
+    const reauth = await gql(
+      `mutation($id: ID!) { reauthenticateConnection(input: { id: $id, returnTo: "${RETURN_TO}" }) { __typename ... on ReauthenticateConnectionSuccess { result { authorizationUrl connection { id } } } } }`,
+      { id: gid },
+      a.member.token,
+    );
+    const result = reauth.reauthenticateConnection.result;
+    expect(result.connection.id).toBe(gid);
+    const response = await callback(await provider.authorize(result.authorizationUrl));
+    expect(new URL(response.headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
+    expect((await rowOf(gid)).status).toBe('ACTIVE');
+    expect((await db().select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('ACTIVE');
+    const history = await db().select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.createdAt);
+    expect(history.map((event) => `${event.fromStatus}->${event.toStatus}`)).toEqual([
+      'null->PENDING',
+      'PENDING->ACTIVE',
+      'ACTIVE->DISCONNECTED',
+      'DISCONNECTED->ACTIVE',
+    ]);
+  });
+
+  it('revoking revokes the tokens at the provider (RFC 7009) and wipes them here', async () => {
+    const started = await start();
+    await callback(await provider.authorize(started.authorizationUrl));
+    const tokens = await tokensOf(started.connection.id);
+    const data = await gql(
+      `mutation($id: ID!) { revokeConnection(input: { id: $id }) { ... on RevokeConnectionSuccess { result { providerRevoked providerMessage connection { status } } } } }`,
+      { id: started.connection.id },
+      a.member.token,
+    );
+    expect(data.revokeConnection.result).toMatchObject({ providerRevoked: true, connection: { status: 'REVOKED' } });
+    expect(await readCredentials(db(), testVault, parseGlobalId(started.connection.id, 'Connection'))).toBeUndefined();
+    const introspection = await fetch(`${provider.issuer}/token/introspection`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: tokens.refreshToken!, client_id: provider.clientId, client_secret: provider.clientSecret }),
+    });
+    expect(((await introspection.json()) as { active: boolean }).active).toBe(false);
+  });
+});
