@@ -53,6 +53,12 @@ export const relations = defineRelations(schema, (r) => ({
       optional: false,
     }),
   },
+  tokenRefreshes: {
+    connection: r.one.connections({ from: r.tokenRefreshes.connectionId, to: r.connections.id, optional: false }),
+  },
+  accessTokenGrants: {
+    connection: r.one.connections({ from: r.accessTokenGrants.connectionId, to: r.connections.id, optional: false }),
+  },
   oauthApps: {
     account: r.one.accounts({ from: r.oauthApps.accountId, to: r.accounts.id, optional: false }),
   },

@@ -156,6 +156,9 @@ export const connections = table(
     lastCheckedAt: at(),
     accessTokenExpiresAt: at(),
     reauthorizeBy: at(),
+    /** Single-flight refresh across processes: who holds the short lease, and until when. */
+    refreshLeaseOwner: text(),
+    refreshLeaseUntil: at(),
   },
   (t) => [
     index('connections_account_created_idx').on(t.accountId, t.createdAt, t.id),
@@ -310,5 +313,57 @@ export const oauthAttempts = table(
     index('oauth_attempts_connection_id_idx').on(t.connectionId),
     index('oauth_attempts_created_by_id_idx').on(t.createdById),
     index('oauth_attempts_account_id_idx').on(t.accountId),
+  ],
+);
+
+export const tokenRefreshOutcome = pgEnum('token_refresh_outcome', ['SUCCEEDED', 'FAILED', 'TRANSIENT']);
+
+/**
+ * Every refresh attempt: started before the provider is called, finished after. A row with no
+ * `finished_at` is a refresh whose response was lost (a crash mid-call): visible, not silent.
+ */
+export const tokenRefreshes = table(
+  'token_refreshes',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    /** The process that held the lease. */
+    owner: text().notNull(),
+    startedAt: createdAt(),
+    finishedAt: at(),
+    outcome: tokenRefreshOutcome(),
+    error: text(),
+  },
+  (t) => [
+    index('token_refreshes_connection_started_idx').on(t.connectionId, t.startedAt),
+    index('token_refreshes_account_id_idx').on(t.accountId),
+  ],
+);
+
+/** Audit of access tokens handed to SERVICE tokens (partner workers). */
+export const accessTokenGrants = table(
+  'access_token_grants',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: uuid()
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    apiTokenId: uuid()
+      .notNull()
+      .references(() => apiTokens.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('access_token_grants_connection_created_idx').on(t.connectionId, t.createdAt),
+    index('access_token_grants_api_token_id_idx').on(t.apiTokenId),
+    index('access_token_grants_account_id_idx').on(t.accountId),
   ],
 );

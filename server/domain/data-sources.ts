@@ -2,10 +2,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { dataSources } from '../db/schema.js';
+import { dataSources, refreshRuns } from '../db/schema.js';
 import { findConnection } from './connections.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
-import type { ConnectionRow, DataSourceRow, DataSourceStatus } from './types.js';
+import type { ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow, RefreshRunStatus } from './types.js';
 import { validName } from './validation.js';
 import { canEditDataSources, type Viewer } from './viewer.js';
 
@@ -144,5 +144,51 @@ export async function deleteDataSource(db: Database, viewer: Viewer, id: string)
     const { row } = await findDataSource(tx, viewer, id);
     await tx.delete(dataSources).where(eq(dataSources.id, id));
     return row;
+  });
+}
+
+/**
+ * A worker records a refresh of a data source (SERVICE tokens, or anyone who may edit it). A
+ * success also stamps the data source's `lastRefreshedAt`.
+ */
+export async function recordRefreshRun(
+  db: Database,
+  viewer: Viewer,
+  input: {
+    dataSourceId: string;
+    status: RefreshRunStatus;
+    startedAt: Date;
+    finishedAt?: Date | null;
+    rows?: number | null;
+    error?: string | null;
+  },
+): Promise<RefreshRunRow> {
+  if (input.finishedAt && input.finishedAt < input.startedAt) {
+    throw new ValidationError('finishedAt must not be before startedAt', 'finishedAt');
+  }
+  if (input.status !== 'RUNNING' && !input.finishedAt) {
+    throw new ValidationError('A finished run needs finishedAt', 'finishedAt');
+  }
+  if (input.rows != null && (input.rows < 0 || !Number.isInteger(input.rows))) {
+    throw new ValidationError('rows must be a non-negative integer', 'rows');
+  }
+  return db.transaction(async (tx) => {
+    const { row } = await findDataSource(tx, viewer, input.dataSourceId);
+    const [run] = await tx
+      .insert(refreshRuns)
+      .values({
+        accountId: row.accountId,
+        dataSourceId: row.id,
+        status: input.status,
+        startedAt: input.startedAt.toISOString(),
+        finishedAt: input.finishedAt?.toISOString() ?? null,
+        rows: input.rows ?? null,
+        error: input.error?.trim().slice(0, 1000) || null,
+      })
+      .returning();
+    if (input.status === 'SUCCEEDED') {
+      await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, row.id));
+    }
+    return run;
   });
 }

@@ -6,18 +6,18 @@
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { connectionEvents, connections, dataSources } from '../db/schema.js';
+import { accessTokenGrants, connectionEvents, connections, dataSources } from '../db/schema.js';
 import { supportsCredentials, verifyCredentials, type CredentialValues, type Verification } from './auth-methods.js';
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
-import { CredentialsRejectedError, ProviderUnavailableError, ValidationError } from './errors.js';
+import { type Disconnect, freshTokens } from './token-refresh.js';
+import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
   beginAuthorization,
   consumeAttempt,
   exchangeCode,
   type OAuthSettings,
   type OAuthTokens,
-  refreshTokens,
   revokeAtProvider,
   validReturnTo,
   verifyAccessToken,
@@ -317,11 +317,8 @@ export async function testConnection(
     throw new ValidationError(`A ${connection.status} connection cannot be tested; reauthenticate it`, 'id');
   }
   let verification: Verification;
-  let refreshed: OAuthTokens | undefined;
   if (integration.authMethod === 'OAUTH2') {
-    const outcome = await verifyOAuthConnection(db, vault, settings, integration, connection);
-    verification = outcome.verification;
-    refreshed = outcome.refreshed;
+    verification = await verifyOAuthConnection(db, vault, settings, integration, connection);
   } else {
     ensureCredentialMethod(integration);
     const values = await readCredentials<CredentialValues>(db, vault, connection.id);
@@ -331,13 +328,9 @@ export async function testConnection(
   }
   return db.transaction(async (tx) => {
     await findConnection(tx, viewer, id, 'use', { forUpdate: true });
-    if (refreshed) await storeCredentials(tx, vault, connection, refreshed);
     const [checked] = await tx
       .update(connections)
-      .set({
-        lastCheckedAt: new Date().toISOString(),
-        ...(refreshed ? { accessTokenExpiresAt: refreshed.expiresAt ?? null } : {}),
-      })
+      .set({ lastCheckedAt: new Date().toISOString() })
       .where(eq(connections.id, id))
       .returning();
     if (verification.ok) {
@@ -354,12 +347,16 @@ export async function testConnection(
   });
 }
 
-/** How close to expiry an access token is refreshed before use. */
-const REFRESH_MARGIN_MS = 60_000;
+/** Disconnects a connection whose refresh failed definitively (inside the refresh's transaction). */
+const disconnectOnRefreshFailure: Disconnect = async (tx, connection, failure) => {
+  if (connection.status === 'ACTIVE') {
+    await transition(tx, connection, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: failure.reason, message: failure.message });
+  }
+};
 
 /**
- * Verifies an OAuth connection: refreshes first when the access token is (nearly) expired, and
- * once more when the service answers 401; a refresh failure is the verdict.
+ * Verifies an OAuth connection with a fresh access token, refreshing once more when the service
+ * answers 401 (the token may have been revoked early).
  */
 async function verifyOAuthConnection(
   db: Database,
@@ -367,27 +364,59 @@ async function verifyOAuthConnection(
   settings: OAuthSettings,
   integration: Integration,
   connection: ConnectionRow,
-): Promise<{ verification: Verification; refreshed?: OAuthTokens }> {
-  let tokens = await readCredentials<OAuthTokens>(db, vault, connection.id);
-  if (!tokens) {
-    return { verification: { ok: false, failure: { kind: 'definitive', reason: 'INVALID_REFRESH_TOKEN', message: 'No tokens are stored' } } };
+): Promise<Verification> {
+  const fresh = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
+  if (!fresh.ok) return fresh;
+  const verification = await verifyAccessToken(integration, fresh.tokens, connection.resourceId);
+  if (verification.ok || fresh.refreshed || verification.failure.kind !== 'definitive' || verification.failure.reason !== 'INVALID_CREDENTIALS') {
+    return verification;
   }
-  let refreshed: OAuthTokens | undefined;
-  const refresh = async () => {
-    const result = await refreshTokens(db, vault, settings, integration, connection, tokens!);
-    if (result.ok) tokens = refreshed = result.tokens;
-    return result;
-  };
-  if (tokens.expiresAt && Date.parse(tokens.expiresAt) - Date.now() < REFRESH_MARGIN_MS) {
-    const result = await refresh();
-    if (!result.ok) return { verification: result };
+  const again = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure, { force: true });
+  return again.ok ? verifyAccessToken(integration, again.tokens, connection.resourceId) : again;
+}
+
+/**
+ * SERVICE tokens (partner workers) fetch a usable access token for a connection of their
+ * account, refreshed first when due. Every hand-out is recorded.
+ */
+export async function connectionAccessToken(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  viewer: Viewer,
+  id: string,
+): Promise<{ accessToken: string; expiresAt: string | null; connection: ConnectionRow }> {
+  if (viewer.tokenKind !== 'SERVICE') throw new ForbiddenError('Only SERVICE tokens may fetch access tokens');
+  const connection = await findConnection(db, viewer, id, 'use');
+  const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
+  if (integration.authMethod !== 'OAUTH2') {
+    throw new ValidationError(`${integration.name} connections have no OAuth access token`, 'id');
   }
-  let verification: Verification = await verifyAccessToken(integration, tokens, connection.resourceId);
-  if (!verification.ok && verification.failure.kind === 'definitive' && verification.failure.reason === 'INVALID_CREDENTIALS' && !refreshed) {
-    const result = await refresh();
-    verification = result.ok ? await verifyAccessToken(integration, tokens, connection.resourceId) : result;
+  if (connection.status !== 'ACTIVE') {
+    throw new ValidationError(`The connection is ${connection.status}; reauthenticate it first`, 'id');
   }
-  return { verification, refreshed };
+  const fresh = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
+  if (!fresh.ok) rejection(fresh);
+  await db.insert(accessTokenGrants).values({ accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
+  return { accessToken: fresh.tokens.accessToken, expiresAt: fresh.tokens.expiresAt ?? null, connection };
+}
+
+/**
+ * A worker reports what its sync hit: a definitive problem disconnects the connection with that
+ * reason (its data sources become BROKEN); reporting on an already-broken one changes nothing.
+ */
+export async function reportConnectionError(
+  db: Database,
+  viewer: Viewer,
+  id: string,
+  input: { reason: DisconnectReason; message?: string | null },
+): Promise<ConnectionRow> {
+  const message = input.message?.trim().slice(0, 300) || null;
+  return db.transaction(async (tx) => {
+    const connection = await findConnection(tx, viewer, id, 'use', { forUpdate: true });
+    if (connection.status !== 'ACTIVE') return connection;
+    return transition(tx, connection, 'DISCONNECTED', actorOf(viewer), { reason: input.reason, message });
+  });
 }
 
 /**

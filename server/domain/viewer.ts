@@ -51,10 +51,10 @@ export function canManageConnection(viewer: Viewer, connection: ConnectionAccess
   return connection.ownerId === viewer.userId || isAdmin(viewer);
 }
 
-/** Changing or removing data sources: editors and admins, or the owner of the connection. */
+/** Changing data sources and recording their runs: editors, admins, the connection's owner, service workers. */
 export function canEditDataSources(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
   if (!canUseConnection(viewer, connection)) return false;
-  return viewer.role !== 'MEMBER' || isAdmin(viewer) || connection.ownerId === viewer.userId;
+  return viewer.role !== 'MEMBER' || isAdmin(viewer) || connection.ownerId === viewer.userId || viewer.tokenKind === 'SERVICE';
 }
 
 /**

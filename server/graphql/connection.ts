@@ -24,7 +24,9 @@ import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import type { connections } from '../db/schema.js';
 import { ConnectionInUseError, CredentialsRejectedError, ProviderUnavailableError } from '../domain/errors.js';
 import {
+  connectionAccessToken,
   reauthenticateConnection,
+  reportConnectionError,
   revokeConnection,
   startConnection,
   type StartResult,
@@ -402,5 +404,42 @@ builder.mutationFields((t) => ({
     input: { id: t.input.id({ required: true, description: 'The Connection id.' }) },
     resolve: (_root, { input }, context) =>
       revokeConnection(context.db, context.vault, context.oauth, viewerOf(context), parseGlobalId(input.id, 'Connection')),
+  }),
+}));
+
+const AccessTokenPayload = builder
+  .objectRef<{ accessToken: string; expiresAt: string | null; connection: ConnectionRow }>('ConnectionAccessTokenPayload')
+  .implement({
+    description: 'A usable access token for a connection, for a partner worker. Treat it as a secret.',
+    fields: (t) => ({
+      accessToken: t.exposeString('accessToken', { description: 'The OAuth access token.' }),
+      expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'When it expires, if known.' }),
+      connection: t.field({ type: ConnectionType, description: 'The connection.', resolve: (p) => p.connection }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  connectionAccessToken: t.fieldWithInput({
+    type: AccessTokenPayload,
+    description:
+      'SERVICE tokens only: a fresh access token for an OAuth connection (refreshed first when due, single-flight across gateways). Audited.',
+    authScopes: { authenticated: true },
+    errors: { types: LIFECYCLE_ERRORS, dataField: { name: 'result' } },
+    input: { connectionId: t.input.id({ required: true, description: 'The Connection id.' }) },
+    resolve: (_root, { input }, context) =>
+      connectionAccessToken(context.db, context.vault, context.oauth, viewerOf(context), parseGlobalId(input.connectionId, 'Connection', 'connectionId')),
+  }),
+  reportConnectionError: t.fieldWithInput({
+    type: ConnectionType,
+    description: 'A worker reports a definitive problem it hit; the connection becomes DISCONNECTED with that reason.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'connection' } },
+    input: {
+      id: t.input.id({ required: true, description: 'The Connection id.' }),
+      reason: t.input.field({ type: DisconnectReasonEnum, required: true, description: 'How the problem is classified.' }),
+      message: t.input.string({ description: 'The service’s message (never a credential).' }),
+    },
+    resolve: (_root, { input }, context) =>
+      reportConnectionError(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),
   }),
 }));

@@ -1,5 +1,6 @@
 /** DataSource: a resource read through a connection, and its mutations. */
-import { createDataSource, deleteDataSource, updateDataSource } from '../domain/data-sources.js';
+import { createDataSource, deleteDataSource, recordRefreshRun, updateDataSource } from '../domain/data-sources.js';
+import { RefreshRunStatusRef, RefreshRunType } from './refresh-run.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { encodeGlobalId, parseGlobalId } from './global-ids.js';
@@ -80,6 +81,25 @@ builder.mutationFields((t) => ({
         ...input,
         connectionId:
           input.connectionId == null ? null : parseGlobalId(input.connectionId, 'Connection', 'connectionId'),
+      }),
+  }),
+  recordRefreshRun: t.fieldWithInput({
+    type: RefreshRunType,
+    description: 'A worker records a refresh of a data source; a success stamps its lastRefreshedAt.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'refreshRun' } },
+    input: {
+      dataSourceId: t.input.id({ required: true, description: 'The DataSource id.' }),
+      status: t.input.field({ type: RefreshRunStatusRef, required: true, description: 'How the run went.' }),
+      startedAt: t.input.field({ type: 'DateTime', required: true, description: 'When it started.' }),
+      finishedAt: t.input.field({ type: 'DateTime', description: 'When it finished (required unless RUNNING).' }),
+      rows: t.input.int({ description: 'Rows read.' }),
+      error: t.input.string({ description: 'Why it failed.' }),
+    },
+    resolve: (_root, { input }, context) =>
+      recordRefreshRun(context.db, viewerOf(context), {
+        ...input,
+        dataSourceId: parseGlobalId(input.dataSourceId, 'DataSource', 'dataSourceId'),
       }),
   }),
   deleteDataSource: t.fieldWithInput({

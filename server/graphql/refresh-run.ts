@@ -1,7 +1,7 @@
 /** RefreshRun: one refresh of a data source. */
 import { builder } from './builder.js';
 
-const RefreshRunStatusEnum = builder.enumType('RefreshRunStatus', {
+export const RefreshRunStatusRef = builder.enumType('RefreshRunStatus', {
   description: 'How a refresh went.',
   values: {
     RUNNING: { description: 'Started, not finished.' },
@@ -10,12 +10,12 @@ const RefreshRunStatusEnum = builder.enumType('RefreshRunStatus', {
   },
 });
 
-builder.drizzleNode('refreshRuns', {
+export const RefreshRunType = builder.drizzleNode('refreshRuns', {
   name: 'RefreshRun',
   description: 'One refresh of a data source.',
   id: { column: (run) => run.id },
   fields: (t) => ({
-    status: t.expose('status', { type: RefreshRunStatusEnum, description: 'How it went.' }),
+    status: t.expose('status', { type: RefreshRunStatusRef, description: 'How it went.' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When it started.' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When it finished.' }),
     rows: t.exposeInt('rows', { nullable: true, description: 'Rows read.' }),
