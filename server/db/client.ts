@@ -78,7 +78,15 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     db: db as unknown as Database,
     kind: 'postgres',
     migrate: async () => {
-      await migratePostgres(db, { migrationsFolder });
+      // Several gateways may start at once: one migrates while the others wait on the lock,
+      // held on a connection of its own so the pool stays free for the migrator.
+      const lock = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await lock`select pg_advisory_lock(hashtext('patchbay:migrate'))`;
+        await migratePostgres(db, { migrationsFolder });
+      } finally {
+        await lock.end({ timeout: 5 });
+      }
     },
     close: () => client.end({ timeout: 5 }),
   };
