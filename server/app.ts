@@ -38,6 +38,8 @@ export interface App {
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:4000). */
   start(port: number, host?: string): Promise<string>;
   stop(): Promise<void>;
+  /** The OAuth settings requests and jobs use (the callback URL is known once started). */
+  oauth: OAuthSettings;
   /** The Yoga instance, for in-process requests (`yoga.fetch`). */
   yoga: ReturnType<typeof createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>>;
 }
@@ -162,6 +164,7 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [] }: App
 
   return {
     yoga,
+    oauth,
     start: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

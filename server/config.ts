@@ -18,6 +18,8 @@ export interface Config {
   returnOrigins: string[];
   /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
   secretKey?: string;
+  /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
+  jobs: boolean;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -81,6 +83,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
+    jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
     returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

@@ -5,7 +5,11 @@ import { ConfigError, readConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
+import { startHealthJobs } from './jobs/health.js';
 import { openVault } from './vault-config.js';
+
+/** How often a gateway looks for due refreshes and checks. */
+const JOB_INTERVAL_MS = 60_000;
 
 async function main() {
   const config = readConfig();
@@ -18,15 +22,18 @@ async function main() {
     await seedDemo(database.db);
     demoToken = await issueDemoToken(database.db);
   }
+  const vault = openVault(config);
   const app = createApp({
     db: database.db,
     log,
-    vault: openVault(config),
+    vault,
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
   });
+  let jobs: ReturnType<typeof startHealthJobs> | undefined;
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
+    await jobs?.stop();
     await app.stop();
     await database.close();
     process.exit(0);
@@ -34,6 +41,7 @@ async function main() {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const url = await app.start(config.port, config.host);
+  if (config.jobs) jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log }, JOB_INTERVAL_MS);
   const base = config.publicUrl ?? url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   process.stdout.write(

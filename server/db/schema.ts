@@ -156,6 +156,10 @@ export const connections = table(
     lastCheckedAt: at(),
     accessTokenExpiresAt: at(),
     reauthorizeBy: at(),
+    /** When the health job checks it next (spread over the period; pushed back by backoff). */
+    nextCheckAt: at(),
+    /** Transient failures in a row; at the retry budget the connection is disconnected. */
+    transientFailures: integer().notNull().default(0),
     /** Single-flight refresh across processes: who holds the short lease, and until when. */
     refreshLeaseOwner: text(),
     refreshLeaseUntil: at(),
@@ -166,6 +170,8 @@ export const connections = table(
     index('connections_account_integration_idx').on(t.accountId, t.integrationKey),
     index('connections_owner_id_idx').on(t.ownerId),
     index('connections_custom_integration_id_idx').on(t.customIntegrationId),
+    index('connections_next_check_idx').on(t.status, t.nextCheckAt),
+    index('connections_access_token_expiry_idx').on(t.status, t.accessTokenExpiresAt),
   ],
 );
 

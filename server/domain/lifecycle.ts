@@ -11,6 +11,7 @@ import { supportsCredentials, verifyCredentials, type CredentialValues, type Ver
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
+import type { TransientFailure } from './failures.js';
 import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
   beginAuthorization,
@@ -312,10 +313,26 @@ export async function testConnection(
   id: string,
 ): Promise<TestResult> {
   const connection = await findConnection(db, viewer, id, 'use');
-  const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
   if (connection.status === 'REVOKED' || connection.status === 'PENDING') {
     throw new ValidationError(`A ${connection.status} connection cannot be tested; reauthenticate it`, 'id');
   }
+  return checkConnection(db, vault, settings, connection, actorOf(viewer));
+}
+
+/**
+ * Runs a connection's verification and records the outcome in one transaction: `lastCheckedAt`,
+ * and a status change for a definitive failure (or a repair). Transient failures change no
+ * status; the health job counts them against its retry budget. Shared by testConnection and jobs.
+ */
+export async function checkConnection(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  connection: ConnectionRow,
+  actor: Actor,
+  onTransient?: (tx: Database, connection: ConnectionRow, failure: TransientFailure) => Promise<ConnectionRow>,
+): Promise<TestResult> {
+  const integration = await integrationOf(db, connection.accountId, connection.integrationKey);
   let verification: Verification;
   if (integration.authMethod === 'OAUTH2') {
     verification = await verifyOAuthConnection(db, vault, settings, integration, connection);
@@ -327,28 +344,31 @@ export async function testConnection(
       : { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'No credentials are stored' } };
   }
   return db.transaction(async (tx) => {
-    await findConnection(tx, viewer, id, 'use', { forUpdate: true });
+    await tx.select({ id: connections.id }).from(connections).where(eq(connections.id, connection.id)).for('update');
     const [checked] = await tx
       .update(connections)
-      .set({ lastCheckedAt: new Date().toISOString() })
-      .where(eq(connections.id, id))
+      .set({ lastCheckedAt: new Date().toISOString(), ...(verification.ok ? { transientFailures: 0 } : {}) })
+      .where(eq(connections.id, connection.id))
       .returning();
     if (verification.ok) {
-      const row = checked.status === 'DISCONNECTED' ? await transition(tx, checked, 'ACTIVE', actorOf(viewer)) : checked;
+      const row = checked.status === 'DISCONNECTED' ? await transition(tx, checked, 'ACTIVE', actor) : checked;
       return { connection: row, ok: true };
     }
     const { failure } = verification;
-    if (failure.kind === 'transient') return { connection: checked, ok: false, transientMessage: failure.message };
+    if (failure.kind === 'transient') {
+      const row = onTransient ? await onTransient(tx, checked, failure) : checked;
+      return { connection: row, ok: false, transientMessage: failure.message };
+    }
     const changed = checked.status === 'ACTIVE' || checked.disconnectReason !== failure.reason;
     const row = changed
-      ? await transition(tx, checked, 'DISCONNECTED', actorOf(viewer), { reason: failure.reason, message: failure.message })
+      ? await transition(tx, checked, 'DISCONNECTED', actor, { reason: failure.reason, message: failure.message })
       : checked;
     return { connection: row, ok: false };
   });
 }
 
 /** Disconnects a connection whose refresh failed definitively (inside the refresh's transaction). */
-const disconnectOnRefreshFailure: Disconnect = async (tx, connection, failure) => {
+export const disconnectOnRefreshFailure: Disconnect = async (tx, connection, failure) => {
   if (connection.status === 'ACTIVE') {
     await transition(tx, connection, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: failure.reason, message: failure.message });
   }

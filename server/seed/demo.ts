@@ -1,7 +1,8 @@
 /**
  * The demo account `npm start` creates on first start: an owner, an admin and a member,
  * connections in every status (each with the event history that led there), data sources and
- * refresh history. Everything is written in one transaction.
+ * refresh history. Everything is written in one transaction. Demo connections have no real
+ * credentials, so the health job never schedules them (a manual Test reports them broken).
  */
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -124,7 +125,8 @@ export async function seedDemo(db: Database): Promise<void> {
           createdAt: iso(createdAt),
           updatedAt: iso(now - index * HOUR),
           lastCheckedAt: demo.status === 'PENDING' ? null : iso(now - index * HOUR),
-          accessTokenExpiresAt: demo.status === 'ACTIVE' ? iso(now + 50 * 60_000) : null,
+          // Demo connections hold no real credentials: keep the background jobs away from them.
+          nextCheckAt: iso(now + 3650 * DAY),
           reauthorizeBy: demo.reauthorizeInDays ? iso(now + demo.reauthorizeInDays * DAY) : null,
         })
         .returning();

@@ -1,0 +1,182 @@
+/**
+ * Background work that keeps connections healthy without anyone watching: access tokens are
+ * refreshed ahead of expiry, and every ACTIVE connection is checked once per period (spread by
+ * jitter). Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes share
+ * it. Transient failures are retried with exponential backoff (honouring Retry-After) and
+ * disconnect nothing until the retry budget is spent.
+ */
+import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { connections } from '../db/schema.js';
+import type { TransientFailure } from '../domain/failures.js';
+import { loadIntegrations } from '../domain/integrations.js';
+import { checkConnection, disconnectOnRefreshFailure, transition } from '../domain/lifecycle.js';
+import type { OAuthSettings } from '../domain/oauth2.js';
+import { freshTokens } from '../domain/token-refresh.js';
+import type { ConnectionRow } from '../domain/types.js';
+import type { Vault } from '../domain/vault.js';
+import type { Log } from '../log.js';
+
+export interface HealthOptions {
+  /** How often each ACTIVE connection is checked (default daily). */
+  periodMs: number;
+  /** Connections claimed per round. */
+  batchSize: number;
+  /** Transient failures in a row before a connection is disconnected. */
+  retryBudget: number;
+  /** First retry delay; doubles per failure up to `maxBackoffMs`. */
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  /** Refresh access tokens that expire within this margin. */
+  refreshMarginMs: number;
+  /** Restrict to one account (operators, tests). */
+  accountId?: string;
+}
+
+export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
+  periodMs: 24 * 3_600_000,
+  batchSize: 50,
+  retryBudget: 5,
+  baseBackoffMs: 60_000,
+  maxBackoffMs: 6 * 3_600_000,
+  refreshMarginMs: 5 * 60_000,
+};
+
+/** The next regular check: one period ahead, ±10% so checks spread instead of bunching. */
+function nextRegularCheck(options: HealthOptions): string {
+  return new Date(Date.now() + options.periodMs * (0.9 + Math.random() * 0.2)).toISOString();
+}
+
+/** Exponential backoff for the n-th transient failure in a row, never sooner than Retry-After. */
+export function backoffMs(failures: number, failure: TransientFailure, options: HealthOptions): number {
+  const exponential = Math.min(options.maxBackoffMs, options.baseBackoffMs * 2 ** (failures - 1));
+  const jittered = exponential * (0.8 + Math.random() * 0.4);
+  return Math.max(jittered, failure.retryAfterMs ?? 0);
+}
+
+/**
+ * Claims due ACTIVE connections: locked with SKIP LOCKED and their next check pushed out by the
+ * period, all in one short transaction, so another process skips them while they are checked.
+ */
+async function claimDue(db: Database, options: HealthOptions): Promise<ConnectionRow[]> {
+  const now = new Date().toISOString();
+  return db.transaction(async (tx) => {
+    const due = await tx
+      .select()
+      .from(connections)
+      .where(
+        and(
+          eq(connections.status, 'ACTIVE'),
+          or(isNull(connections.nextCheckAt), lte(connections.nextCheckAt, now)),
+          options.accountId ? eq(connections.accountId, options.accountId) : undefined,
+        ),
+      )
+      .orderBy(connections.nextCheckAt)
+      .limit(options.batchSize)
+      .for('update', { skipLocked: true });
+    if (due.length) {
+      await tx
+        .update(connections)
+        .set({ nextCheckAt: nextRegularCheck(options) })
+        .where(inArray(connections.id, due.map((row) => row.id)));
+    }
+    return due;
+  });
+}
+
+export interface HealthRound {
+  checked: number;
+  healthy: number;
+  disconnected: number;
+  transient: number;
+  refreshed: number;
+}
+
+/** One round: refresh due tokens, then check due connections. Safe to run in many processes. */
+export async function runHealthRound(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): Promise<HealthRound> {
+  const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0 };
+  round.refreshed = await refreshExpiring(db, vault, settings, options);
+  const onTransient = async (tx: Database, row: ConnectionRow, failure: TransientFailure) => {
+    const failures = row.transientFailures + 1;
+    if (failures >= options.retryBudget) {
+      await tx.update(connections).set({ transientFailures: 0 }).where(eq(connections.id, row.id));
+      return transition(tx, row, 'DISCONNECTED', { kind: 'SYSTEM' }, {
+        reason: 'UNKNOWN',
+        message: `Unreachable after ${failures} attempts: ${failure.message}`,
+      });
+    }
+    const [updated] = await tx
+      .update(connections)
+      .set({
+        transientFailures: failures,
+        nextCheckAt: new Date(Date.now() + backoffMs(failures, failure, options)).toISOString(),
+      })
+      .where(eq(connections.id, row.id))
+      .returning();
+    return updated;
+  };
+  for (const connection of await claimDue(db, options)) {
+    round.checked += 1;
+    const result = await checkConnection(db, vault, settings, connection, { kind: 'SYSTEM' }, onTransient).catch(() => undefined);
+    if (!result) continue;
+    if (result.ok) round.healthy += 1;
+    else if (result.connection.status === 'DISCONNECTED') round.disconnected += 1;
+    else round.transient += 1;
+  }
+  return round;
+}
+
+/** Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. */
+async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettings, options: HealthOptions): Promise<number> {
+  const soon = new Date(Date.now() + options.refreshMarginMs).toISOString();
+  const due = await db
+    .select()
+    .from(connections)
+    .where(
+      and(
+        eq(connections.status, 'ACTIVE'),
+        isNotNull(connections.accessTokenExpiresAt),
+        lte(connections.accessTokenExpiresAt, soon),
+        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, new Date().toISOString())),
+        options.accountId ? eq(connections.accountId, options.accountId) : undefined,
+      ),
+    )
+    .limit(options.batchSize);
+  let refreshed = 0;
+  for (const connection of due) {
+    const [integration] = await loadIntegrations(db, connection.accountId, [connection.integrationKey]);
+    if (integration?.authMethod !== 'OAUTH2') continue;
+    const result = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure).catch(() => undefined);
+    if (result?.ok && result.refreshed) refreshed += 1;
+  }
+  return refreshed;
+}
+
+/** Runs rounds every `intervalMs` until stopped; a failing round is logged, never fatal. */
+export function startHealthJobs(
+  deps: { db: Database; vault: Vault; settings: OAuthSettings; log: Log },
+  intervalMs: number,
+  options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      runHealthRound(deps.db, deps.vault, deps.settings, options).then(
+        (round) => (round.checked || round.refreshed) && deps.log.info('health round', { ...round }),
+        (error: unknown) => deps.log.error('health round failed', { error: error instanceof Error ? error.name : 'unknown' }),
+      ),
+    );
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
