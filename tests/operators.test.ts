@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../server/config.js';
-import { openPglite } from '../server/db/client.js';
+import { openDatabase } from '../server/db/client.js';
 import { eq } from 'drizzle-orm';
 import { connections, credentials } from '../server/db/schema.js';
 import { findUserByEmail } from '../server/domain/accounts.js';
@@ -60,7 +60,7 @@ describe('npm start (embedded PGlite)', () => {
     const token2 = /pb_[A-Za-z0-9_-]+/.exec(second.stdout())![0];
     expect(token2).not.toBe(token);
     expect(await second.stop()).toBe(0);
-    const database = await openPglite(dir);
+    const database = await openDatabase({ dataDir: dir });
     try {
       expect(await authenticateToken(database.db, token)).toBeNull();
       expect(await authenticateToken(database.db, token2)).not.toBeNull();
@@ -90,7 +90,7 @@ describe('the operators’ CLI', () => {
     const usage = await runScript('server/cli.ts', ['tokens', 'create', '--name', 'x'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--email is required');
-    const database = await openPglite(dir);
+    const database = await openDatabase({ dataDir: dir });
     let connectionId: string;
     const firstVault = Vault.fromDataDir(dir);
     try {
@@ -107,7 +107,7 @@ describe('the operators’ CLI', () => {
     }
     const rotate = await runScript('server/cli.ts', ['keys', 'rotate'], env);
     expect(JSON.parse(rotate.stdout)).toMatchObject({ resealed: 1 });
-    const reopened = await openPglite(dir);
+    const reopened = await openDatabase({ dataDir: dir });
     try {
       const vault = Vault.fromDataDir(dir);
       expect(vault.currentKeyId).not.toBe(firstVault.currentKeyId);

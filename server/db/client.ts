@@ -4,6 +4,7 @@
  * `Database` type, so nothing above this module knows which it got.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'drizzle-orm';
@@ -92,7 +93,11 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
   };
 }
 
-/** Opens PostgreSQL when a URL is given, otherwise PGlite in `dataDir`. */
+/**
+ * Opens PostgreSQL when a URL is given, otherwise PGlite in `<dataDir>/pglite` (the data dir also
+ * holds the embedded secret key file, kept out of the database's own directory).
+ */
 export function openDatabase(config: { databaseUrl?: string; dataDir?: string }): Promise<DatabaseHandle> {
-  return config.databaseUrl ? openPostgres(config.databaseUrl) : openPglite(config.dataDir);
+  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+  return openPglite(config.dataDir ? path.join(config.dataDir, 'pglite') : undefined);
 }
