@@ -102,5 +102,6 @@ export class Vault {
 }
 
 function newKeyEntry(): string {
-  return `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`;
+  // Time-ordered for people, random so two keys made in one millisecond never share an id.
+  return `k${Date.now().toString(36)}${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`;
 }
