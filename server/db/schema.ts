@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   boolean,
   customType,
   index,
@@ -52,6 +53,11 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 const createdAt = () =>
   timestamp({ withTimezone: true, mode: 'string' }).notNull().defaultNow();
 const at = () => timestamp({ withTimezone: true, mode: 'string' });
+/** The tenant column every account-owned table carries; rows go with their account. */
+const accountId = () =>
+  uuid()
+    .notNull()
+    .references((): AnyPgColumn => accounts.id, { onDelete: 'cascade' });
 
 /** A tenant. */
 export const accounts = table('accounts', {
@@ -65,9 +71,7 @@ export const users = table(
   'users',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     email: text().notNull(),
     name: text().notNull(),
     role: userRole().notNull().default('MEMBER'),
@@ -86,9 +90,7 @@ export const apiTokens = table(
   'api_tokens',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -113,9 +115,7 @@ export const integrations = table(
   'integrations',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     key: text().notNull(),
     name: text().notNull(),
     authMethod: authMethod().notNull(),
@@ -135,9 +135,7 @@ export const connections = table(
   'connections',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     ownerId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'restrict' }),
@@ -182,9 +180,7 @@ export const credentials = table(
     connectionId: uuid()
       .primaryKey()
       .references(() => connections.id, { onDelete: 'cascade' }),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     /** Which key encrypted the blob, so keys can rotate. */
     keyId: text().notNull(),
     ciphertext: bytea().notNull(),
@@ -198,9 +194,7 @@ export const dataSources = table(
   'data_sources',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'restrict' }),
@@ -225,9 +219,7 @@ export const refreshRuns = table(
   'refresh_runs',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     dataSourceId: uuid()
       .notNull()
       .references(() => dataSources.id, { onDelete: 'cascade' }),
@@ -248,9 +240,7 @@ export const connectionEvents = table(
   'connection_events',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),
@@ -274,9 +264,7 @@ export const oauthApps = table(
   'oauth_apps',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     integrationKey: text().notNull(),
     clientId: text().notNull(),
     keyId: text().notNull(),
@@ -299,9 +287,7 @@ export const oauthAttempts = table(
   'oauth_attempts',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),
@@ -332,9 +318,7 @@ export const tokenRefreshes = table(
   'token_refreshes',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),
@@ -356,9 +340,7 @@ export const accessTokenGrants = table(
   'access_token_grants',
   {
     id: uuid().primaryKey().defaultRandom(),
-    accountId: uuid()
-      .notNull()
-      .references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),

@@ -107,6 +107,7 @@ async function refreshSingleFlight(
   }
 }
 
+/** Clears this process's lease on a connection (a lease another process took over is left alone). */
 async function releaseLease(db: Database, connectionId: string) {
   await db
     .update(connections)
@@ -145,10 +146,7 @@ async function refreshUnderLease(
         await disconnect(tx, current, failure);
       }
     }
-    await tx
-      .update(connections)
-      .set({ refreshLeaseOwner: null, refreshLeaseUntil: null })
-      .where(and(eq(connections.id, connection.id), eq(connections.refreshLeaseOwner, PROCESS_ID)));
+    await releaseLease(tx, connection.id);
   });
   return result.ok ? { ok: true, tokens: result.tokens, refreshed: true } : result;
 }
