@@ -1,8 +1,9 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
-import { connectionEvents, connections, credentials, dataSources } from '../server/db/schema.js';
-import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { connectionEvents, connections, credentials, dataSources, tokenRefreshes } from '../server/db/schema.js';
+import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
+import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';
@@ -293,6 +294,53 @@ describe.runIf(pgUrl)('PROXY connections to this machine’s PostgreSQL', () => 
         expect(badDb.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'PROVIDER_ERROR' });
         expect(JSON.stringify([ok, badUser, badDb])).not.toContain('irrelevant-under-trust-auth');
       });
+    });
+  });
+});
+
+describeEachDatabase('OAuth refresh faults', (db) => {
+  it('a token endpoint failing transiently disconnects nothing and loses no token; invalid_grant is INVALID_REFRESH_TOKEN', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const register = await graphql(tx, a.admin.viewer, `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`, {
+        input: {
+          key: 'stub-oauth',
+          name: 'Stub OAuth',
+          authMethod: 'OAUTH2',
+          authorizeUrl: `${stub.url}/authorize`,
+          tokenUrl: `${stub.url}/token`,
+          verifyUrl: `${stub.url}/me`,
+        },
+      });
+      expect(register.data!.registerIntegration.__typename).toBe('RegisterIntegrationSuccess');
+      await graphql(tx, a.admin.viewer, `mutation { configureIntegration(input: { integration: "stub-oauth", clientId: "c", clientSecret: "s" }) { __typename } }`);
+      const [row] = await tx
+        .insert(connections)
+        .values({ accountId: a.account.id, ownerId: a.member.user.id, integrationKey: 'stub-oauth', name: 'Stub OAuth', status: 'ACTIVE' })
+        .returning();
+      const expired = { accessToken: 'stub-access-old', refreshToken: 'stub-refresh-old', expiresAt: new Date(Date.now() - 1000).toISOString() };
+      await storeCredentials(tx, testVault, row, expired);
+      stub.validRefreshTokens = new Set(['stub-refresh-old']);
+      const gid = encodeGlobalId('Connection', row.id);
+      for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed'] as const) {
+        stub.mode = mode;
+        const result = await graphql(tx, a.member.viewer, TEST, { id: gid });
+        expect(result.data!.testConnection.result, mode).toMatchObject({ ok: false, connection: { status: 'ACTIVE', problem: null } });
+        expect(result.data!.testConnection.result.transientMessage, mode).toBeTruthy();
+        expect(await readCredentials(tx, testVault, row.id), mode).toEqual(expired);
+      }
+      stub.mode = 'normal';
+      const refreshed = await graphql(tx, a.member.viewer, TEST, { id: gid });
+      expect(refreshed.data!.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
+      const rotated = await readCredentials<{ accessToken: string; refreshToken: string }>(tx, testVault, row.id);
+      expect(rotated).toMatchObject({ accessToken: expect.stringMatching(/^stub-access-/), refreshToken: expect.stringMatching(/^stub-refresh-\d/) });
+      const attempts = await tx.select().from(tokenRefreshes).where(eq(tokenRefreshes.connectionId, row.id)).orderBy(tokenRefreshes.startedAt);
+      expect(attempts.map((attempt) => attempt.outcome)).toEqual(['TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'SUCCEEDED']);
+      // The service forgets the grant: the next refresh is refused for good.
+      stub.validRefreshTokens = new Set();
+      await storeCredentials(tx, testVault, row, { ...rotated, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const broken = await graphql(tx, a.member.viewer, TEST, { id: gid });
+      expect(broken.data!.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_REFRESH_TOKEN' } } });
     });
   });
 });

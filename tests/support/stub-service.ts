@@ -11,8 +11,10 @@ export type StubMode = 'normal' | 'error500' | 'unavailable503' | 'rateLimited42
 export interface StubService {
   /** Base URL, e.g. http://127.0.0.1:43123 */
   url: string;
-  /** Keys the stub accepts right now. */
+  /** Keys the stub accepts right now (as X-Api-Key, or as an OAuth bearer access token). */
   validKeys: Set<string>;
+  /** Refresh tokens its OAuth token endpoint accepts; each is single-use (rotation). */
+  validRefreshTokens: Set<string>;
   mode: StubMode;
   /** Every request's headers, to check what Patchbay sent. */
   requests: IncomingMessage['headers'][];
@@ -20,7 +22,19 @@ export interface StubService {
 }
 
 export async function startStubService(header = 'x-api-key'): Promise<StubService> {
-  const stub = { validKeys: new Set<string>(), mode: 'normal' as StubMode, requests: [] as IncomingMessage['headers'][] };
+  const stub = {
+    validKeys: new Set<string>(),
+    validRefreshTokens: new Set<string>(),
+    mode: 'normal' as StubMode,
+    requests: [] as IncomingMessage['headers'][],
+  };
+  let issued = 0;
+  const readBody = (req: IncomingMessage) =>
+    new Promise<URLSearchParams>((resolve) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => resolve(new URLSearchParams(body)));
+    });
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
   const server = createServer((req, res) => {
@@ -39,6 +53,25 @@ export async function startStubService(header = 'x-api-key'): Promise<StubServic
       case 'lapsed':
         return json(res, 403, { error: { message: 'API units are not available on your current plan' } });
       case 'normal': {
+        if (req.url === '/token') {
+          void readBody(req).then((form) => {
+            const presented = form.get('refresh_token') ?? '';
+            if (form.get('grant_type') !== 'refresh_token' || !stub.validRefreshTokens.delete(presented)) {
+              return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token is invalid or expired' });
+            }
+            issued += 1;
+            const accessToken = `stub-access-${issued}`;
+            const refreshToken = `stub-refresh-${issued}`;
+            stub.validKeys.add(accessToken);
+            stub.validRefreshTokens.add(refreshToken);
+            json(res, 200, { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: 3600 });
+          });
+          return;
+        }
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (bearer) {
+          return stub.validKeys.has(bearer) ? json(res, 200, { sub: 'me' }) : json(res, 401, { error: 'invalid_token' });
+        }
         const key = req.headers[header];
         if (typeof key !== 'string' || !stub.validKeys.has(key)) {
           // Like some real services, echo part of what was sent.
