@@ -9,7 +9,7 @@ import { parseGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';
-import { type OAuthServer, startOAuthServer } from './support/oauth-server.js';
+import { MACHINE_CLIENT, type OAuthServer, startOAuthServer } from './support/oauth-server.js';
 
 const RETURN_TO = 'http://app.example.test/connections';
 
@@ -184,5 +184,30 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
       body: new URLSearchParams({ token: tokens.refreshToken!, client_id: provider.clientId, client_secret: provider.clientSecret }),
     });
     expect(((await introspection.json()) as { active: boolean }).active).toBe(false);
+  });
+
+  it('OAUTH2_CLIENT_CREDENTIALS: the app-only token grant proves the client id and secret before anything is stored', async () => {
+    await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
+      { input: { key: 'test-machine', name: 'Test machine API', authMethod: 'OAUTH2_CLIENT_CREDENTIALS', issuerUrl: provider.issuer } },
+      a.admin.token,
+    );
+    const startMachine = `mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on CredentialsRejectedError { reason } ... on StartConnectionSuccess { result { authorizationUrl connection { id status } } } } }`;
+    const wrong = await gql(startMachine, { input: { integration: 'test-machine', name: 'M', credentials: { clientId: MACHINE_CLIENT.id, clientSecret: 'wrong' } } }, a.member.token);
+    expect(wrong.startConnection).toEqual({ __typename: 'CredentialsRejectedError', reason: 'INVALID_CREDENTIALS' });
+    const ok = await gql(startMachine, { input: { integration: 'test-machine', name: 'M', credentials: { clientId: MACHINE_CLIENT.id, clientSecret: MACHINE_CLIENT.secret } } }, a.member.token);
+    expect(ok.startConnection.result).toMatchObject({ authorizationUrl: null, connection: { status: 'ACTIVE' } });
+    expect(await readCredentials(db(), testVault, parseGlobalId(ok.startConnection.result.connection.id, 'Connection'))).toEqual({
+      clientId: MACHINE_CLIENT.id,
+      clientSecret: MACHINE_CLIENT.secret,
+    });
+    expect(provider.tokenRequests).toContain('client_credentials');
+    const token = await gql(
+      `mutation($id: ID!) { connectionAccessToken(input: { connectionId: $id }) { __typename ... on ConnectionAccessTokenSuccess { result { accessToken expiresAt } } } }`,
+      { id: ok.startConnection.result.connection.id },
+      a.service.token,
+    );
+    expect(token.connectionAccessToken.result.accessToken).toBeTruthy();
+    expect(Date.parse(token.connectionAccessToken.result.expiresAt)).toBeGreaterThan(Date.now());
   });
 });

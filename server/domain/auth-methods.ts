@@ -6,6 +6,7 @@
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
+import { clientCredentialsToken } from './oauth2.js';
 
 /** The credential values a user entered, by field key. */
 export type CredentialValues = Record<string, string>;
@@ -111,18 +112,36 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
   }
 }
 
+/** Client credentials: the token grant itself proves the app's id and secret, then the verify call. */
+async function verifyClientCredentials(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
+  const granted = await clientCredentialsToken(integration, values);
+  if (!granted.ok) return granted;
+  const verify = integration.endpoints.verify;
+  if (!verify) return { ok: true };
+  return verifyOverHttp({ ...integration, authMethod: 'API_KEY', apiKeyHeader: { name: 'Authorization', prefix: 'Bearer ' } }, {
+    ...values,
+    apiKey: granted.tokens.accessToken,
+  });
+}
+
 /** Whether Patchbay can verify this integration's credentials in this version. */
 export function supportsCredentials(integration: IntegrationDefinition): boolean {
   return (
     integration.authMethod === 'API_KEY' ||
     integration.authMethod === 'BASIC' ||
+    integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS' ||
     (integration.authMethod === 'PROXY' && integration.key === 'postgresql')
   );
 }
 
 /** Proves the credentials work (and lists resources where the method can). */
 export async function verifyCredentials(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
-  const result = integration.authMethod === 'PROXY' ? await verifyPostgres(values) : await verifyOverHttp(integration, values);
+  const result =
+    integration.authMethod === 'PROXY'
+      ? await verifyPostgres(values)
+      : integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
+        ? await verifyClientCredentials(integration, values)
+        : await verifyOverHttp(integration, values);
   if (!result.ok) {
     // A service may echo what it was sent; no credential value leaves this function.
     for (const value of Object.values(values)) {

@@ -137,14 +137,16 @@ export async function registerCustomIntegration(
     throw new ValidationError(`key "${key}" is taken by a built-in integration`, 'key');
   }
   const name = validName(input.name);
-  if (input.issuerUrl && input.authMethod === 'OAUTH2') {
+  if (input.issuerUrl && (input.authMethod === 'OAUTH2' || input.authMethod === 'OAUTH2_CLIENT_CREDENTIALS')) {
     const metadata = await discover(input.issuerUrl);
+    const userFlow = input.authMethod === 'OAUTH2';
     input = {
       ...input,
-      authorizeUrl: input.authorizeUrl ?? metadata.authorization_endpoint,
+      authorizeUrl: input.authorizeUrl ?? (userFlow ? metadata.authorization_endpoint : undefined),
       tokenUrl: input.tokenUrl ?? metadata.token_endpoint,
       revokeUrl: input.revokeUrl ?? metadata.revocation_endpoint,
-      verifyUrl: input.verifyUrl ?? metadata.userinfo_endpoint,
+      // userinfo needs a user: only the authorization-code flow can verify with it.
+      verifyUrl: input.verifyUrl ?? (userFlow ? metadata.userinfo_endpoint : undefined),
     };
     issuer = metadata.issuer;
   }
@@ -160,7 +162,7 @@ export async function registerCustomIntegration(
     endpoints,
     defaultScopes: input.scopes ?? [],
     credentialFields: [],
-    tokenLifetime: { refreshable: input.authMethod === 'OAUTH2' },
+    tokenLifetime: { refreshable: input.authMethod !== 'API_KEY' },
     revocable: Boolean(endpoints.revoke),
     requirements: [],
     connectionPolicy: input.connectionPolicy ?? 'MULTIPLE',
@@ -175,6 +177,15 @@ export async function registerCustomIntegration(
         throw new ValidationError('OAUTH2 integrations need authorizeUrl and tokenUrl', 'authorizeUrl');
       }
       break;
+    case 'OAUTH2_CLIENT_CREDENTIALS':
+      if (!endpoints.token) {
+        throw new ValidationError('OAUTH2_CLIENT_CREDENTIALS integrations need tokenUrl (or issuerUrl)', 'tokenUrl');
+      }
+      definition.credentialFields = [
+        { key: 'clientId', label: 'Client id', secret: false, required: true },
+        { key: 'clientSecret', label: 'Client secret', secret: true, required: true },
+      ];
+      break;
     case 'API_KEY': {
       const header = input.apiKeyHeader?.trim();
       if (!header || !/^[A-Za-z0-9-]{1,64}$/.test(header)) {
@@ -188,7 +199,7 @@ export async function registerCustomIntegration(
       break;
     }
     default:
-      throw new ValidationError('custom integrations support OAUTH2 and API_KEY', 'authMethod');
+      throw new ValidationError('custom integrations support OAUTH2, OAUTH2_CLIENT_CREDENTIALS and API_KEY', 'authMethod');
   }
   const existing = await db.query.integrations.findFirst({ where: { accountId: viewer.accountId, key } });
   if (existing) throw new ValidationError(`key "${key}" is already registered`, 'key');

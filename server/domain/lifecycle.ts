@@ -15,6 +15,7 @@ import type { TransientFailure } from './failures.js';
 import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
   beginAuthorization,
+  clientCredentialsToken,
   consumeAttempt,
   exchangeCode,
   type OAuthSettings,
@@ -409,13 +410,17 @@ export async function connectionAccessToken(
   if (viewer.tokenKind !== 'SERVICE') throw new ForbiddenError('Only SERVICE tokens may fetch access tokens');
   const connection = await findConnection(db, viewer, id, 'use');
   const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
-  if (integration.authMethod !== 'OAUTH2') {
+  if (integration.authMethod !== 'OAUTH2' && integration.authMethod !== 'OAUTH2_CLIENT_CREDENTIALS') {
     throw new ValidationError(`${integration.name} connections have no OAuth access token`, 'id');
   }
   if (connection.status !== 'ACTIVE') {
     throw new ValidationError(`The connection is ${connection.status}; reauthenticate it first`, 'id');
   }
-  const fresh = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
+  // Client credentials: a new app-only token per request (nothing to refresh).
+  const fresh =
+    integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
+      ? await clientCredentialsToken(integration, (await readCredentials<CredentialValues>(db, vault, connection.id)) ?? {})
+      : await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
   if (!fresh.ok) rejection(fresh);
   await db.insert(accessTokenGrants).values({ accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
   return { accessToken: fresh.tokens.accessToken, expiresAt: fresh.tokens.expiresAt ?? null, connection };

@@ -379,3 +379,31 @@ export async function revokeAtProvider(
     return { revoked: false, message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway` };
   }
 }
+
+/**
+ * OAUTH2_CLIENT_CREDENTIALS: requests an app-only access token with the connection's own client
+ * id and secret (placeholders such as {tenant} in the token URL are filled from its fields).
+ */
+export async function clientCredentialsToken(
+  integration: IntegrationDefinition,
+  values: Record<string, string>,
+): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
+  const tokenUrl = integration.endpoints.token?.replace(/\{(\w+)\}/g, (match, name: string) =>
+    values[name] === undefined ? match : encodeURIComponent(values[name]),
+  );
+  if (!tokenUrl) throw new ValidationError(`${integration.name} has no token endpoint`, 'integration');
+  const as: oauth.AuthorizationServer = { issuer: integration.issuer ?? new URL(tokenUrl).origin, token_endpoint: tokenUrl };
+  const client: oauth.Client = { client_id: values.clientId };
+  try {
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretPost(values.clientSecret),
+      integration.defaultScopes.length ? { scope: integration.defaultScopes.join(' ') } : {},
+      requestOptions(tokenUrl),
+    );
+    return { ok: true, tokens: tokensFrom(await oauth.processClientCredentialsResponse(as, client, response)) };
+  } catch (error) {
+    return { ok: false, failure: oauthFailure(error, false, false) };
+  }
+}

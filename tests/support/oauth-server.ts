@@ -22,6 +22,9 @@ export interface OAuthServer {
   close(): Promise<void>;
 }
 
+/** An app-only client for the client-credentials grant. */
+export const MACHINE_CLIENT = { id: 'patchbay-machine', secret: 'machine-secret-that-is-long-enough-0123456789' };
+
 export async function startOAuthServer(redirectUri: string, options: { accessTokenTtl?: number } = {}): Promise<OAuthServer> {
   const clientId = 'patchbay-test';
   const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
@@ -38,10 +41,19 @@ export async function startOAuthServer(redirectUri: string, options: { accessTok
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_post',
       },
+      {
+        client_id: MACHINE_CLIENT.id,
+        client_secret: MACHINE_CLIENT.secret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
     ],
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: true },
+      clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
     },
