@@ -6,6 +6,7 @@
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
+import { fillPlaceholders } from './endpoints.js';
 import { clientCredentialsToken } from './oauth2.js';
 
 /** The credential values a user entered, by field key. */
@@ -21,13 +22,6 @@ export type Verification = { ok: true; resources?: AvailableResource[] } | { ok:
 
 /** How long a verification call may take before it counts as a (transient) timeout. */
 export const VERIFY_TIMEOUT_MS = 10_000;
-
-/** Fills `{name}` placeholders from the credentials (URL-encoded) or leaves them when unknown. */
-export function fillPlaceholders(template: string, values: CredentialValues, encode = true): string {
-  return template.replace(/\{(\w+)\}/g, (match, name: string) =>
-    values[name] === undefined ? match : encode ? encodeURIComponent(values[name]) : values[name],
-  );
-}
 
 function requestHeaders(integration: IntegrationDefinition, values: CredentialValues): Record<string, string> {
   const headers: Record<string, string> = { accept: 'application/json' };

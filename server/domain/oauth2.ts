@@ -9,6 +9,7 @@ import * as oauth from 'oauth4webapi';
 import type { Database } from '../db/client.js';
 import { oauthApps, oauthAttempts } from '../db/schema.js';
 import type { IntegrationDefinition } from './catalog-types.js';
+import { fillPlaceholders } from './endpoints.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure } from './failures.js';
 import { type Integration, loadIntegrations } from './integrations.js';
@@ -109,6 +110,14 @@ export async function oauthAppClientIds(db: Database, accountId: string, integra
     .where(and(eq(oauthApps.accountId, accountId), inArray(oauthApps.integrationKey, [...integrationKeys])));
   const byKey = new Map(rows.map((row) => [row.key, row.clientId]));
   return integrationKeys.map((key) => byKey.get(key) ?? null);
+}
+
+/** The account's app for an integration, as oauth4webapi's server, client and client authentication. */
+async function oauthClient(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings) {
+  const app = await loadApp(db, vault, accountId, integration, settings);
+  const as = authorizationServer(integration);
+  const client: oauth.Client = { client_id: app.clientId };
+  return { as, client, auth: oauth.ClientSecretPost(app.clientSecret) };
 }
 
 async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {
@@ -278,15 +287,13 @@ export async function exchangeCode(
   callback: URL,
   state: string,
 ): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
-  const app = await loadApp(db, vault, attempt.accountId, integration, settings);
-  const as = authorizationServer(integration);
-  const client: oauth.Client = { client_id: app.clientId };
+  const { as, client, auth } = await oauthClient(db, vault, attempt.accountId, integration, settings);
   try {
     const params = oauth.validateAuthResponse(as, client, callback.searchParams, state);
     const response = await oauth.authorizationCodeGrantRequest(
       as,
       client,
-      oauth.ClientSecretPost(app.clientSecret),
+      auth,
       params,
       settings.callbackUrl,
       attempt.codeVerifier,
@@ -314,14 +321,12 @@ export async function refreshTokens(
   if (!tokens.refreshToken) {
     return { ok: false, failure: { kind: 'definitive', reason: 'EXPIRED_TOKEN', message: 'The access token expired and the service issued no refresh token' } };
   }
-  const app = await loadApp(db, vault, connection.accountId, integration, settings);
-  const as = authorizationServer(integration);
-  const client: oauth.Client = { client_id: app.clientId };
+  const { as, client, auth } = await oauthClient(db, vault, connection.accountId, integration, settings);
   try {
     const response = await oauth.refreshTokenGrantRequest(
       as,
       client,
-      oauth.ClientSecretPost(app.clientSecret),
+      auth,
       tokens.refreshToken,
       requestOptions(as.token_endpoint!),
     );
@@ -336,7 +341,8 @@ export async function refreshTokens(
 export async function verifyAccessToken(integration: IntegrationDefinition, tokens: OAuthTokens, resourceId: string | null): Promise<{ ok: true } | { ok: false; failure: Failure }> {
   const verify = integration.endpoints.verify;
   if (!verify) return { ok: true };
-  const url = verify.url.replace(/\{(\w+)\}/g, (match) => (resourceId ? encodeURIComponent(resourceId) : match));
+  // The resource fills any placeholder: QuickBooks' {realmId}, a Shopify {shop}.
+  const url = resourceId ? verify.url.replace(/\{\w+\}/g, encodeURIComponent(resourceId)) : verify.url;
   try {
     const response = await fetch(url, {
       method: verify.method,
@@ -365,12 +371,10 @@ export async function revokeAtProvider(
     return { revoked: false, message: `${integration.name} offers no token revocation; remove the app's access in ${integration.name} if needed` };
   }
   try {
-    const app = await loadApp(db, vault, connection.accountId, integration, settings);
-    const as = authorizationServer(integration);
-    const client: oauth.Client = { client_id: app.clientId };
+    const { as, client, auth } = await oauthClient(db, vault, connection.accountId, integration, settings);
     for (const token of [tokens.refreshToken, tokens.accessToken]) {
       if (!token) continue;
-      const response = await oauth.revocationRequest(as, client, oauth.ClientSecretPost(app.clientSecret), token, requestOptions(as.revocation_endpoint!));
+      const response = await oauth.revocationRequest(as, client, auth, token, requestOptions(as.revocation_endpoint!));
       await oauth.processRevocationResponse(response);
     }
     return { revoked: true, message: `${integration.name} confirmed the revocation` };
@@ -388,9 +392,7 @@ export async function clientCredentialsToken(
   integration: IntegrationDefinition,
   values: Record<string, string>,
 ): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
-  const tokenUrl = integration.endpoints.token?.replace(/\{(\w+)\}/g, (match, name: string) =>
-    values[name] === undefined ? match : encodeURIComponent(values[name]),
-  );
+  const tokenUrl = integration.endpoints.token && fillPlaceholders(integration.endpoints.token, values);
   if (!tokenUrl) throw new ValidationError(`${integration.name} has no token endpoint`, 'integration');
   const as: oauth.AuthorizationServer = { issuer: integration.issuer ?? new URL(tokenUrl).origin, token_endpoint: tokenUrl };
   const client: oauth.Client = { client_id: values.clientId };
