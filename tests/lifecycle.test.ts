@@ -284,6 +284,13 @@ describe.runIf(pgUrl)('PROXY connections to this machine’s PostgreSQL', () => 
         const a = await tenant(tx, 'a');
         const ok = await graphql(tx, a.member.viewer, START, { input: { integration: 'postgresql', name: 'Warehouse', credentials: login() } });
         expect(ok.data!.startConnection).toMatchObject({ result: { connection: { status: 'ACTIVE' } } });
+        const listed = await graphql(tx, a.member.viewer, `query($id: ID!) { connection(id: $id) { availableResources { id name } } }`, {
+          id: ok.data!.startConnection.result.connection.id,
+        });
+        // The test database holds Patchbay's own tables, so the login can read e.g. public.accounts.
+        expect(listed.data!.connection.availableResources).toContainEqual({ id: 'public.accounts', name: 'public.accounts' });
+        const other = await graphql(tx, a.member2.viewer, `query($id: ID!) { node(id: $id) { id } }`, { id: ok.data!.startConnection.result.connection.id });
+        expect(other.data!.node).toBeNull();
         const badUser = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'postgresql', name: 'Warehouse', credentials: login({ user: 'no_such_role_patchbay' }) },
         });

@@ -7,7 +7,13 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { accessTokenGrants, connectionEvents, connections, dataSources } from '../db/schema.js';
-import { supportsCredentials, verifyCredentials, type CredentialValues, type Verification } from './auth-methods.js';
+import {
+  type AvailableResource,
+  type CredentialValues,
+  supportsCredentials,
+  type Verification,
+  verifyCredentials,
+} from './auth-methods.js';
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
@@ -28,7 +34,7 @@ import { type Integration, loadIntegrations } from './integrations.js';
 import type { ActorKind, ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
 import { validName } from './validation.js';
 import type { Vault } from './vault.js';
-import type { Viewer } from './viewer.js';
+import { canUseConnection, type Viewer } from './viewer.js';
 
 const MAX_CREDENTIAL_LENGTH = 4096;
 
@@ -523,4 +529,24 @@ export async function revokeConnection(
     return current.status === 'REVOKED' ? current : transition(tx, current, 'REVOKED', actorOf(viewer));
   });
   return { connection: row, providerRevoked: provider.revoked, providerMessage: provider.message };
+}
+
+/**
+ * The resources a connection can read, listed live from the service (PROXY: the tables its login
+ * may SELECT). Null for methods that cannot list them yet.
+ */
+export async function listAvailableResources(
+  db: Database,
+  vault: Vault,
+  viewer: Viewer,
+  connection: ConnectionRow,
+): Promise<AvailableResource[] | null> {
+  if (!canUseConnection(viewer, connection)) return null;
+  const integration = await integrationOf(db, connection.accountId, connection.integrationKey);
+  if (integration.authMethod !== 'PROXY' || connection.status !== 'ACTIVE') return null;
+  const values = await readCredentials<CredentialValues>(db, vault, connection.id);
+  if (!values) return null;
+  const verification = await verifyCredentials(integration, values);
+  if (!verification.ok) rejection(verification);
+  return verification.resources ?? [];
 }

@@ -23,8 +23,10 @@ import { IntegrationType } from './integration.js';
 import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import type { connections } from '../db/schema.js';
 import { ConnectionInUseError, CredentialsRejectedError, ProviderUnavailableError } from '../domain/errors.js';
+import type { AvailableResource } from '../domain/auth-methods.js';
 import {
   connectionAccessToken,
+  listAvailableResources,
   reauthenticateConnection,
   reportConnectionError,
   revokeConnection,
@@ -79,6 +81,14 @@ const hiddenFromNonUsers = {
     canUseConnection(viewerOf(context), connection),
   unauthorizedResolver: () => null,
 };
+
+const AvailableResourceType = builder.objectRef<AvailableResource>('AvailableResource').implement({
+  description: 'A resource a connection can read.',
+  fields: (t) => ({
+    id: t.exposeString('id', { description: 'Its id at the service (e.g. "public.orders").' }),
+    name: t.exposeString('name', { description: 'Display name.' }),
+  }),
+});
 
 export const ConnectionType = builder.drizzleNode('connections', {
   name: 'Connection',
@@ -137,6 +147,13 @@ export const ConnectionType = builder.drizzleNode('connections', {
       type: 'DateTime',
       nullable: true,
       description: 'When the service will demand a new sign-in (e.g. LinkedIn yearly).',
+    }),
+    availableResources: t.field({
+      type: [AvailableResourceType],
+      nullable: true,
+      description:
+        'PROXY connections: the resources (tables) its login can read, listed live from the service; null for other methods.',
+      resolve: (c, _args, context) => listAvailableResources(context.db, context.vault, viewerOf(context), c),
     }),
     viewerCan: t.field({
       type: ConnectionPermissions,
