@@ -9,6 +9,7 @@ import { parseGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';
+import { startOAuth1Server } from './support/oauth1-server.js';
 import { MACHINE_CLIENT, type OAuthServer, startOAuthServer } from './support/oauth-server.js';
 
 const RETURN_TO = 'http://app.example.test/connections';
@@ -209,5 +210,48 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     );
     expect(token.connectionAccessToken.result.accessToken).toBeTruthy();
     expect(Date.parse(token.connectionAccessToken.result.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('OAuth 1.0a: request token, user authorization, signed access-token exchange, signed tests; a revoked token disconnects', async () => {
+    const service = await startOAuth1Server();
+    try {
+      const registered = await gql(
+        `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename ... on Error { message } } }`,
+        {
+          input: {
+            key: 'test-oauth1',
+            name: 'Test OAuth 1.0a',
+            authMethod: 'OAUTH1',
+            requestTokenUrl: `${service.url}/oauth/request_token`,
+            authorizeUrl: `${service.url}/oauth/authorize`,
+            tokenUrl: `${service.url}/oauth/access_token`,
+            verifyUrl: `${service.url}/1/members/me`,
+          },
+        },
+        a.admin.token,
+      );
+      expect(registered.registerIntegration.__typename).toBe('RegisterIntegrationSuccess');
+      await gql(
+        `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`,
+        { input: { integration: 'test-oauth1', clientId: service.consumer.key, clientSecret: service.consumer.secret } },
+        a.admin.token,
+      );
+      const started = await gql(START, { input: { integration: 'test-oauth1', name: 'Boards', returnTo: RETURN_TO } }, a.member.token);
+      const { authorizationUrl, connection } = started.startConnection.result;
+      expect(new URL(authorizationUrl).searchParams.get('oauth_token')).toBeTruthy();
+      const back = await service.authorize(authorizationUrl);
+      const response = await callback(back);
+      expect(new URL(response.headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
+      const tokens = await readCredentials<{ accessToken: string; tokenSecret: string }>(db(), testVault, parseGlobalId(connection.id, 'Connection'));
+      expect(service.accessTokens.get(tokens!.accessToken)).toBe(tokens!.tokenSecret);
+      expect((await callback(back)).status).toBe(400);
+      const ok = await gql(TEST, { id: connection.id }, a.member.token);
+      expect(ok.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
+      service.accessTokens.delete(tokens!.accessToken);
+      const broken = await gql(TEST, { id: connection.id }, a.member.token);
+      expect(broken.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_CREDENTIALS' } } });
+    } finally {
+      await service.close();
+    }
   });
 });

@@ -102,6 +102,8 @@ export interface CustomIntegrationInput {
   apiKeyPrefix?: string | null;
   /** ONE_PER_RESOURCE when the service allows one live connection per resource. */
   connectionPolicy?: ConnectionPolicy | null;
+  /** OAUTH1: the request-token endpoint. */
+  requestTokenUrl?: string | null;
   /** OAUTH2: an issuer URL whose discovery document gives the endpoints (and enables the `iss` check). */
   issuerUrl?: string | null;
 }
@@ -154,6 +156,7 @@ export async function registerCustomIntegration(
     authorize: httpsUrl(input.authorizeUrl, 'authorizeUrl'),
     token: httpsUrl(input.tokenUrl, 'tokenUrl'),
     revoke: httpsUrl(input.revokeUrl, 'revokeUrl'),
+    requestToken: httpsUrl(input.requestTokenUrl, 'requestTokenUrl'),
     verify: input.verifyUrl ? { method: 'GET' as const, url: httpsUrl(input.verifyUrl, 'verifyUrl')! } : undefined,
   };
   const definition: Omit<IntegrationDefinition, 'key' | 'name' | 'authMethod'> = {
@@ -175,6 +178,11 @@ export async function registerCustomIntegration(
     case 'OAUTH2':
       if (!endpoints.authorize || !endpoints.token) {
         throw new ValidationError('OAUTH2 integrations need authorizeUrl and tokenUrl', 'authorizeUrl');
+      }
+      break;
+    case 'OAUTH1':
+      if (!endpoints.requestToken || !endpoints.authorize || !endpoints.token) {
+        throw new ValidationError('OAUTH1 integrations need requestTokenUrl, authorizeUrl and tokenUrl', 'requestTokenUrl');
       }
       break;
     case 'OAUTH2_CLIENT_CREDENTIALS':
@@ -199,7 +207,7 @@ export async function registerCustomIntegration(
       break;
     }
     default:
-      throw new ValidationError('custom integrations support OAUTH2, OAUTH2_CLIENT_CREDENTIALS and API_KEY', 'authMethod');
+      throw new ValidationError('custom integrations support OAUTH2, OAUTH2_CLIENT_CREDENTIALS, OAUTH1 and API_KEY', 'authMethod');
   }
   const existing = await db.query.integrations.findFirst({ where: { accountId: viewer.accountId, key } });
   if (existing) throw new ValidationError(`key "${key}" is already registered`, 'key');

@@ -17,6 +17,7 @@ import {
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
+import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
 import type { TransientFailure } from './failures.js';
 import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
@@ -173,6 +174,33 @@ async function supersedeOthers(tx: Database, integration: Integration, connectio
   }
 }
 
+/** OAuth 1.0a needs a request token before anything is written; OAuth 2.0 needs none. */
+async function requestTokenFor(db: Database, vault: Vault, settings: OAuthSettings, integration: Integration, accountId: string) {
+  if (integration.authMethod !== 'OAUTH1') return undefined;
+  const requestToken = await obtainRequestToken(db, vault, settings, integration, accountId);
+  if (!requestToken.ok) rejection(requestToken);
+  return requestToken.value;
+}
+
+/** Records the attempt and builds the URL the user authorizes at (OAuth 2.0 or 1.0a). */
+function authorizationUrlFor(
+  tx: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  input: {
+    connection: ConnectionRow;
+    integration: Integration;
+    viewer: Viewer;
+    returnTo: string | null;
+    requestToken?: { key: string; secret: string };
+  },
+): Promise<string> {
+  const { requestToken, ...rest } = input;
+  return requestToken
+    ? beginOAuth1Authorization(tx, vault, { ...rest, requestToken })
+    : beginAuthorization(tx, vault, settings, rest);
+}
+
 /** What a started (or reauthenticated) connection needs next. */
 export interface StartResult {
   connection: ConnectionRow;
@@ -216,8 +244,9 @@ export async function startConnection(
     resourceId: input.resourceId?.trim() || null,
     resourceName: input.resourceName?.trim() || null,
   };
-  if (integration.authMethod === 'OAUTH2') {
+  if (integration.authMethod === 'OAUTH2' || integration.authMethod === 'OAUTH1') {
     const returnTo = validReturnTo(input.returnTo, settings);
+    const requestToken = await requestTokenFor(db, vault, settings, integration, viewer.accountId);
     return db.transaction(async (tx) => {
       const [created] = await tx.insert(connections).values(values).returning();
       await tx.insert(connectionEvents).values({
@@ -227,7 +256,13 @@ export async function startConnection(
         actorKind: actorOf(viewer).kind,
         actorUserId: viewer.userId,
       });
-      const authorizationUrl = await beginAuthorization(tx, vault, settings, { connection: created, integration, viewer, returnTo });
+      const authorizationUrl = await authorizationUrlFor(tx, vault, settings, {
+        connection: created,
+        integration,
+        viewer,
+        returnTo,
+        requestToken,
+      });
       return { connection: created, authorizationUrl };
     });
   }
@@ -260,7 +295,8 @@ export interface CallbackOutcome {
  * token, and only then the tokens stored and the connection made ACTIVE, in one transaction.
  */
 export async function completeAuthorization(db: Database, vault: Vault, settings: OAuthSettings, callback: URL): Promise<CallbackOutcome> {
-  const state = callback.searchParams.get('state');
+  // OAuth 1.0a has no `state`: its request token plays that part.
+  const state = callback.searchParams.get('state') ?? callback.searchParams.get('oauth_token');
   const attempt = await consumeAttempt(db, vault, state);
   const [connection] = await db.select().from(connections).where(eq(connections.id, attempt.connectionId));
   const integration = await integrationOf(db, attempt.accountId, connection.integrationKey);
@@ -271,23 +307,34 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
     status: connection.status,
     error: message,
   });
-  const exchange = await exchangeCode(db, vault, settings, integration, attempt, callback, state!);
-  if (!exchange.ok) return failed(exchange.failure.message);
   const resourceId = integration.callbackResourceParam
     ? callback.searchParams.get(integration.callbackResourceParam) ?? connection.resourceId
     : connection.resourceId;
-  const verified = await verifyAccessToken(integration, exchange.tokens, resourceId);
-  if (!verified.ok) return failed(`The new authorization does not work: ${verified.failure.message}`);
+  let tokens: OAuthTokens | OAuth1Tokens;
+  if (integration.authMethod === 'OAUTH1') {
+    const exchanged = await exchangeVerifier(db, vault, settings, integration, attempt, callback);
+    if (!exchanged.ok) return failed(exchanged.failure.message);
+    tokens = exchanged.value;
+    const verified = await verifyOAuth1(db, vault, settings, integration, attempt.accountId, exchanged.value);
+    if (!verified.ok) return failed(`The new authorization does not work: ${verified.failure.message}`);
+  } else {
+    const exchanged = await exchangeCode(db, vault, settings, integration, attempt, callback, state!);
+    if (!exchanged.ok) return failed(exchanged.failure.message);
+    tokens = exchanged.tokens;
+    const verified = await verifyAccessToken(integration, exchanged.tokens, resourceId);
+    if (!verified.ok) return failed(`The new authorization does not work: ${verified.failure.message}`);
+  }
+  const expiresAt = 'expiresAt' in tokens ? (tokens.expiresAt ?? null) : null;
   const lifetime = integration.tokenLifetime.refreshTokenSeconds;
   const row = await db.transaction(async (tx) => {
     const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
-    await storeCredentials(tx, vault, current, exchange.tokens);
+    await storeCredentials(tx, vault, current, tokens);
     const [updated] = await tx
       .update(connections)
       .set({
         resourceId,
         lastCheckedAt: new Date().toISOString(),
-        accessTokenExpiresAt: exchange.tokens.expiresAt ?? null,
+        accessTokenExpiresAt: expiresAt,
         reauthorizeBy: lifetime ? new Date(Date.now() + lifetime * 1000).toISOString() : null,
       })
       .where(eq(connections.id, current.id))
@@ -343,6 +390,11 @@ export async function checkConnection(
   let verification: Verification;
   if (integration.authMethod === 'OAUTH2') {
     verification = await verifyOAuthConnection(db, vault, settings, integration, connection);
+  } else if (integration.authMethod === 'OAUTH1') {
+    const tokens = await readCredentials<OAuth1Tokens>(db, vault, connection.id);
+    verification = tokens
+      ? await verifyOAuth1(db, vault, settings, integration, connection.accountId, tokens)
+      : { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'No tokens are stored' } };
   } else {
     ensureCredentialMethod(integration);
     const values = await readCredentials<CredentialValues>(db, vault, connection.id);
@@ -465,10 +517,11 @@ export async function reauthenticateConnection(
 ): Promise<StartResult> {
   const connection = await findConnection(db, viewer, id, 'manage');
   const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
-  if (integration.authMethod === 'OAUTH2') {
+  if (integration.authMethod === 'OAUTH2' || integration.authMethod === 'OAUTH1') {
     const returnTo = validReturnTo(input.returnTo, settings);
+    const requestToken = await requestTokenFor(db, vault, settings, integration, viewer.accountId);
     const authorizationUrl = await db.transaction((tx) =>
-      beginAuthorization(tx, vault, settings, { connection, integration, viewer, returnTo }),
+      authorizationUrlFor(tx, vault, settings, { connection, integration, viewer, returnTo, requestToken }),
     );
     return { connection, authorizationUrl };
   }

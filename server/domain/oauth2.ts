@@ -83,8 +83,8 @@ export async function configureIntegration(
   if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can configure integrations');
   const [integration] = await loadIntegrations(db, viewer.accountId, [input.integration]);
   if (!integration) throw new ValidationError(`Unknown integration "${input.integration}"`, 'integration');
-  if (integration.authMethod !== 'OAUTH2') {
-    throw new ValidationError(`${integration.name} does not use OAuth 2.0 apps`, 'integration');
+  if (integration.authMethod !== 'OAUTH2' && integration.authMethod !== 'OAUTH1') {
+    throw new ValidationError(`${integration.name} does not use an OAuth app`, 'integration');
   }
   const clientId = input.clientId.trim();
   if (!clientId || clientId.length > 512) throw new ValidationError('clientId must be 1 to 512 characters', 'clientId');
@@ -120,7 +120,7 @@ async function oauthClient(db: Database, vault: Vault, accountId: string, integr
   return { as, client, auth: oauth.ClientSecretPost(app.clientSecret) };
 }
 
-async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {
+export async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {
   const [row] = await db
     .select()
     .from(oauthApps)
@@ -149,6 +149,41 @@ export function validReturnTo(returnTo: string | null | undefined, settings: OAu
   return url.toString();
 }
 
+/** What an attempt keeps sealed until its callback: PKCE verifier and nonce, or OAuth 1.0a's request token secret. */
+export interface AttemptSecret {
+  codeVerifier?: string;
+  nonce?: string;
+  requestTokenSecret?: string;
+}
+
+/**
+ * Records a one-time authorization attempt: the state (OAuth 1.0a: the request token) stored only
+ * as a hash, the secret sealed, a 10-minute expiry.
+ */
+export async function recordAttempt(
+  tx: Database,
+  vault: Vault,
+  input: { connection: ConnectionRow; viewer: Viewer; returnTo: string | null; state: string; secret: AttemptSecret },
+): Promise<void> {
+  const [attempt] = await tx
+    .insert(oauthAttempts)
+    .values({
+      accountId: input.connection.accountId,
+      connectionId: input.connection.id,
+      stateHash: hashState(input.state),
+      keyId: vault.currentKeyId,
+      ciphertext: Buffer.alloc(0),
+      returnTo: input.returnTo,
+      createdById: input.viewer.userId,
+      expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS).toISOString(),
+    })
+    .returning();
+  await tx
+    .update(oauthAttempts)
+    .set(vault.seal(`oauth-attempt:${attempt.id}`, input.secret))
+    .where(eq(oauthAttempts.id, attempt.id));
+}
+
 /**
  * Records a one-time attempt for `connection` inside the caller's transaction and returns the
  * authorization URL to send the user to.
@@ -159,29 +194,13 @@ export async function beginAuthorization(
   settings: OAuthSettings,
   input: { connection: ConnectionRow; integration: Integration; viewer: Viewer; returnTo: string | null },
 ): Promise<string> {
-  const { connection, integration, viewer } = input;
+  const { connection, integration } = input;
   const app = await loadApp(tx, vault, connection.accountId, integration, settings);
   const as = authorizationServer(integration);
   const state = oauth.generateRandomState();
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const nonce = integration.openId ? oauth.generateRandomNonce() : undefined;
-  const [attempt] = await tx
-    .insert(oauthAttempts)
-    .values({
-      accountId: connection.accountId,
-      connectionId: connection.id,
-      stateHash: hashState(state),
-      keyId: vault.currentKeyId,
-      ciphertext: Buffer.alloc(0),
-      returnTo: input.returnTo,
-      createdById: viewer.userId,
-      expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS).toISOString(),
-    })
-    .returning();
-  await tx
-    .update(oauthAttempts)
-    .set(vault.seal(`oauth-attempt:${attempt.id}`, { codeVerifier, nonce }))
-    .where(eq(oauthAttempts.id, attempt.id));
+  await recordAttempt(tx, vault, { ...input, state, secret: { codeVerifier, nonce } });
   const url = new URL(as.authorization_endpoint!);
   const params = new URLSearchParams({
     ...integration.authorizationParams,
@@ -204,8 +223,7 @@ export interface ConsumedAttempt {
   accountId: string;
   createdById: string | null;
   returnTo: string | null;
-  codeVerifier: string;
-  nonce?: string;
+  secret: AttemptSecret;
 }
 
 /**
@@ -228,13 +246,12 @@ export async function consumeAttempt(db: Database, vault: Vault, state: string |
   if (!attempt) {
     throw new NotFoundError('AuthorizationAttempt', 'This sign-in link was already used, has expired, or was not issued here');
   }
-  const secret = vault.open<{ codeVerifier: string; nonce?: string }>(`oauth-attempt:${attempt.id}`, attempt);
   return {
     connectionId: attempt.connectionId,
     accountId: attempt.accountId,
     createdById: attempt.createdById,
     returnTo: attempt.returnTo,
-    ...secret,
+    secret: vault.open<AttemptSecret>(`oauth-attempt:${attempt.id}`, attempt),
   };
 }
 
@@ -296,11 +313,11 @@ export async function exchangeCode(
       auth,
       params,
       settings.callbackUrl,
-      attempt.codeVerifier,
+      attempt.secret.codeVerifier ?? '',
       requestOptions(as.token_endpoint!),
     );
     const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-      expectedNonce: attempt.nonce ?? oauth.expectNoNonce,
+      expectedNonce: attempt.secret.nonce ?? oauth.expectNoNonce,
       requireIdToken: false,
     });
     return { ok: true, tokens: tokensFrom(result) };

@@ -202,6 +202,7 @@ builder.mutationField('registerIntegration', (t) =>
       authorizeUrl: t.input.string({ description: 'OAuth 2.0 authorization endpoint.' }),
       tokenUrl: t.input.string({ description: 'OAuth 2.0 token endpoint.' }),
       revokeUrl: t.input.string({ description: 'RFC 7009 revocation endpoint.' }),
+      requestTokenUrl: t.input.string({ description: 'OAUTH1: the request-token endpoint.' }),
       verifyUrl: t.input.string({ description: 'An authenticated GET that tests a connection.' }),
       scopes: t.input.stringList({ description: 'OAuth scopes to request.' }),
       apiKeyHeader: t.input.string({ description: 'API_KEY: header carrying the key.' }),
