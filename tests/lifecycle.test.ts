@@ -351,3 +351,39 @@ describeEachDatabase('OAuth refresh faults', (db) => {
     });
   });
 });
+
+const mysqlUrl = process.env.TEST_MYSQL_URL ? new URL(process.env.TEST_MYSQL_URL) : undefined;
+
+describe.runIf(mysqlUrl)('PROXY connections to this machine’s MySQL / MariaDB', () => {
+  describeEachDatabase('mysql login', (db) => {
+    const login = (overrides: Record<string, string> = {}) => ({
+      host: mysqlUrl!.hostname,
+      port: mysqlUrl!.port || '3306',
+      database: mysqlUrl!.pathname.slice(1),
+      user: decodeURIComponent(mysqlUrl!.username),
+      password: decodeURIComponent(mysqlUrl!.password),
+      ...overrides,
+    });
+
+    it('connects with a database login and classifies a wrong password and a missing database', async () => {
+      await inRollback(db(), async (tx) => {
+        const a = await tenant(tx, 'a');
+        const ok = await graphql(tx, a.member.viewer, START, { input: { integration: 'mysql', name: 'Shop DB', credentials: login() } });
+        expect(ok.data!.startConnection).toMatchObject({ result: { connection: { status: 'ACTIVE' } } });
+        const listed = await graphql(tx, a.member.viewer, `query($id: ID!) { connection(id: $id) { availableResources { id } } }`, {
+          id: ok.data!.startConnection.result.connection.id,
+        });
+        expect(Array.isArray(listed.data!.connection.availableResources)).toBe(true);
+        const wrong = await graphql(tx, a.member.viewer, START, {
+          input: { integration: 'mysql', name: 'Shop DB', credentials: login({ password: 'definitely-wrong-pw' }) },
+        });
+        expect(wrong.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'INVALID_CREDENTIALS' });
+        expect(JSON.stringify(wrong)).not.toContain('definitely-wrong-pw');
+        const missing = await graphql(tx, a.member.viewer, START, {
+          input: { integration: 'mysql', name: 'Shop DB', credentials: login({ database: 'no_such_db_patchbay' }) },
+        });
+        expect(missing.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'PROVIDER_ERROR' });
+      });
+    });
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * How each credential-based auth method proves a connection works: API_KEY and BASIC call the
- * integration's verification endpoint over HTTP; PROXY logs in to the database and lists the
- * tables it can read. Nothing here writes to Patchbay's database.
+ * integration's verification endpoint over HTTP; PROXY logs in to the database (PostgreSQL through
+ * postgres.js, MySQL/MariaDB through mysql2) and lists the tables it can read. Nothing here writes to Patchbay's database.
  */
+import mysql from 'mysql2/promise';
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
@@ -106,6 +107,41 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
   }
 }
 
+/** MySQL / MariaDB error numbers that mean the login itself is wrong or lacks rights. */
+const MYSQL_DEFINITIVE: Record<number, Failure & { kind: 'definitive' }> = {
+  1045: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the user name or password' },
+  1044: { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message: 'The user may not access this database' },
+  1049: { kind: 'definitive', reason: 'PROVIDER_ERROR', message: 'The database does not exist' },
+};
+
+async function verifyMysql(values: CredentialValues): Promise<Verification> {
+  const port = Number(values.port || 3306);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
+  }
+  let connection: mysql.Connection | undefined;
+  try {
+    connection = await mysql.createConnection({
+      host: values.host,
+      port,
+      user: values.user,
+      password: values.password,
+      database: values.database,
+      connectTimeout: VERIFY_TIMEOUT_MS,
+    });
+    // information_schema lists only the tables this login holds some privilege on.
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(
+      'select table_schema as s, table_name as n from information_schema.tables where table_schema = database() order by 2 limit 1000',
+    );
+    return { ok: true, resources: rows.map((row) => ({ id: `${row.s}.${row.n}`, name: `${row.s}.${row.n}` })) };
+  } catch (error) {
+    const known = MYSQL_DEFINITIVE[(error as { errno?: number }).errno ?? 0];
+    return { ok: false, failure: known ?? classifyNetworkFailure(error) };
+  } finally {
+    await connection?.end().catch(() => {});
+  }
+}
+
 /** Client credentials: the token grant itself proves the app's id and secret, then the verify call. */
 async function verifyClientCredentials(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
   const granted = await clientCredentialsToken(integration, values);
@@ -124,7 +160,7 @@ export function supportsCredentials(integration: IntegrationDefinition): boolean
     integration.authMethod === 'API_KEY' ||
     integration.authMethod === 'BASIC' ||
     integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS' ||
-    (integration.authMethod === 'PROXY' && integration.key === 'postgresql')
+    (integration.authMethod === 'PROXY' && (integration.key === 'postgresql' || integration.key === 'mysql'))
   );
 }
 
@@ -132,7 +168,9 @@ export function supportsCredentials(integration: IntegrationDefinition): boolean
 export async function verifyCredentials(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
   const result =
     integration.authMethod === 'PROXY'
-      ? await verifyPostgres(values)
+      ? integration.key === 'mysql'
+        ? await verifyMysql(values)
+        : await verifyPostgres(values)
       : integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
         ? await verifyClientCredentials(integration, values)
         : await verifyOverHttp(integration, values);

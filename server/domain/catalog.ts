@@ -43,7 +43,7 @@ const databaseFields: CredentialField[] = [
   { key: 'port', label: 'Port', secret: false, required: true },
   { key: 'database', label: 'Database', secret: false, required: true },
   { key: 'user', label: 'User', secret: false, required: true },
-  { key: 'password', label: 'Password', secret: true, required: true },
+  { key: 'password', label: 'Password', secret: true, required: false },
 ];
 
 /** The built-in integrations, in catalog order. */
