@@ -18,6 +18,8 @@ export interface Config {
   returnOrigins: string[];
   /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
   secretKey?: string;
+  /** How long to wait for a third-party service before a call counts as a timeout. */
+  serviceTimeoutMs: number;
   /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
   jobs: boolean;
   /** Log level for the gateway's own log lines. */
@@ -84,6 +86,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
+    serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
     returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

@@ -5,6 +5,7 @@ import { ConfigError, readConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
+import { setServiceTimeout } from './domain/service-calls.js';
 import { startHealthJobs } from './jobs/health.js';
 import { openVault } from './vault-config.js';
 
@@ -22,6 +23,7 @@ async function main() {
     await seedDemo(database.db);
     demoToken = await issueDemoToken(database.db);
   }
+  setServiceTimeout(config.serviceTimeoutMs);
   const vault = openVault(config);
   const app = createApp({
     db: database.db,

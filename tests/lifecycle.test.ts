@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { connectionEvents, connections, credentials, dataSources, tokenRefreshes } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
+import { setServiceTimeout } from '../server/domain/service-calls.js';
 import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
@@ -117,7 +118,8 @@ describeEachDatabase('connecting with credentials', (db) => {
       await registerStub(tx, a);
       stub.validKeys = new Set(['key-live-123456']);
       const before = await rowCounts(tx);
-      for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed'] as const) {
+      setServiceTimeout(300);
+      for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed', 'hang'] as const) {
         stub.mode = mode;
         const result = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'stub-api', name: 'Stub prod', credentials: { apiKey: 'key-live-123456' } },
@@ -128,6 +130,7 @@ describeEachDatabase('connecting with credentials', (db) => {
         });
       }
       stub.mode = 'normal';
+      setServiceTimeout(10_000);
       expect(await rowCounts(tx)).toEqual(before);
     });
   });
@@ -329,7 +332,8 @@ describeEachDatabase('OAuth refresh faults', (db) => {
       await storeCredentials(tx, testVault, row, expired);
       stub.validRefreshTokens = new Set(['stub-refresh-old']);
       const gid = encodeGlobalId('Connection', row.id);
-      for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed'] as const) {
+      setServiceTimeout(300);
+      for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed', 'hang'] as const) {
         stub.mode = mode;
         const result = await graphql(tx, a.member.viewer, TEST, { id: gid });
         expect(result.data!.testConnection.result, mode).toMatchObject({ ok: false, connection: { status: 'ACTIVE', problem: null } });
@@ -337,12 +341,13 @@ describeEachDatabase('OAuth refresh faults', (db) => {
         expect(await readCredentials(tx, testVault, row.id), mode).toEqual(expired);
       }
       stub.mode = 'normal';
+      setServiceTimeout(10_000);
       const refreshed = await graphql(tx, a.member.viewer, TEST, { id: gid });
       expect(refreshed.data!.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
       const rotated = await readCredentials<{ accessToken: string; refreshToken: string }>(tx, testVault, row.id);
       expect(rotated).toMatchObject({ accessToken: expect.stringMatching(/^stub-access-/), refreshToken: expect.stringMatching(/^stub-refresh-\d/) });
       const attempts = await tx.select().from(tokenRefreshes).where(eq(tokenRefreshes.connectionId, row.id)).orderBy(tokenRefreshes.startedAt);
-      expect(attempts.map((attempt) => attempt.outcome)).toEqual(['TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'SUCCEEDED']);
+      expect(attempts.map((attempt) => attempt.outcome)).toEqual([...Array(6).fill('TRANSIENT'), 'SUCCEEDED']);
       // The service forgets the grant: the next refresh is refused for good.
       stub.validRefreshTokens = new Set();
       await storeCredentials(tx, testVault, row, { ...rotated, expiresAt: new Date(Date.now() - 1000).toISOString() });

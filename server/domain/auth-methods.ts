@@ -9,6 +9,7 @@ import type { IntegrationDefinition } from './catalog-types.js';
 import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
 import { fillPlaceholders } from './endpoints.js';
 import { clientCredentialsToken } from './oauth2.js';
+import { serviceTimeout, serviceTimeoutSignal } from './service-calls.js';
 
 /** The credential values a user entered, by field key. */
 export type CredentialValues = Record<string, string>;
@@ -21,8 +22,6 @@ export interface AvailableResource {
 
 export type Verification = { ok: true; resources?: AvailableResource[] } | { ok: false; failure: Failure };
 
-/** How long a verification call may take before it counts as a (transient) timeout. */
-export const VERIFY_TIMEOUT_MS = 10_000;
 
 function requestHeaders(integration: IntegrationDefinition, values: CredentialValues): Record<string, string> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -47,7 +46,7 @@ async function verifyOverHttp(integration: IntegrationDefinition, values: Creden
       method: verify.method,
       headers: requestHeaders(integration, values),
       redirect: 'manual',
-      signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS),
+      signal: serviceTimeoutSignal(),
     });
   } catch (error) {
     return { ok: false, failure: classifyNetworkFailure(error) };
@@ -84,7 +83,7 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
     username: values.user,
     password: values.password,
     max: 1,
-    connect_timeout: VERIFY_TIMEOUT_MS / 1000,
+    connect_timeout: Math.max(1, Math.ceil(serviceTimeout() / 1000)),
     idle_timeout: 1,
     onnotice: () => {},
   });
@@ -127,7 +126,7 @@ async function verifyMysql(values: CredentialValues): Promise<Verification> {
       user: values.user,
       password: values.password,
       database: values.database,
-      connectTimeout: VERIFY_TIMEOUT_MS,
+      connectTimeout: serviceTimeout(),
     });
     // information_schema lists only the tables this login holds some privilege on.
     const [rows] = await connection.query<mysql.RowDataPacket[]>(

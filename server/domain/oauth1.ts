@@ -13,8 +13,8 @@ import type { ConnectionRow } from './types.js';
 import type { Vault } from './vault.js';
 import type { Viewer } from './viewer.js';
 import { ValidationError } from './errors.js';
+import { serviceTimeoutSignal } from './service-calls.js';
 
-const HTTP_TIMEOUT_MS = 10_000;
 
 /** OAuth 1.0a tokens as stored (sealed). */
 export interface OAuth1Tokens {
@@ -49,7 +49,7 @@ async function signedRequest(
       headers: { ...header, accept: 'application/json', ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: form ? new URLSearchParams(form) : undefined,
       redirect: 'manual',
-      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      signal: serviceTimeoutSignal(),
     });
   } catch (error) {
     return { ok: false, failure: classifyNetworkFailure(error) };

@@ -10,6 +10,7 @@ import type { Database } from '../db/client.js';
 import { oauthApps, oauthAttempts } from '../db/schema.js';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { fillPlaceholders } from './endpoints.js';
+import { serviceTimeoutSignal } from './service-calls.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure } from './failures.js';
 import { type Integration, loadIntegrations } from './integrations.js';
@@ -19,7 +20,6 @@ import { isAdmin, type Viewer } from './viewer.js';
 
 /** How long a user has to finish signing in at the service. */
 export const ATTEMPT_TTL_MS = 10 * 60_000;
-const HTTP_TIMEOUT_MS = 10_000;
 
 /** Where OAuth servers send users back, and where Patchbay may send them afterwards. */
 export interface OAuthSettings {
@@ -51,7 +51,7 @@ function isLoopback(url: string): boolean {
 
 /** oauth4webapi options: plain http only for loopback test servers, and a timeout. */
 function requestOptions(url: string) {
-  return { [oauth.allowInsecureRequests]: isLoopback(url), signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) };
+  return { [oauth.allowInsecureRequests]: isLoopback(url), signal: serviceTimeoutSignal() };
 }
 
 /** The authorization server as oauth4webapi sees it. */
@@ -365,7 +365,7 @@ export async function verifyAccessToken(integration: IntegrationDefinition, toke
       method: verify.method,
       headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' },
       redirect: 'manual',
-      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      signal: serviceTimeoutSignal(),
     });
     const body = await response.text().catch(() => '');
     if (response.ok) return { ok: true };

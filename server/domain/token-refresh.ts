@@ -20,7 +20,7 @@ import type { Vault } from './vault.js';
 
 /** Refresh when the access token has less than this left. */
 export const REFRESH_MARGIN_MS = 60_000;
-/** How long a refresh lease lasts; longer than any provider call (10 s timeout). */
+/** How long a refresh lease lasts; longer than any provider call (the service timeout, 10 s by default). */
 const LEASE_MS = 30_000;
 const POLL_MS = 100;
 

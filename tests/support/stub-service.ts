@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type StubMode = 'normal' | 'error500' | 'unavailable503' | 'rateLimited429' | 'reset' | 'malformed' | 'lapsed';
+export type StubMode = 'normal' | 'error500' | 'unavailable503' | 'rateLimited429' | 'reset' | 'malformed' | 'lapsed' | 'hang';
 
 export interface StubService {
   /** Base URL, e.g. http://127.0.0.1:43123 */
@@ -48,6 +48,8 @@ export async function startStubService(header = 'x-api-key'): Promise<StubServic
         return json(res, 429, { message: 'Too many requests' }, { 'retry-after': '7' });
       case 'reset':
         return req.socket.destroy();
+      case 'hang':
+        return; // never answers: the caller's timeout decides
       case 'malformed':
         return res.writeHead(200, { 'content-type': 'application/json' }).end('{"user": ');
       case 'lapsed':
