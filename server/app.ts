@@ -32,6 +32,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** Origins an OAuth `returnTo` may point at, besides the gateway's own. */
   returnOrigins?: string[];
+  /** Operator-wide OAuth apps by integration key (accounts may configure their own). */
+  defaultOAuthApps?: OAuthSettings['defaultApps'];
 }
 
 export interface App {
@@ -80,11 +82,12 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log, vault, publicUrl, returnOrigins = [] }: AppDeps): App {
+export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps }: AppDeps): App {
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
     returnOrigins,
+    defaultApps: defaultOAuthApps,
   };
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,

@@ -18,6 +18,11 @@ export interface Config {
   returnOrigins: string[];
   /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
   secretKey?: string;
+  /**
+   * Operator-wide OAuth apps: PATCHBAY_OAUTH_<KEY>_CLIENT_ID / _CLIENT_SECRET, where <KEY> is the
+   * integration key in upper case with "_" for "-" (e.g. PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_ID).
+   */
+  defaultOAuthApps: Map<string, { clientId: string; clientSecret: string }>;
   /** How long to wait for a third-party service before a call counts as a timeout. */
   serviceTimeoutMs: number;
   /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
@@ -66,6 +71,18 @@ function urlSetting(env: NodeJS.ProcessEnv, name: string, protocols: string[]): 
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
+function oauthAppSettings(env: NodeJS.ProcessEnv): Map<string, { clientId: string; clientSecret: string }> {
+  const apps = new Map<string, { clientId: string; clientSecret: string }>();
+  for (const [name, clientId] of Object.entries(env)) {
+    const match = /^PATCHBAY_OAUTH_([A-Z0-9_]+)_CLIENT_ID$/.exec(name);
+    if (!match || !clientId) continue;
+    const clientSecret = env[`PATCHBAY_OAUTH_${match[1]}_CLIENT_SECRET`];
+    if (!clientSecret) throw new ConfigError(`${name} is set but PATCHBAY_OAUTH_${match[1]}_CLIENT_SECRET is not`);
+    apps.set(match[1].toLowerCase().replace(/_/g, '-'), { clientId, clientSecret });
+  }
+  return apps;
+}
+
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -86,6 +103,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
+    defaultOAuthApps: oauthAppSettings(env),
     serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
     returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
       .split(',')

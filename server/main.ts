@@ -31,6 +31,7 @@ async function main() {
     vault,
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
+    defaultOAuthApps: config.defaultOAuthApps,
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
   const shutdown = async (signal: string) => {

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { connections } from '../server/db/schema.js';
 import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
@@ -78,6 +79,34 @@ describeEachDatabase('the integration catalog API', (db) => {
       expect(list.data!.connections.nodes).toEqual([{ integration: { key: 'acme-crm', isCustom: true } }]);
       const elsewhere = await graphql(tx, b.admin.viewer, `{ integration(key: "acme-crm") { key } integrations(first: 1, filter: { search: "acme" }) { totalCount } }`);
       expect(elsewhere.data).toEqual({ integration: null, integrations: { totalCount: 0 } });
+    });
+  });
+
+  it('OAuth apps: an operator default serves accounts that configured none; without any, starting explains what to register', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const start = `mutation($key: String!) { startConnection(input: { integration: $key, name: "x" }) { __typename ... on Error { message } ... on StartConnectionSuccess { result { authorizationUrl connection { status } } } } }`;
+      const hubspot = await graphql(tx, a.member.viewer, start, { key: 'hubspot' });
+      const url = new URL(hubspot.data!.startConnection.result.authorizationUrl);
+      expect(url.origin + url.pathname).toBe('https://app.hubspot.com/oauth/authorize');
+      expect(Object.fromEntries(url.searchParams)).toMatchObject({
+        client_id: 'operator-hubspot',
+        redirect_uri: 'http://127.0.0.1:1/oauth/callback',
+        response_type: 'code',
+        code_challenge_method: 'S256',
+      });
+      const info = await graphql(tx, a.member.viewer, `{ hubspot: integration(key: "hubspot") { oauthClientId callbackUrl } ga: integration(key: "google-analytics-4") { oauthClientId } stripe: integration(key: "stripe") { callbackUrl } }`);
+      expect(info.data).toEqual({
+        hubspot: { oauthClientId: 'operator-hubspot', callbackUrl: 'http://127.0.0.1:1/oauth/callback' },
+        ga: { oauthClientId: null },
+        stripe: { callbackUrl: null },
+      });
+      const mine = () => tx.select().from(connections).where(eq(connections.accountId, a.account.id));
+      const before = await mine();
+      const ga = await graphql(tx, a.member.viewer, start, { key: 'google-analytics-4' });
+      expect(ga.data!.startConnection.__typename).toBe('ValidationError');
+      expect(ga.data!.startConnection.message).toContain('http://127.0.0.1:1/oauth/callback');
+      expect(await mine()).toEqual(before);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
-import { connectionEvents, connections, credentials, dataSources, tokenRefreshes } from '../server/db/schema.js';
+import { connectionEvents, connections, credentials, dataSources, notifications, tokenRefreshes } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import { setServiceTimeout } from '../server/domain/service-calls.js';
 import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
@@ -135,6 +135,25 @@ describeEachDatabase('connecting with credentials', (db) => {
     });
   });
 
+  it('BASIC logins are sent as HTTP Basic and a wrong password is INVALID_CREDENTIALS', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      await graphql(tx, a.admin.viewer, `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`, {
+        input: { key: 'stub-basic', name: 'Stub Basic', authMethod: 'BASIC', verifyUrl: `${stub.url}/me` },
+      });
+      stub.validKeys = new Set(['pam:correct-horse-battery']);
+      const ok = await graphql(tx, a.member.viewer, START, {
+        input: { integration: 'stub-basic', name: 'Basic', credentials: { username: 'pam', password: 'correct-horse-battery' } },
+      });
+      expect(ok.data!.startConnection).toMatchObject({ result: { connection: { status: 'ACTIVE' } } });
+      expect(stub.requests.at(-1)!.authorization).toBe(`Basic ${Buffer.from('pam:correct-horse-battery').toString('base64')}`);
+      const wrong = await graphql(tx, a.member.viewer, START, {
+        input: { integration: 'stub-basic', name: 'Basic', credentials: { username: 'pam', password: 'wrong-horse' } },
+      });
+      expect(wrong.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'INVALID_CREDENTIALS', message: 'Bad user name or password' });
+    });
+  });
+
   it('checks credential fields before calling the service', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
@@ -179,6 +198,13 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
         connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_CREDENTIALS' } },
       });
       expect((await tx.select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('BROKEN');
+      // One notice each for the connection's owner and the account owner, written with the change.
+      const notices = async () =>
+        (await tx.select().from(notifications).where(eq(notifications.connectionId, id))).map((row) => row.recipientId).sort();
+      expect(await notices()).toEqual([a.member.user.id, a.owner.user.id].sort());
+      // Testing the broken connection again is not a new incident.
+      await graphql(tx, a.member.viewer, TEST, { id: gid });
+      expect(await notices()).toHaveLength(2);
 
       stub.mode = 'unavailable503';
       const transient = await graphql(tx, a.member.viewer, TEST, { id: gid });

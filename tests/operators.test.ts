@@ -32,6 +32,9 @@ describe('configuration', () => {
     expect(() => readConfig({ DATABASE_URL: 'mysql://x', PATCHBAY_SECRET_KEY: 'k' })).toThrow(/DATABASE_URL must use postgres:/);
     expect(() => readConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => readConfig({ PATCHBAY_SEED_DEMO: 'maybe' })).toThrow(/PATCHBAY_SEED_DEMO/);
+    const apps = readConfig({ PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_ID: 'qb-id', PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_SECRET: 'qb-secret' });
+    expect(apps.defaultOAuthApps.get('quickbooks-online')).toEqual({ clientId: 'qb-id', clientSecret: 'qb-secret' });
+    expect(() => readConfig({ PATCHBAY_OAUTH_XERO_CLIENT_ID: 'x' })).toThrow(/PATCHBAY_OAUTH_XERO_CLIENT_SECRET/);
   });
 });
 

@@ -59,6 +59,10 @@ export const relations = defineRelations(schema, (r) => ({
   accessTokenGrants: {
     connection: r.one.connections({ from: r.accessTokenGrants.connectionId, to: r.connections.id, optional: false }),
   },
+  notifications: {
+    connection: r.one.connections({ from: r.notifications.connectionId, to: r.connections.id, optional: false }),
+    recipient: r.one.users({ from: r.notifications.recipientId, to: r.users.id, optional: false }),
+  },
   oauthApps: {
     account: r.one.accounts({ from: r.oauthApps.accountId, to: r.accounts.id, optional: false }),
   },

@@ -355,3 +355,41 @@ export const accessTokenGrants = table(
     index('access_token_grants_account_id_idx').on(t.accountId),
   ],
 );
+
+export const notificationKind = pgEnum('notification_kind', ['CONNECTION_DISCONNECTED']);
+export const notificationStatus = pgEnum('notification_status', ['PENDING', 'SENT', 'FAILED']);
+
+/**
+ * The notification outbox: written in the same transaction as the status change that causes it,
+ * one row per recipient per incident (the unique index makes a replay a no-op); delivered later
+ * by the notification worker.
+ */
+export const notifications = table(
+  'notifications',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: accountId(),
+    recipientId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    eventId: uuid()
+      .notNull()
+      .references(() => connectionEvents.id, { onDelete: 'cascade' }),
+    kind: notificationKind().notNull(),
+    status: notificationStatus().notNull().default('PENDING'),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: createdAt(),
+    createdAt: createdAt(),
+    sentAt: at(),
+  },
+  (t) => [
+    uniqueIndex('notifications_event_recipient_key').on(t.eventId, t.recipientId),
+    index('notifications_pending_idx').on(t.status, t.nextAttemptAt),
+    index('notifications_recipient_id_idx').on(t.recipientId, t.createdAt),
+    index('notifications_connection_id_idx').on(t.connectionId),
+    index('notifications_account_id_idx').on(t.accountId),
+  ],
+);

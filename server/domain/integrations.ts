@@ -185,6 +185,13 @@ export async function registerCustomIntegration(
         throw new ValidationError('OAUTH1 integrations need requestTokenUrl, authorizeUrl and tokenUrl', 'requestTokenUrl');
       }
       break;
+    case 'BASIC':
+      if (!endpoints.verify) throw new ValidationError('BASIC integrations need a verifyUrl to test logins', 'verifyUrl');
+      definition.credentialFields = [
+        { key: 'username', label: 'User name', secret: false, required: true },
+        { key: 'password', label: 'Password', secret: true, required: true },
+      ];
+      break;
     case 'OAUTH2_CLIENT_CREDENTIALS':
       if (!endpoints.token) {
         throw new ValidationError('OAUTH2_CLIENT_CREDENTIALS integrations need tokenUrl (or issuerUrl)', 'tokenUrl');
@@ -207,7 +214,7 @@ export async function registerCustomIntegration(
       break;
     }
     default:
-      throw new ValidationError('custom integrations support OAUTH2, OAUTH2_CLIENT_CREDENTIALS, OAUTH1 and API_KEY', 'authMethod');
+      throw new ValidationError('custom integrations support OAUTH2, OAUTH2_CLIENT_CREDENTIALS, OAUTH1, BASIC and API_KEY', 'authMethod');
   }
   const existing = await db.query.integrations.findFirst({ where: { accountId: viewer.accountId, key } });
   if (existing) throw new ValidationError(`key "${key}" is already registered`, 'key');

@@ -6,7 +6,7 @@
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { accessTokenGrants, connectionEvents, connections, dataSources } from '../db/schema.js';
+import { accessTokenGrants, connectionEvents, connections, dataSources, notifications, users } from '../db/schema.js';
 import {
   type AvailableResource,
   type CredentialValues,
@@ -51,8 +51,9 @@ export function actorOf(viewer: Viewer): Actor {
 }
 
 /**
- * Moves a connection to `to` inside the caller's transaction: the row, its event, and its data
- * sources (BROKEN while the connection is not ACTIVE, ACTIVE again when it is).
+ * Moves a connection to `to` inside the caller's transaction: the row, its event, its data
+ * sources (BROKEN while the connection is not ACTIVE, ACTIVE again when it is), and on a new
+ * disconnection the notification rows for its owner and the account owner.
  */
 export async function transition(
   tx: Database,
@@ -72,16 +73,39 @@ export async function transition(
     })
     .where(eq(connections.id, connection.id))
     .returning();
-  await tx.insert(connectionEvents).values({
-    accountId: connection.accountId,
-    connectionId: connection.id,
-    fromStatus: connection.status,
-    toStatus: to,
-    reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,
-    message: problem?.message ?? null,
-    actorKind: actor.kind,
-    actorUserId: actor.userId ?? null,
-  });
+  const [event] = await tx
+    .insert(connectionEvents)
+    .values({
+      accountId: connection.accountId,
+      connectionId: connection.id,
+      fromStatus: connection.status,
+      toStatus: to,
+      reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,
+      message: problem?.message ?? null,
+      actorKind: actor.kind,
+      actorUserId: actor.userId ?? null,
+    })
+    .returning();
+  if (to === 'DISCONNECTED' && connection.status !== 'DISCONNECTED') {
+    // One incident, one notice each to the connection's owner and the account owner.
+    const [accountOwner] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.accountId, connection.accountId), eq(users.isOwner, true)));
+    const recipients = [...new Set([connection.ownerId, accountOwner?.id].filter((id): id is string => Boolean(id)))];
+    await tx
+      .insert(notifications)
+      .values(
+        recipients.map((recipientId) => ({
+          accountId: connection.accountId,
+          recipientId,
+          connectionId: connection.id,
+          eventId: event.id,
+          kind: 'CONNECTION_DISCONNECTED' as const,
+        })),
+      )
+      .onConflictDoNothing();
+  }
   await tx
     .update(dataSources)
     .set(to === 'ACTIVE' ? { status: 'ACTIVE', updatedAt: now } : { status: 'BROKEN', updatedAt: now })

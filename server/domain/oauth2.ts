@@ -27,6 +27,8 @@ export interface OAuthSettings {
   callbackUrl: string;
   /** Origins a `returnTo` URL may have (the gateway's own origin is always allowed). */
   returnOrigins: string[];
+  /** Operator-wide apps by integration key, used when an account has configured none. */
+  defaultApps?: Map<string, { clientId: string; clientSecret: string }>;
 }
 
 /** Tokens as stored (sealed) in a connection's credentials. */
@@ -126,6 +128,8 @@ export async function loadApp(db: Database, vault: Vault, accountId: string, int
     .from(oauthApps)
     .where(and(eq(oauthApps.accountId, accountId), eq(oauthApps.integrationKey, integration.key)));
   if (!row) {
+    const fallback = settings.defaultApps?.get(integration.key);
+    if (fallback) return fallback;
     throw new ValidationError(
       `An admin must first configure ${integration.name}'s OAuth app (client id and secret), registering ${settings.callbackUrl} as its redirect URI`,
       'integration',

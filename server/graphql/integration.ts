@@ -124,8 +124,12 @@ export const IntegrationType = builder.objectRef<Integration>('Integration').imp
     oauthClientId: t.loadable({
       type: 'String',
       nullable: true,
-      description: 'OAuth 2.0: the client id of the account’s app for it; null until an admin configures one.',
-      load: (keys: string[], context: Context) => oauthAppClientIds(context.db, viewerOf(context).accountId, keys),
+      description:
+        'OAuth: the client id of the app in use: the account’s own, else the operator’s default; null when neither is configured.',
+      load: async (keys: string[], context: Context) =>
+        (await oauthAppClientIds(context.db, viewerOf(context).accountId, keys)).map(
+          (clientId, index) => clientId ?? context.oauth.defaultApps?.get(keys[index])?.clientId ?? null,
+        ),
       resolve: (i) => i.key,
     }),
   }),

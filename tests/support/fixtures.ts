@@ -15,7 +15,11 @@ import { schema } from '../../server/graphql/schema.js';
 import { Vault } from '../../server/domain/vault.js';
 
 /** OAuth settings for in-process tests (no server listens on this callback). */
-export const testOAuthSettings = { callbackUrl: 'http://127.0.0.1:1/oauth/callback', returnOrigins: ['http://app.example.test'] };
+export const testOAuthSettings = {
+  callbackUrl: 'http://127.0.0.1:1/oauth/callback',
+  returnOrigins: ['http://app.example.test'],
+  defaultApps: new Map([['hubspot', { clientId: 'operator-hubspot', clientSecret: 'operator-secret' }]]),
+};
 
 /** The vault in-process tests use: a fixed random key for this run. */
 export const testVault = Vault.fromKeyList(`test:${randomBytes(32).toString('base64')}`);

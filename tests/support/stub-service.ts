@@ -70,6 +70,11 @@ export async function startStubService(header = 'x-api-key'): Promise<StubServic
           });
           return;
         }
+        const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (basic) {
+          const login = Buffer.from(basic, 'base64').toString('utf8');
+          return stub.validKeys.has(login) ? json(res, 200, { user: login.split(':')[0] }) : json(res, 401, { message: 'Bad user name or password' });
+        }
         const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
         if (bearer) {
           return stub.validKeys.has(bearer) ? json(res, 200, { sub: 'me' }) : json(res, 401, { error: 'invalid_token' });
