@@ -63,10 +63,11 @@ async function registerStub(db: Database, t: Tenant, policy: 'MULTIPLE' | 'ONE_P
   expect(result.data!.registerIntegration.__typename).toBe('RegisterIntegrationSuccess');
 }
 
-async function rowCounts(db: Database) {
-  const [c] = await db.select({ value: count() }).from(connections);
-  const [k] = await db.select({ value: count() }).from(credentials);
-  const [e] = await db.select({ value: count() }).from(connectionEvents);
+/** Rows of one account (PostgreSQL suites run side by side, so never count whole tables). */
+async function rowCounts(db: Database, accountId: string) {
+  const [c] = await db.select({ value: count() }).from(connections).where(eq(connections.accountId, accountId));
+  const [k] = await db.select({ value: count() }).from(credentials).where(eq(credentials.accountId, accountId));
+  const [e] = await db.select({ value: count() }).from(connectionEvents).where(eq(connectionEvents.accountId, accountId));
   return { connections: c.value, credentials: k.value, events: e.value };
 }
 
@@ -97,7 +98,7 @@ describeEachDatabase('connecting with credentials', (db) => {
       const a = await tenant(tx, 'a');
       await registerStub(tx, a);
       stub.validKeys = new Set(['key-live-123456']);
-      const before = await rowCounts(tx);
+      const before = await rowCounts(tx, a.account.id);
       const result = await graphql(tx, a.member.viewer, START, {
         input: { integration: 'stub-api', name: 'Stub prod', credentials: { apiKey: 'key-wrong-987654' } },
       });
@@ -108,7 +109,7 @@ describeEachDatabase('connecting with credentials', (db) => {
         message: 'Invalid API key provided: [redacted]',
       });
       expect(JSON.stringify(result)).not.toContain('key-wrong-987654');
-      expect(await rowCounts(tx)).toEqual(before);
+      expect(await rowCounts(tx, a.account.id)).toEqual(before);
     });
   });
 
@@ -117,7 +118,7 @@ describeEachDatabase('connecting with credentials', (db) => {
       const a = await tenant(tx, 'a');
       await registerStub(tx, a);
       stub.validKeys = new Set(['key-live-123456']);
-      const before = await rowCounts(tx);
+      const before = await rowCounts(tx, a.account.id);
       setServiceTimeout(300);
       for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed', 'hang'] as const) {
         stub.mode = mode;
@@ -131,7 +132,7 @@ describeEachDatabase('connecting with credentials', (db) => {
       }
       stub.mode = 'normal';
       setServiceTimeout(10_000);
-      expect(await rowCounts(tx)).toEqual(before);
+      expect(await rowCounts(tx, a.account.id)).toEqual(before);
     });
   });
 

@@ -1,4 +1,4 @@
-import { count, eq } from 'drizzle-orm';
+import { count, eq, inArray } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { apiTokens, connections, dataSources } from '../server/db/schema.js';
@@ -42,12 +42,15 @@ const UPDATE_SOURCE = `mutation($input: UpdateDataSourceInput!) {
   }
 }`;
 
-/** A snapshot of every row a mutation could touch, to prove refused mutations write nothing. */
-async function snapshot(db: Database) {
+/**
+ * A snapshot of every row of these accounts a mutation could touch, to prove refused mutations
+ * write nothing (scoped: PostgreSQL suites run side by side in one database).
+ */
+async function snapshot(db: Database, ...accountIds: string[]) {
   return {
-    connections: await db.select().from(connections).orderBy(connections.id),
-    dataSources: await db.select().from(dataSources).orderBy(dataSources.id),
-    tokens: await db.select().from(apiTokens).orderBy(apiTokens.id),
+    connections: await db.select().from(connections).where(inArray(connections.accountId, accountIds)).orderBy(connections.id),
+    dataSources: await db.select().from(dataSources).where(inArray(dataSources.accountId, accountIds)).orderBy(dataSources.id),
+    tokens: await db.select().from(apiTokens).where(inArray(apiTokens.accountId, accountIds)).orderBy(apiTokens.id),
   };
 }
 
@@ -71,14 +74,14 @@ describeEachDatabase('connection and data source mutations', (db) => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
       const b = await tenant(tx, 'b');
-      const before = await snapshot(tx);
+      const before = await snapshot(tx, a.account.id, b.account.id);
       const shared = await graphql(tx, a.member2.viewer, UPDATE, { input: { id: a.connections.shared.gid, name: 'x' } });
       expect(shared.data!.updateConnection).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
       const hidden = await graphql(tx, a.member2.viewer, UPDATE, { input: { id: a.connections.memberPrivate.gid, name: 'x' } });
       expect(hidden.data!.updateConnection).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
       const foreign = await graphql(tx, b.owner.viewer, UPDATE, { input: { id: a.connections.shared.gid, name: 'x' } });
       expect(foreign.data!.updateConnection).toEqual(hidden.data!.updateConnection);
-      expect(await snapshot(tx)).toEqual(before);
+      expect(await snapshot(tx, a.account.id, b.account.id)).toEqual(before);
       const admin = await graphql(tx, a.admin.viewer, UPDATE, { input: { id: a.connections.memberPrivate.gid, shared: true } });
       expect(admin.data!.updateConnection.__typename).toBe('UpdateConnectionSuccess');
     });
@@ -87,10 +90,10 @@ describeEachDatabase('connection and data source mutations', (db) => {
   it('deleting a connection that feeds data sources is refused with ConnectionInUseError', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
-      const before = await snapshot(tx);
+      const before = await snapshot(tx, a.account.id);
       const refused = await graphql(tx, a.owner.viewer, DELETE, { id: a.connections.shared.gid });
       expect(refused.data!.deleteConnection).toMatchObject({ __typename: 'ConnectionInUseError', dataSourceCount: 1 });
-      expect(await snapshot(tx)).toEqual(before);
+      expect(await snapshot(tx, a.account.id)).toEqual(before);
       const deleted = await graphql(tx, a.admin.viewer, DELETE, { id: a.connections.member2Private.gid });
       expect(deleted.data!.deleteConnection).toEqual({
         __typename: 'DeleteConnectionSuccess',
@@ -163,7 +166,7 @@ describeEachDatabase('bad input', (db) => {
   it('malformed ids, wrong-type ids, bad names and schedules get typed errors and write nothing', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
-      const before = await snapshot(tx);
+      const before = await snapshot(tx, a.account.id);
       const cases: [Record<string, unknown>, string, string | null][] = [
         [{ id: 'not-an-id', name: 'x' }, 'ValidationError', 'id'],
         [{ id: encodeGlobalId('Connection', '42'), name: 'x' }, 'ValidationError', 'id'],
@@ -193,7 +196,7 @@ describeEachDatabase('bad input', (db) => {
         const result = await graphql(tx, a.owner.viewer, CREATE_SOURCE, { input });
         expect(result.data!.createDataSource).toMatchObject({ __typename: 'ValidationError', field });
       }
-      expect(await snapshot(tx)).toEqual(before);
+      expect(await snapshot(tx, a.account.id)).toEqual(before);
     });
   });
 
@@ -226,7 +229,7 @@ describeEachDatabase('api tokens', (db) => {
       const payload = created.data!.createApiToken.payload;
       expect(payload.token).toMatch(/^pb_[A-Za-z0-9_-]{43}$/);
       expect(payload.token.startsWith(payload.apiToken.prefix)).toBe(true);
-      const stored = await tx.select().from(apiTokens);
+      const stored = await tx.select().from(apiTokens).where(eq(apiTokens.accountId, a.account.id));
       expect(JSON.stringify(stored)).not.toContain(payload.token);
       const service = await graphql(tx, a.member.viewer, `mutation { createApiToken(input: { name: "w", kind: SERVICE }) { __typename } }`);
       expect(service.data!.createApiToken.__typename).toBe('ForbiddenError');
