@@ -23,6 +23,10 @@ export interface Config {
    * integration key in upper case with "_" for "-" (e.g. PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_ID).
    */
   defaultOAuthApps: Map<string, { clientId: string; clientSecret: string }>;
+  /** Health checks: how often each ACTIVE connection is checked (PATCHBAY_CHECK_PERIOD_MS, default a day). */
+  checkPeriodMs: number;
+  /** Refresh access tokens this long before they expire (PATCHBAY_REFRESH_MARGIN_MS, default 5 minutes). */
+  refreshMarginMs: number;
   /** How long to wait for a third-party service before a call counts as a timeout. */
   serviceTimeoutMs: number;
   /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
@@ -104,6 +108,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
     defaultOAuthApps: oauthAppSettings(env),
+    checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
+    refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),
     serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
     returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
       .split(',')

@@ -6,7 +6,7 @@ import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
-import { startHealthJobs } from './jobs/health.js';
+import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { openVault } from './vault-config.js';
 
 /** How often a gateway looks for due refreshes and checks. */
@@ -44,7 +44,13 @@ async function main() {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const url = await app.start(config.port, config.host);
-  if (config.jobs) jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log }, JOB_INTERVAL_MS);
+  if (config.jobs) {
+    jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log }, JOB_INTERVAL_MS, {
+      ...DEFAULT_HEALTH_OPTIONS,
+      periodMs: config.checkPeriodMs,
+      refreshMarginMs: config.refreshMarginMs,
+    });
+  }
   const base = config.publicUrl ?? url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   process.stdout.write(

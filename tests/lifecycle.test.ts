@@ -346,6 +346,7 @@ describeEachDatabase('OAuth refresh faults', (db) => {
           authMethod: 'OAUTH2',
           authorizeUrl: `${stub.url}/authorize`,
           tokenUrl: `${stub.url}/token`,
+          revokeUrl: `${stub.url}/revoke`,
           verifyUrl: `${stub.url}/me`,
         },
       });
@@ -380,6 +381,18 @@ describeEachDatabase('OAuth refresh faults', (db) => {
       await storeCredentials(tx, testVault, row, { ...rotated, expiresAt: new Date(Date.now() - 1000).toISOString() });
       const broken = await graphql(tx, a.member.viewer, TEST, { id: gid });
       expect(broken.data!.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_REFRESH_TOKEN' } } });
+      // A revocation endpoint that fails does not block the local revoke; the result says so.
+      stub.mode = 'unavailable503';
+      const revoked = await graphql(
+        tx,
+        a.member.viewer,
+        `mutation($id: ID!) { revokeConnection(input: { id: $id }) { ... on RevokeConnectionSuccess { result { providerRevoked providerMessage connection { status } } } } }`,
+        { id: gid },
+      );
+      stub.mode = 'normal';
+      expect(revoked.data!.revokeConnection.result).toMatchObject({ providerRevoked: false, connection: { status: 'REVOKED' } });
+      expect(revoked.data!.revokeConnection.result.providerMessage).toMatch(/did not confirm the revocation/);
+      expect(await readCredentials(tx, testVault, row.id)).toBeUndefined();
     });
   });
 });

@@ -25,7 +25,8 @@ afterAll(() => {
 describe('configuration', () => {
   it('reads defaults and rejects bad values with the variable named', () => {
     const config = readConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', seedDemo: true, logLevel: 'info' });
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', seedDemo: true, logLevel: 'info', checkPeriodMs: 86_400_000, refreshMarginMs: 300_000 });
+    expect(() => readConfig({ PATCHBAY_REFRESH_MARGIN_MS: '5' })).toThrow(/PATCHBAY_REFRESH_MARGIN_MS/);
     expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db', PATCHBAY_SECRET_KEY: 'k' }).seedDemo).toBe(false);
     expect(() => readConfig({ DATABASE_URL: 'postgres://x@localhost/db' })).toThrow(/PATCHBAY_SECRET_KEY is required/);
     expect(() => readConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'));
