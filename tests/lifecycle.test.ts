@@ -336,7 +336,7 @@ describe.runIf(pgUrl)('PROXY connections to this machine’s PostgreSQL', () => 
 });
 
 describeEachDatabase('OAuth refresh faults', (db) => {
-  it('a token endpoint failing transiently disconnects nothing and loses no token; invalid_grant is INVALID_REFRESH_TOKEN', async () => {
+  it('a token endpoint failing transiently disconnects nothing and loses no token; invalid_grant after the lifetime is EXPIRED_TOKEN', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
       const register = await graphql(tx, a.admin.viewer, `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`, {
@@ -376,11 +376,13 @@ describeEachDatabase('OAuth refresh faults', (db) => {
       expect(rotated).toMatchObject({ accessToken: expect.stringMatching(/^stub-access-/), refreshToken: expect.stringMatching(/^stub-refresh-\d/) });
       const attempts = await tx.select().from(tokenRefreshes).where(eq(tokenRefreshes.connectionId, row.id)).orderBy(tokenRefreshes.startedAt);
       expect(attempts.map((attempt) => attempt.outcome)).toEqual([...Array(6).fill('TRANSIENT'), 'SUCCEEDED']);
-      // The service forgets the grant: the next refresh is refused for good.
+      // The known authorization lifetime has passed and the service refuses the refresh token:
+      // EXPIRED_TOKEN (the same refusal before that date is INVALID_REFRESH_TOKEN, see oauth.test.ts).
       stub.validRefreshTokens = new Set();
+      await tx.update(connections).set({ reauthorizeBy: new Date(Date.now() - 1000).toISOString() }).where(eq(connections.id, row.id));
       await storeCredentials(tx, testVault, row, { ...rotated, expiresAt: new Date(Date.now() - 1000).toISOString() });
       const broken = await graphql(tx, a.member.viewer, TEST, { id: gid });
-      expect(broken.data!.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_REFRESH_TOKEN' } } });
+      expect(broken.data!.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'EXPIRED_TOKEN' } } });
       // A revocation endpoint that fails does not block the local revoke; the result says so.
       stub.mode = 'unavailable503';
       const revoked = await graphql(
