@@ -1,6 +1,6 @@
 /**
  * createApp(deps) -> { start, stop }: Yoga on one node:http server, serving /graphql (with
- * GraphiQL), /healthz, and later the OAuth callback and dashboard. Tracks its sockets so stop()
+ * GraphiQL), /healthz, the OAuth callback, and the dashboard at `/`. Tracks its sockets so stop()
  * is prompt even with keep-alive clients.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,6 +12,7 @@ import { PothosValidationError } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
+import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   returnOrigins?: string[];
   /** Operator-wide OAuth apps by integration key (accounts may configure their own). */
   defaultOAuthApps?: OAuthSettings['defaultApps'];
+  /** The built dashboard to serve at `/` (default client/dist). */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -82,7 +85,7 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps }: AppDeps): App {
+export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps, dashboardDir }: AppDeps): App {
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
@@ -109,6 +112,7 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
     context: async ({ request }) => ({ db, vault, oauth, viewer: await viewerFromRequest(db, request) }),
   });
 
+  const dashboard = serveDashboard(dashboardDir);
   const server = createServer(async (req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
@@ -124,10 +128,7 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
       await handleCallback(req, res);
       return;
     }
-    if (url === '/' || url.startsWith('/?')) {
-      res.writeHead(302, { location: '/graphql' }).end();
-      return;
-    }
+    if (isDashboardRequest(req)) return dashboard(req, res);
     return yoga.handle(req, res);
   });
 

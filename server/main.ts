@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { ensureDashboardBuilt } from './dashboard.js';
 import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
@@ -25,6 +26,7 @@ async function main() {
   }
   setServiceTimeout(config.serviceTimeoutMs);
   const vault = openVault(config);
+  await ensureDashboardBuilt(log);
   const app = createApp({
     db: database.db,
     log,
@@ -56,6 +58,7 @@ async function main() {
   process.stdout.write(
     [
       `Patchbay is running on ${where}`,
+      `  Dashboard: ${base}/`,
       `  GraphQL:  ${base}/graphql`,
       `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`,
       ...(demoToken ? [`  Demo API token (Pam, account owner): ${demoToken}`] : []),
