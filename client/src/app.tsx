@@ -1,0 +1,108 @@
+/**
+ * The dashboard: the session (sign in, sign out, a token revoked mid-session), the header, and
+ * the routes. Client routes are real paths (`/connections/<id>`): the gateway answers them with
+ * index.html.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { Provider, useQuery } from 'urql';
+import { Link, Route, Switch } from 'wouter';
+import { ViewerQuery } from './documents';
+import { createGateway, type Gateway } from './gateway';
+import { LiveIndicator, LiveUpdates } from './live';
+import { CatalogPage, ConnectPage } from './pages/connect';
+import { ConnectionPage } from './pages/connection';
+import { ConnectionsPage } from './pages/connections';
+import { SignInPage, type SignInFailure } from './pages/sign-in';
+import { maskToken, storedToken, storeToken } from './session';
+import { EmptyState } from './components/ui';
+
+interface Session {
+  token: string;
+  gateway: Gateway;
+}
+
+export function App() {
+  const [failure, setFailure] = useState<SignInFailure | null>(null);
+  const signOut = useCallback((why: SignInFailure | null = null) => {
+    storeToken(null);
+    setFailure(why);
+    setSession(null);
+  }, []);
+  const open = useCallback((token: string): Session => ({ token, gateway: createGateway(token, () => signOut('expired')) }), [signOut]);
+  const [session, setSession] = useState<Session | null>(() => {
+    const token = storedToken();
+    return token ? open(token) : null;
+  });
+  useEffect(() => () => session?.gateway.dispose(), [session]);
+
+  const signIn = useCallback(
+    async (token: string) => {
+      const candidate = open(token);
+      const result = await candidate.gateway.client.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
+      if (result.data?.viewer) {
+        storeToken(token);
+        setFailure(null);
+        setSession(candidate);
+        return;
+      }
+      candidate.gateway.dispose();
+      setFailure(result.error?.response?.status === 401 || result.error?.graphQLErrors.length ? 'rejected' : 'unreachable');
+    },
+    [open],
+  );
+
+  if (!session) return <SignInPage onSignIn={signIn} failure={failure} />;
+  return (
+    <Provider value={session.gateway.client}>
+      <LiveUpdates gateway={session.gateway}>
+        <Shell token={session.token} onSignOut={() => signOut()} />
+      </LiveUpdates>
+    </Provider>
+  );
+}
+
+function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
+  const [viewer] = useQuery({ query: ViewerQuery });
+  const me = viewer.data?.viewer;
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <div className="topbar-inner">
+          <Link href="/" className="brand">
+            <span className="brand-mark" aria-hidden="true" />
+            Patchbay
+          </Link>
+          {me && <span className="account">{me.account.name}</span>}
+          <div className="topbar-right">
+            <LiveIndicator />
+            {me && (
+              <span className="whoami" title={me.user.email}>
+                {me.user.name}
+                <span className="muted small"> · {me.user.isOwner ? 'Owner' : me.user.role.charAt(0) + me.user.role.slice(1).toLowerCase()}</span>
+              </span>
+            )}
+            <span className="token" title="The API token this browser uses">
+              {maskToken(token)}
+            </span>
+            <button type="button" className="button button-ghost button-small" onClick={onSignOut}>
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main className="content">
+        <Switch>
+          <Route path="/">{() => <ConnectionsPage />}</Route>
+          <Route path="/connect">{() => <CatalogPage />}</Route>
+          <Route path="/connect/:key">{(params) => <ConnectPage integrationKey={decodeURIComponent(params.key)} />}</Route>
+          <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
+          <Route>
+            <EmptyState title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
+              There is nothing at this address.
+            </EmptyState>
+          </Route>
+        </Switch>
+      </main>
+    </div>
+  );
+}

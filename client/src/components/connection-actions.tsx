@@ -1,0 +1,243 @@
+/**
+ * What a person can do with a connection, as buttons shown only when `viewerCan` allows them:
+ * test, reauthenticate, revoke, rename, share or unshare, delete. Each answers in place with the
+ * outcome or the typed error the gateway returned.
+ */
+import { useState, type ReactNode } from 'react';
+import { useMutation, useQuery, type OperationResult } from 'urql';
+import {
+  DeleteConnectionMutation,
+  IntegrationQuery,
+  ReauthenticateConnectionMutation,
+  RevokeConnectionMutation,
+  TestConnectionMutation,
+  UpdateConnectionMutation,
+  type ConnectionSummary,
+  type MutationError,
+} from '../documents';
+import { signsInAtService } from '../format';
+import { CredentialFields, filledCredentials, Form } from './credential-form';
+import { MutationErrorNotice, Notice } from './ui';
+
+type Mode = 'idle' | 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
+
+type Outcome =
+  | { kind: 'notice'; tone: 'success' | 'warn' | 'error' | 'info'; title: string; body?: ReactNode }
+  | { kind: 'error'; error: MutationError };
+
+/** The result union of a mutation field, or a transport failure turned into words. */
+function outcomeOf<T extends { __typename: string }>(
+  result: OperationResult<Record<string, unknown>>,
+  field: string,
+): { value?: T; failure?: Outcome } {
+  if (result.error) {
+    const offline = Boolean(result.error.networkError);
+    return {
+      failure: {
+        kind: 'notice',
+        tone: 'error',
+        title: offline ? 'The gateway could not be reached' : 'The request failed',
+        body: <p>{result.error.graphQLErrors[0]?.message ?? result.error.message}</p>,
+      },
+    };
+  }
+  const value = result.data?.[field] as T | MutationError | undefined;
+  if (!value) return { failure: { kind: 'notice', tone: 'error', title: 'The gateway sent no answer' } };
+  if ('code' in value && 'message' in value) return { failure: { kind: 'error', error: value as MutationError } };
+  return { value: value as T };
+}
+
+/** Where an OAuth sign-in comes back to: this dashboard (the gateway's own origin is allowed). */
+export function returnUrl(): string {
+  return new URL('/', window.location.href).toString();
+}
+
+export function ConnectionActions({ connection, onDeleted }: { connection: ConnectionSummary; onDeleted?: () => void }) {
+  const can = connection.viewerCan;
+  const [mode, setMode] = useState<Mode>('idle');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [name, setName] = useState(connection.name ?? '');
+  const [credentials, setCredentials] = useState<Record<string, string>>({});
+
+  const [, test] = useMutation(TestConnectionMutation);
+  const [, reauthenticate] = useMutation(ReauthenticateConnectionMutation);
+  const [, revoke] = useMutation(RevokeConnectionMutation);
+  const [, update] = useMutation(UpdateConnectionMutation);
+  const [, remove] = useMutation(DeleteConnectionMutation);
+  const oauth = signsInAtService(connection.integration.authMethod);
+  // The credential fields are only needed once someone opens the reauthentication form.
+  const [integration] = useQuery({ query: IntegrationQuery, variables: { key: connection.integration.key }, pause: mode !== 'reauthenticate' || oauth });
+
+  async function perform(action: string, work: () => Promise<Outcome | null>) {
+    setBusy(action);
+    setOutcome(null);
+    try {
+      const next = await work();
+      setOutcome(next);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const onTest = () =>
+    perform('test', async () => {
+      const { value, failure } = outcomeOf<{ __typename: 'TestConnectionSuccess'; result: { ok: boolean; transientMessage: string | null } }>(
+        await test({ id: connection.id }),
+        'testConnection',
+      );
+      if (failure) return failure;
+      const { ok, transientMessage } = value!.result;
+      if (ok) return { kind: 'notice', tone: 'success', title: 'Test passed: the service accepted the connection.' };
+      if (transientMessage) return { kind: 'notice', tone: 'warn', title: 'The service could not be reached; the status did not change.', body: <p>{transientMessage}</p> };
+      return { kind: 'notice', tone: 'error', title: 'Test failed: the service refused the connection.' };
+    });
+
+  const onReauthenticate = () =>
+    perform('reauthenticate', async () => {
+      const input = oauth ? { id: connection.id, returnTo: returnUrl() } : { id: connection.id, credentials: filledCredentials(credentials) };
+      const { value, failure } = outcomeOf<{ __typename: string; result: { authorizationUrl: string | null } }>(
+        await reauthenticate({ input }),
+        'reauthenticateConnection',
+      );
+      if (failure) return failure;
+      if (value!.result.authorizationUrl) {
+        window.location.assign(value!.result.authorizationUrl);
+        return { kind: 'notice', tone: 'info', title: `Taking you to ${connection.integration.name} to sign in…` };
+      }
+      setMode('idle');
+      setCredentials({});
+      return { kind: 'notice', tone: 'success', title: 'Reauthenticated: the connection is active again.' };
+    });
+
+  const onRevoke = () =>
+    perform('revoke', async () => {
+      const { value, failure } = outcomeOf<{ __typename: string; result: { providerRevoked: boolean; providerMessage: string } }>(
+        await revoke({ id: connection.id }),
+        'revokeConnection',
+      );
+      setMode('idle');
+      if (failure) return failure;
+      const { providerRevoked, providerMessage } = value!.result;
+      return {
+        kind: 'notice',
+        tone: providerRevoked ? 'success' : 'info',
+        title: providerRevoked ? `Revoked here and at ${connection.integration.name}.` : 'Revoked here.',
+        body: <p className="muted small">{providerMessage}</p>,
+      };
+    });
+
+  const onRename = () =>
+    perform('rename', async () => {
+      const { failure } = outcomeOf(await update({ input: { id: connection.id, name: name.trim() } }), 'updateConnection');
+      if (failure) return failure;
+      setMode('idle');
+      return { kind: 'notice', tone: 'success', title: 'Renamed.' };
+    });
+
+  const onShare = () =>
+    perform('share', async () => {
+      const shared = !connection.shared;
+      const { failure } = outcomeOf(await update({ input: { id: connection.id, shared } }), 'updateConnection');
+      if (failure) return failure;
+      return { kind: 'notice', tone: 'success', title: shared ? 'Shared with everyone in the account.' : 'Now private to its owner.' };
+    });
+
+  const onDelete = () =>
+    perform('delete', async () => {
+      const { failure } = outcomeOf(await remove({ id: connection.id }), 'deleteConnection');
+      setMode('idle');
+      if (failure) return failure;
+      onDeleted?.();
+      return null;
+    });
+
+  const button = (action: string, label: string, onClick: () => void, style = 'button-secondary') => (
+    <button type="button" className={`button button-small ${style}`} disabled={busy !== null} onClick={onClick} data-action={action}>
+      {busy === action ? `${label}…` : label}
+    </button>
+  );
+
+  return (
+    <div className="actions-block">
+      {mode === 'idle' && (
+        <div className="actions">
+          {can.use && button('test', 'Test', onTest)}
+          {can.reauthenticate &&
+            button('reauthenticate', 'Reauthenticate', () => (oauth ? onReauthenticate() : setMode('reauthenticate')), connection.status === 'ACTIVE' ? 'button-secondary' : 'button-primary')}
+          {can.edit && button('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
+          {can.edit && button('share', connection.shared ? 'Unshare' : 'Share', onShare)}
+          {can.revoke && button('revoke', 'Revoke', () => setMode('confirm-revoke'), 'button-danger-quiet')}
+          {can.delete && button('delete', 'Delete', () => setMode('confirm-delete'), 'button-danger-quiet')}
+        </div>
+      )}
+
+      {mode === 'rename' && (
+        <Form className="inline-form" onSubmit={onRename}>
+          <label className="sr-only" htmlFor={`rename-${connection.id}`}>
+            New name
+          </label>
+          <input id={`rename-${connection.id}`} value={name} maxLength={120} required autoFocus onChange={(event) => setName(event.target.value)} />
+          <button type="submit" className="button button-small button-primary" disabled={busy !== null || !name.trim()}>
+            {busy === 'rename' ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
+            Cancel
+          </button>
+        </Form>
+      )}
+
+      {mode === 'reauthenticate' && (
+        <Form className="stacked-form" onSubmit={onReauthenticate}>
+          <p className="muted small">Enter the current credentials. The connection keeps its id, so its data sources carry on.</p>
+          {integration.fetching && <p className="muted small">Loading the fields…</p>}
+          {integration.data?.integration && (
+            <CredentialFields
+              fields={integration.data.integration.credentialFields}
+              values={credentials}
+              onChange={setCredentials}
+              invalidField={outcome?.kind === 'error' ? outcome.error.field : null}
+            />
+          )}
+          <div className="actions">
+            <button type="submit" className="button button-small button-primary" disabled={busy !== null || !integration.data}>
+              {busy === 'reauthenticate' ? 'Testing…' : 'Test and save'}
+            </button>
+            <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
+              Cancel
+            </button>
+          </div>
+        </Form>
+      )}
+
+      {(mode === 'confirm-revoke' || mode === 'confirm-delete') && (
+        <div className="confirm" role="group" aria-label="Confirm">
+          <span>
+            {mode === 'confirm-revoke'
+              ? 'Revoke it? Its credentials are wiped and its data sources stop refreshing.'
+              : 'Delete it with its history? This cannot be undone.'}
+          </span>
+          <button
+            type="button"
+            className="button button-small button-danger"
+            disabled={busy !== null}
+            data-action={mode === 'confirm-revoke' ? 'confirm-revoke' : 'confirm-delete'}
+            onClick={mode === 'confirm-revoke' ? onRevoke : onDelete}
+          >
+            {busy ? 'Working…' : mode === 'confirm-revoke' ? 'Revoke' : 'Delete'}
+          </button>
+          <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
+            Cancel
+          </button>
+        </div>
+      )}
+
+      {outcome?.kind === 'error' && <MutationErrorNotice error={outcome.error} onDismiss={() => setOutcome(null)} />}
+      {outcome?.kind === 'notice' && (
+        <Notice tone={outcome.tone} title={outcome.title} onDismiss={() => setOutcome(null)}>
+          {outcome.body}
+        </Notice>
+      )}
+    </div>
+  );
+}

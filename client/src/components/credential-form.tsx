@@ -1,0 +1,65 @@
+/**
+ * The fields an integration asks for (API key, user and password, database host...), generated
+ * from its `credentialFields`. Secret fields are masked and never prefilled.
+ */
+import { useId, type FormEvent, type ReactNode } from 'react';
+import type { CredentialField } from '../documents';
+
+interface Props {
+  fields: CredentialField[];
+  values: Record<string, string>;
+  onChange: (values: Record<string, string>) => void;
+  /** The field a ValidationError named, to mark it. */
+  invalidField?: string | null;
+}
+
+export function CredentialFields({ fields, values, onChange, invalidField }: Props) {
+  const id = useId();
+  return (
+    <>
+      {fields.map((field) => {
+        const inputId = `${id}-${field.key}`;
+        const invalid = invalidField === `credentials.${field.key}` || invalidField === field.key;
+        return (
+          <div className="field" key={field.key}>
+            <label htmlFor={inputId}>
+              {field.label}
+              {!field.required && <span className="muted"> (optional)</span>}
+            </label>
+            <input
+              id={inputId}
+              name={field.key}
+              type={field.secret ? 'password' : 'text'}
+              autoComplete={field.secret ? 'new-password' : 'off'}
+              spellCheck={false}
+              required={field.required}
+              aria-invalid={invalid || undefined}
+              value={values[field.key] ?? ''}
+              onChange={(event) => onChange({ ...values, [field.key]: event.target.value })}
+            />
+          </div>
+        );
+      })}
+    </>
+  );
+}
+
+/** Only the filled-in values: an empty optional field is left out rather than sent as "". */
+export function filledCredentials(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== ''));
+}
+
+/** A form element that calls `onSubmit` without reloading the page. */
+export function Form({ onSubmit, children, className }: { onSubmit: () => void; children: ReactNode; className?: string }) {
+  return (
+    <form
+      className={className}
+      onSubmit={(event: FormEvent) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}

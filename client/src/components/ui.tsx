@@ -1,0 +1,147 @@
+/** Small building blocks every screen uses: badges, notices, loading, empty and error states. */
+import type { ReactNode } from 'react';
+import type { CombinedError } from '@urql/core';
+import type { ConnectionProblem, ConnectionStatus, MutationError } from '../documents';
+import { dateTime, REASON_LABELS, STATUS_LABELS, timeAgo } from '../format';
+
+export function StatusBadge({ status }: { status: ConnectionStatus }) {
+  return (
+    <span className={`badge badge-${status.toLowerCase()}`} data-status={status}>
+      <span className="badge-dot" aria-hidden="true" />
+      {STATUS_LABELS[status]}
+    </span>
+  );
+}
+
+/** A neutral or coloured pill for secondary facts (auth method, shared, data source status). */
+export function Pill({ tone = 'neutral', children }: { tone?: 'neutral' | 'good' | 'bad' | 'warn' | 'accent'; children: ReactNode }) {
+  return <span className={`pill pill-${tone}`}>{children}</span>;
+}
+
+export function Spinner({ label = 'Loading' }: { label?: string }) {
+  return (
+    <div className="loading" role="status">
+      <span className="spinner" aria-hidden="true" />
+      {label}…
+    </div>
+  );
+}
+
+/** Placeholder rows while a list loads, so the page does not jump when it arrives. */
+export function Skeleton({ rows = 3 }: { rows?: number }) {
+  return (
+    <div className="skeleton" role="status" aria-label="Loading">
+      {Array.from({ length: rows }, (_, index) => (
+        <div key={index} className="skeleton-row" />
+      ))}
+    </div>
+  );
+}
+
+export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
+  return (
+    <div className="empty">
+      <div className="empty-mark" aria-hidden="true" />
+      <h3>{title}</h3>
+      {children && <p>{children}</p>}
+      {action}
+    </div>
+  );
+}
+
+/** A failed query: what happened, in words, and a way to try again. */
+export function LoadError({ error, retry }: { error: CombinedError; retry?: () => void }) {
+  const offline = Boolean(error.networkError) && !error.response;
+  return (
+    <div className="notice notice-error" role="alert">
+      <strong>{offline ? 'The gateway could not be reached.' : 'This could not be loaded.'}</strong>
+      <p>{offline ? 'Check your network connection; the page will work again once the gateway answers.' : error.graphQLErrors[0]?.message ?? error.message}</p>
+      {retry && (
+        <button type="button" className="button button-small" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Notice({ tone, title, children, onDismiss }: { tone: 'success' | 'error' | 'info' | 'warn'; title: string; children?: ReactNode; onDismiss?: () => void }) {
+  return (
+    <div className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
+      <div className="notice-body">
+        <strong>{title}</strong>
+        {children}
+      </div>
+      {onDismiss && (
+        <button type="button" className="notice-close" aria-label="Dismiss" onClick={onDismiss}>
+          ×
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A typed mutation error, with the why and what-to-do the gateway gives for rejected credentials. */
+export function MutationErrorNotice({ error, onDismiss }: { error: MutationError; onDismiss?: () => void }) {
+  if (error.__typename === 'CredentialsRejectedError') {
+    return (
+      <Notice tone="error" title="The service rejected these credentials" onDismiss={onDismiss}>
+        {error.reason && error.reason !== 'INVALID_CREDENTIALS' && <p className="label">{REASON_LABELS[error.reason]}</p>}
+        <p className="quote">{error.message}</p>
+        {error.interpretation && <p>{error.interpretation}</p>}
+        {error.resolution && (
+          <p>
+            <span className="label">What to do:</span> {error.resolution}
+          </p>
+        )}
+        <p className="muted small">Nothing was stored.</p>
+      </Notice>
+    );
+  }
+  if (error.__typename === 'ProviderUnavailableError') {
+    return (
+      <Notice tone="warn" title="The service could not be reached" onDismiss={onDismiss}>
+        <p>{error.message}</p>
+        <p className="muted small">
+          Nothing changed. Try again {error.retryAfterSeconds ? `in ${error.retryAfterSeconds} seconds` : 'in a moment'}.
+        </p>
+      </Notice>
+    );
+  }
+  if (error.__typename === 'ConnectionInUseError') {
+    return (
+      <Notice tone="error" title="This connection is still in use" onDismiss={onDismiss}>
+        <p>{error.message}</p>
+        <p className="muted small">Move or delete its data sources first.</p>
+      </Notice>
+    );
+  }
+  return (
+    <Notice tone="error" title={error.message} onDismiss={onDismiss}>
+      <p className="muted small">{error.code}</p>
+    </Notice>
+  );
+}
+
+/** Why a connection is broken, the service's own words, and how to repair it. */
+export function ProblemPanel({ problem }: { problem: ConnectionProblem }) {
+  return (
+    <div className="problem" data-reason={problem.reason}>
+      <div className="problem-title">{REASON_LABELS[problem.reason]}</div>
+      {problem.message && <p className="quote">{problem.message}</p>}
+      <p>{problem.interpretation}</p>
+      <p>
+        <span className="label">How to fix:</span> {problem.resolution}
+      </p>
+    </div>
+  );
+}
+
+export function TimeAgo({ iso, fallback = 'never' }: { iso: string | null; fallback?: string }) {
+  if (!iso) return <span className="muted">{fallback}</span>;
+  return (
+    <time dateTime={iso} title={dateTime(iso)}>
+      {timeAgo(iso)}
+    </time>
+  );
+}

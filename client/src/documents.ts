@@ -1,0 +1,624 @@
+/**
+ * Every GraphQL operation the dashboard sends, with the shapes of their results. The documents
+ * follow schema.graphql (the partners' contract); tests/dashboard-documents.test.ts validates each
+ * one against the server's schema, so a renamed field fails a test instead of a page.
+ *
+ * This module imports only @urql/core: the server-side tests load it under Node's resolution.
+ */
+import { gql } from '@urql/core';
+
+export type ConnectionStatus = 'PENDING' | 'ACTIVE' | 'DISCONNECTED' | 'REVOKED';
+export type DisconnectReason =
+  | 'INVALID_CREDENTIALS'
+  | 'INVALID_REFRESH_TOKEN'
+  | 'INSUFFICIENT_PRIVILEGES'
+  | 'EXPIRED_TOKEN'
+  | 'PROVIDER_ERROR'
+  | 'SUPERSEDED'
+  | 'UNKNOWN';
+export type AuthMethod = 'OAUTH2' | 'OAUTH2_CLIENT_CREDENTIALS' | 'OAUTH1' | 'BASIC' | 'API_KEY' | 'PROXY';
+export type DataSourceStatus = 'ACTIVE' | 'BROKEN' | 'PAUSED';
+export type RefreshRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type ActorKind = 'USER' | 'SERVICE' | 'SYSTEM';
+
+/**
+ * The types implementing `interface Error` (graphcache matches `... on Error` by this list instead
+ * of guessing); a test compares it with the schema.
+ */
+export const ERROR_TYPES = [
+  'AuthenticationError',
+  'ConnectionInUseError',
+  'CredentialsRejectedError',
+  'ForbiddenError',
+  'NotFoundError',
+  'ProviderUnavailableError',
+  'ValidationError',
+] as const;
+
+/** A typed error from a mutation's result union. */
+export interface MutationError {
+  __typename: (typeof ERROR_TYPES)[number];
+  message: string;
+  code: string;
+  /** CredentialsRejectedError */
+  reason?: DisconnectReason;
+  interpretation?: string;
+  resolution?: string;
+  /** ProviderUnavailableError */
+  retryAfterSeconds?: number | null;
+  /** ValidationError */
+  field?: string | null;
+  /** ConnectionInUseError */
+  dataSourceCount?: number;
+}
+
+export interface ConnectionProblem {
+  reason: DisconnectReason;
+  message: string | null;
+  interpretation: string;
+  resolution: string;
+}
+
+export interface ConnectionPermissions {
+  use: boolean;
+  edit: boolean;
+  reauthenticate: boolean;
+  revoke: boolean;
+  delete: boolean;
+}
+
+export interface ConnectionSummary {
+  __typename: 'Connection';
+  id: string;
+  /** Null when the connection is private to another user. */
+  name: string | null;
+  status: ConnectionStatus;
+  shared: boolean;
+  resourceName: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastCheckedAt: string | null;
+  integration: { __typename: 'Integration'; key: string; name: string; authMethod: AuthMethod };
+  owner: { __typename: 'User'; id: string; name: string };
+  problem: ConnectionProblem | null;
+  viewerCan: ConnectionPermissions;
+}
+
+/** What the list, the connection page and the live updates all read of a connection. */
+export const ConnectionSummaryFragment = gql`
+  fragment ConnectionSummary on Connection {
+    id
+    name
+    status
+    shared
+    resourceName
+    createdAt
+    updatedAt
+    lastCheckedAt
+    integration {
+      key
+      name
+      authMethod
+    }
+    owner {
+      id
+      name
+    }
+    problem {
+      reason
+      message
+      interpretation
+      resolution
+    }
+    viewerCan {
+      use
+      edit
+      reauthenticate
+      revoke
+      delete
+    }
+  }
+`;
+
+export interface ViewerData {
+  viewer: {
+    tokenKind: 'USER' | 'SERVICE';
+    user: { __typename: 'User'; id: string; name: string; email: string; role: 'MEMBER' | 'EDITOR' | 'ADMIN'; isOwner: boolean };
+    account: { __typename: 'Account'; id: string; name: string };
+  };
+}
+
+/** Who the token belongs to: signs in, and names the user in the header. */
+export const ViewerQuery = gql<ViewerData, Record<string, never>>`
+  query Viewer {
+    viewer {
+      tokenKind
+      user {
+        id
+        name
+        email
+        role
+        isOwner
+      }
+      account {
+        id
+        name
+      }
+    }
+  }
+`;
+
+export interface ConnectionsData {
+  connections: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: ConnectionSummary[];
+  };
+}
+
+/** The connections list (pages merge in the cache, see cache.ts). */
+export const ConnectionsQuery = gql<ConnectionsData, { after?: string | null }>`
+  query Connections($after: String) {
+    connections(first: 100, after: $after, orderBy: NAME_ASC) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        ...ConnectionSummary
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface CredentialField {
+  key: string;
+  label: string;
+  secret: boolean;
+  required: boolean;
+}
+
+export interface RefreshRun {
+  __typename: 'RefreshRun';
+  id: string;
+  status: RefreshRunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  rows: number | null;
+  error: string | null;
+}
+
+export interface DataSource {
+  __typename: 'DataSource';
+  id: string;
+  name: string;
+  status: DataSourceStatus;
+  schedule: string;
+  resourceId: string;
+  lastRefreshedAt: string | null;
+  refreshRuns: { totalCount: number; nodes: RefreshRun[] };
+}
+
+export interface ConnectionEvent {
+  __typename: 'ConnectionEvent';
+  id: string;
+  fromStatus: ConnectionStatus | null;
+  toStatus: ConnectionStatus;
+  reason: DisconnectReason | null;
+  message: string | null;
+  actorKind: ActorKind;
+  actor: { __typename: 'User'; id: string; name: string } | null;
+  createdAt: string;
+}
+
+export interface ConnectionDetail extends ConnectionSummary {
+  resourceId: string | null;
+  accessTokenExpiresAt: string | null;
+  reauthorizeBy: string | null;
+  integration: ConnectionSummary['integration'] & {
+    description: string;
+    docsUrl: string;
+    credentialFields: CredentialField[];
+    tokenLifetime: { note: string | null };
+  };
+  dataSources: { totalCount: number; nodes: DataSource[] } | null;
+  events: { totalCount: number; nodes: ConnectionEvent[] } | null;
+}
+
+/** One connection with its data sources, their recent refreshes, and its event timeline. */
+export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string }>`
+  query Connection($id: ID!) {
+    connection(id: $id) {
+      ...ConnectionSummary
+      resourceId
+      accessTokenExpiresAt
+      reauthorizeBy
+      integration {
+        key
+        description
+        docsUrl
+        credentialFields {
+          key
+          label
+          secret
+          required
+        }
+        tokenLifetime {
+          note
+        }
+      }
+      dataSources(first: 50) {
+        totalCount
+        nodes {
+          id
+          name
+          status
+          schedule
+          resourceId
+          lastRefreshedAt
+          refreshRuns(first: 5) {
+            totalCount
+            nodes {
+              id
+              status
+              startedAt
+              finishedAt
+              rows
+              error
+            }
+          }
+        }
+      }
+      events(first: 50) {
+        totalCount
+        nodes {
+          id
+          fromStatus
+          toStatus
+          reason
+          message
+          actorKind
+          actor {
+            id
+            name
+          }
+          createdAt
+        }
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface CatalogIntegration {
+  __typename: 'Integration';
+  key: string;
+  name: string;
+  description: string;
+  authMethod: AuthMethod;
+  isCustom: boolean;
+}
+
+/** The catalog, narrowed by a search text. */
+export const IntegrationsQuery = gql<{ integrations: { totalCount: number; nodes: CatalogIntegration[] } }, { search?: string | null }>`
+  query Integrations($search: String) {
+    integrations(first: 100, filter: { search: $search }) {
+      totalCount
+      nodes {
+        key
+        name
+        description
+        authMethod
+        isCustom
+      }
+    }
+  }
+`;
+
+export interface IntegrationDetail extends CatalogIntegration {
+  docsUrl: string;
+  requirements: string[];
+  oauthClientId: string | null;
+  resourceKind: string | null;
+  credentialFields: CredentialField[];
+  tokenLifetime: { note: string | null; refreshable: boolean };
+}
+
+/** What the connect form is generated from. */
+export const IntegrationQuery = gql<{ integration: IntegrationDetail | null }, { key: string }>`
+  query Integration($key: String!) {
+    integration(key: $key) {
+      key
+      name
+      description
+      authMethod
+      isCustom
+      docsUrl
+      requirements
+      oauthClientId
+      resourceKind
+      credentialFields {
+        key
+        label
+        secret
+        required
+      }
+      tokenLifetime {
+        note
+        refreshable
+      }
+    }
+  }
+`;
+
+/** A mutation result: the success type's payload, or one of the typed errors. */
+export type Result<Success> = Success | MutationError;
+
+export interface StartConnectionSuccess {
+  __typename: 'StartConnectionSuccess' | 'ReauthenticateConnectionSuccess';
+  result: { authorizationUrl: string | null; connection: ConnectionSummary };
+}
+
+export interface StartConnectionInput {
+  integration: string;
+  name: string;
+  shared?: boolean;
+  resourceId?: string;
+  resourceName?: string;
+  credentials?: Record<string, string>;
+  returnTo?: string;
+}
+
+export const StartConnectionMutation = gql<{ startConnection: Result<StartConnectionSuccess> }, { input: StartConnectionInput }>`
+  mutation StartConnection($input: StartConnectionInput!) {
+    startConnection(input: $input) {
+      __typename
+      ... on StartConnectionSuccess {
+        result {
+          authorizationUrl
+          connection {
+            ...ConnectionSummary
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on CredentialsRejectedError {
+        reason
+        interpretation
+        resolution
+      }
+      ... on ProviderUnavailableError {
+        retryAfterSeconds
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export const ReauthenticateConnectionMutation = gql<
+  { reauthenticateConnection: Result<StartConnectionSuccess> },
+  { input: { id: string; credentials?: Record<string, string>; returnTo?: string } }
+>`
+  mutation ReauthenticateConnection($input: ReauthenticateConnectionInput!) {
+    reauthenticateConnection(input: $input) {
+      __typename
+      ... on ReauthenticateConnectionSuccess {
+        result {
+          authorizationUrl
+          connection {
+            ...ConnectionSummary
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on CredentialsRejectedError {
+        reason
+        interpretation
+        resolution
+      }
+      ... on ProviderUnavailableError {
+        retryAfterSeconds
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface TestConnectionSuccess {
+  __typename: 'TestConnectionSuccess';
+  result: { ok: boolean; transientMessage: string | null; connection: ConnectionSummary };
+}
+
+export const TestConnectionMutation = gql<{ testConnection: Result<TestConnectionSuccess> }, { id: string }>`
+  mutation TestConnection($id: ID!) {
+    testConnection(input: { id: $id }) {
+      __typename
+      ... on TestConnectionSuccess {
+        result {
+          ok
+          transientMessage
+          connection {
+            ...ConnectionSummary
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on CredentialsRejectedError {
+        reason
+        interpretation
+        resolution
+      }
+      ... on ProviderUnavailableError {
+        retryAfterSeconds
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface RevokeConnectionSuccess {
+  __typename: 'RevokeConnectionSuccess';
+  result: { providerRevoked: boolean; providerMessage: string; connection: ConnectionSummary };
+}
+
+export const RevokeConnectionMutation = gql<{ revokeConnection: Result<RevokeConnectionSuccess> }, { id: string }>`
+  mutation RevokeConnection($id: ID!) {
+    revokeConnection(input: { id: $id }) {
+      __typename
+      ... on RevokeConnectionSuccess {
+        result {
+          providerRevoked
+          providerMessage
+          connection {
+            ...ConnectionSummary
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface UpdateConnectionSuccess {
+  __typename: 'UpdateConnectionSuccess';
+  connection: ConnectionSummary;
+}
+
+export const UpdateConnectionMutation = gql<
+  { updateConnection: Result<UpdateConnectionSuccess> },
+  { input: { id: string; name?: string; shared?: boolean } }
+>`
+  mutation UpdateConnection($input: UpdateConnectionInput!) {
+    updateConnection(input: $input) {
+      __typename
+      ... on UpdateConnectionSuccess {
+        connection {
+          ...ConnectionSummary
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+export interface DeleteConnectionSuccess {
+  __typename: 'DeleteConnectionSuccess';
+  deletedId: string;
+}
+
+export const DeleteConnectionMutation = gql<{ deleteConnection: Result<DeleteConnectionSuccess> }, { id: string }>`
+  mutation DeleteConnection($id: ID!) {
+    deleteConnection(input: { id: $id }) {
+      __typename
+      ... on DeleteConnectionSuccess {
+        deletedId
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ConnectionInUseError {
+        dataSourceCount
+      }
+    }
+  }
+`;
+
+export interface ConnectionStatusChange {
+  __typename: 'ConnectionStatusChange';
+  cursor: string;
+  previousStatus: ConnectionStatus | null;
+  status: ConnectionStatus;
+  occurredAt: string;
+  connection: ConnectionSummary;
+}
+
+/**
+ * Every status change the viewer may see, for as long as someone is signed in: the cache merges
+ * each changed connection, so badges, problems and buttons update wherever they are shown.
+ */
+export const ConnectionStatusChangedSubscription = gql<{ connectionStatusChanged: ConnectionStatusChange }, Record<string, never>>`
+  subscription ConnectionStatusChanged {
+    connectionStatusChanged {
+      cursor
+      previousStatus
+      status
+      occurredAt
+      connection {
+        ...ConnectionSummary
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+/** Data source status changes of one connection (its page). */
+export const DataSourceStatusChangedSubscription = gql<
+  { dataSourceStatusChanged: { dataSource: { __typename: 'DataSource'; id: string; status: DataSourceStatus } } },
+  { connectionId: string }
+>`
+  subscription DataSourceStatusChanged($connectionId: ID) {
+    dataSourceStatusChanged(filter: { connectionId: $connectionId }) {
+      previousStatus
+      status
+      occurredAt
+      dataSource {
+        id
+        status
+        lastRefreshedAt
+      }
+    }
+  }
+`;
+
+/** Refresh runs of one data source as they start and finish. */
+export const RefreshRunUpdatedSubscription = gql<
+  { refreshRunUpdated: { refreshRun: RefreshRun; dataSource: { __typename: 'DataSource'; id: string; lastRefreshedAt: string | null } } },
+  { dataSourceId: string }
+>`
+  subscription RefreshRunUpdated($dataSourceId: ID!) {
+    refreshRunUpdated(dataSourceId: $dataSourceId) {
+      occurredAt
+      refreshRun {
+        id
+        status
+        startedAt
+        finishedAt
+        rows
+        error
+      }
+      dataSource {
+        id
+        lastRefreshedAt
+      }
+    }
+  }
+`;

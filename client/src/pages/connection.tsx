@@ -1,0 +1,225 @@
+/**
+ * One connection: its details and problem, the data sources it feeds with their recent refresh
+ * runs, and the timeline of its status changes. Data source and refresh-run changes arrive live.
+ */
+import type { ReactNode } from 'react';
+import { useQuery, useSubscription } from 'urql';
+import { Link, useLocation } from 'wouter';
+import { ConnectionActions } from '../components/connection-actions';
+import { EmptyState, LoadError, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo } from '../components/ui';
+import {
+  ConnectionQuery,
+  DataSourceStatusChangedSubscription,
+  RefreshRunUpdatedSubscription,
+  type ConnectionDetail,
+  type ConnectionEvent,
+  type DataSource,
+} from '../documents';
+import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS } from '../format';
+import { useReconnected } from '../live';
+
+export function ConnectionPage({ id }: { id: string }) {
+  const [result, reexecute] = useQuery({ query: ConnectionQuery, variables: { id } });
+  const [, navigate] = useLocation();
+  useSubscription({ query: DataSourceStatusChangedSubscription, variables: { connectionId: id } });
+  useReconnected(() => reexecute({ requestPolicy: 'network-only' }));
+  const connection = result.data?.connection;
+
+  return (
+    <div className="page">
+      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+        <Link href="/">Connections</Link>
+        <span aria-hidden="true">/</span>
+        <span>{connection?.name ?? connection?.integration.name ?? '…'}</span>
+      </nav>
+      {result.error && !result.data && <LoadError error={result.error} retry={() => reexecute({ requestPolicy: 'network-only' })} />}
+      {!result.data && !result.error && <Skeleton rows={5} />}
+      {result.data && !connection && (
+        <EmptyState title="Connection not found" action={<Link href="/" className="button button-secondary">Back to connections</Link>}>
+          It was deleted, or it is not visible to you.
+        </EmptyState>
+      )}
+      {connection && <ConnectionDetails connection={connection} onDeleted={() => navigate('/')} />}
+    </div>
+  );
+}
+
+function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDetail; onDeleted: () => void }) {
+  const hidden = connection.name === null;
+  return (
+    <>
+      <header className="page-header detail-header">
+        <div>
+          <div className="detail-kicker">
+            {connection.integration.name} · {AUTH_METHOD_LABELS[connection.integration.authMethod]}
+          </div>
+          <h1 className="detail-title">
+            {hidden ? <span className="muted italic">Private connection</span> : connection.name}
+            <StatusBadge status={connection.status} />
+          </h1>
+        </div>
+      </header>
+
+      {connection.problem && <ProblemPanel problem={connection.problem} />}
+      <div className="panel">
+        <ConnectionActions connection={connection} onDeleted={onDeleted} />
+      </div>
+
+      <section className="panel">
+        <h2>Details</h2>
+        <dl className="facts">
+          <Fact term="Owner">{connection.owner.name}</Fact>
+          <Fact term="Visibility">{connection.shared ? 'Shared with the account' : 'Private to its owner'}</Fact>
+          {connection.resourceName || connection.resourceId ? <Fact term="Resource">{connection.resourceName ?? connection.resourceId}</Fact> : null}
+          <Fact term="Created">{dateTime(connection.createdAt)}</Fact>
+          <Fact term="Last checked">
+            <TimeAgo iso={connection.lastCheckedAt} />
+          </Fact>
+          <Fact term="Last changed">
+            <TimeAgo iso={connection.updatedAt} />
+          </Fact>
+          {connection.accessTokenExpiresAt && (
+            <Fact term="Access token expires">
+              <TimeAgo iso={connection.accessTokenExpiresAt} /> <span className="muted small">(refreshed before then)</span>
+            </Fact>
+          )}
+          {connection.reauthorizeBy && (
+            <Fact term="Sign in again by">
+              <strong>{dateTime(connection.reauthorizeBy)}</strong>
+            </Fact>
+          )}
+          {connection.integration.tokenLifetime.note && <Fact term="Good to know">{connection.integration.tokenLifetime.note}</Fact>}
+        </dl>
+      </section>
+
+      {hidden ? (
+        <section className="panel">
+          <p className="muted">Private to {connection.owner.name}: its data sources and history are visible only to them.</p>
+        </section>
+      ) : (
+        <>
+          <DataSources connection={connection} />
+          <Timeline events={connection.events?.nodes ?? []} total={connection.events?.totalCount ?? 0} />
+        </>
+      )}
+    </>
+  );
+}
+
+function Fact({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+function DataSources({ connection }: { connection: ConnectionDetail }) {
+  const sources = connection.dataSources?.nodes ?? [];
+  return (
+    <section className="panel" aria-label="Data sources">
+      <h2>
+        Data sources <span className="muted count">{connection.dataSources?.totalCount ?? 0}</span>
+      </h2>
+      {sources.length === 0 ? (
+        <p className="muted">No data source reads through this connection yet.</p>
+      ) : (
+        <ul className="sources">
+          {sources.map((source) => (
+            <DataSourceItem key={source.id} source={source} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function DataSourceItem({ source }: { source: DataSource }) {
+  useSubscription({ query: RefreshRunUpdatedSubscription, variables: { dataSourceId: source.id } });
+  const tone = source.status === 'ACTIVE' ? 'good' : source.status === 'BROKEN' ? 'bad' : 'neutral';
+  return (
+    <li className="source" data-data-source={source.id}>
+      <div className="source-header">
+        <div>
+          <div className="source-name">{source.name}</div>
+          <div className="muted small">
+            {source.resourceId} · schedule <code>{source.schedule}</code> (UTC) · last refreshed <TimeAgo iso={source.lastRefreshedAt} />
+          </div>
+        </div>
+        <Pill tone={tone}>{DATA_SOURCE_STATUS_LABELS[source.status]}</Pill>
+      </div>
+      {source.refreshRuns.nodes.length === 0 ? (
+        <p className="muted small">No refresh has run yet.</p>
+      ) : (
+        <table className="runs">
+          <caption className="sr-only">Recent refreshes of {source.name}</caption>
+          <thead>
+            <tr>
+              <th>Refresh</th>
+              <th>Started</th>
+              <th>Took</th>
+              <th className="numeric">Rows</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {source.refreshRuns.nodes.map((run) => (
+              <tr key={run.id}>
+                <td>
+                  <span className={`run run-${run.status.toLowerCase()}`}>{RUN_STATUS_LABELS[run.status]}</span>
+                </td>
+                <td>{dateTime(run.startedAt)}</td>
+                <td>{duration(run.startedAt, run.finishedAt)}</td>
+                <td className="numeric">{run.rows?.toLocaleString() ?? '–'}</td>
+                <td className="run-error">{run.error ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {source.refreshRuns.totalCount > source.refreshRuns.nodes.length && (
+        <p className="muted small">{plural(source.refreshRuns.totalCount - source.refreshRuns.nodes.length, 'older refresh', 'older refreshes')} not shown</p>
+      )}
+    </li>
+  );
+}
+
+function Timeline({ events, total }: { events: ConnectionEvent[]; total: number }) {
+  return (
+    <section className="panel" aria-label="History">
+      <h2>
+        History <span className="muted count">{total}</span>
+      </h2>
+      {events.length === 0 ? (
+        <p className="muted">No status change recorded.</p>
+      ) : (
+        <ol className="timeline">
+          {events.map((event) => (
+            <li key={event.id} className={`event event-${event.toStatus.toLowerCase()}`}>
+              <span className="event-dot" aria-hidden="true" />
+              <div className="event-body">
+                <div>
+                  {event.fromStatus ? (
+                    <>
+                      {STATUS_LABELS[event.fromStatus]} → <strong>{STATUS_LABELS[event.toStatus]}</strong>
+                    </>
+                  ) : (
+                    <>
+                      Created as <strong>{STATUS_LABELS[event.toStatus]}</strong>
+                    </>
+                  )}
+                  {event.reason && <span className="muted"> · {REASON_LABELS[event.reason]}</span>}
+                </div>
+                {event.message && <div className="quote small">{event.message}</div>}
+                <div className="muted small">
+                  <TimeAgo iso={event.createdAt} /> · by {event.actor?.name ?? ACTOR_LABELS[event.actorKind]}
+                </div>
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
