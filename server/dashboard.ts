@@ -49,10 +49,29 @@ export function serveDashboard(dir = DASHBOARD_DIR): DashboardHandler {
       res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '30' }).end(NOT_BUILT);
       return;
     }
-    serve(req, res, () => {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found\n');
-    });
+    if (isForbiddenPath(req.url ?? '/')) return notFound(res);
+    serve(req, res, () => notFound(res));
   };
+}
+
+function notFound(res: ServerResponse) {
+  res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found\n');
+}
+
+/**
+ * A `..` segment, a dotfile or an encoded separator is never a dashboard path. sirv would not
+ * serve a file for it anyway; answering 404 keeps it from passing as a client route (index.html).
+ */
+function isForbiddenPath(url: string): boolean {
+  const pathname = url.split('?', 1)[0];
+  if (/%2f|%5c|\\/i.test(pathname)) return true;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return true;
+  }
+  return decoded.split('/').some((segment) => segment.startsWith('.'));
 }
 
 function staticFiles(dir: string) {
