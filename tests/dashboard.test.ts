@@ -1,0 +1,284 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the real
+ * gateway: createApp on a free port, serving a fresh build of client/, with real tenants, the real
+ * graphql-ws subscriptions, and a real OAuth server (oidc-provider) to sign in at.
+ *
+ * PGlite only: what this suite adds is the browser, the HTTP and WebSocket paths and the client;
+ * every resolver and SQL path it touches already runs on both databases in the other suites, and
+ * a second run here would double the slowest file in CI for no new coverage.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../server/app.js';
+import { buildDashboard } from '../server/dashboard.js';
+import { openPglite, type DatabaseHandle } from '../server/db/client.js';
+import { connectionEvents, connections } from '../server/db/schema.js';
+import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { createLog } from '../server/log.js';
+import { launchBrowser, openPage, screenshot } from './support/browser.js';
+import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
+import { startStubService, type StubService } from './support/stub-service.js';
+
+describe('the dashboard in a browser', () => {
+  let database: DatabaseHandle;
+  let app: App;
+  let url: string;
+  let provider: OAuthServer;
+  let stub: StubService;
+  let browser: Browser;
+  let a: Tenant;
+  /** A shared GA4 connection of the owner that sorts first by name while it works. */
+  let aardvark: string;
+  let owner: Page;
+  let member: Page;
+  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-'));
+  const pageErrors: string[] = [];
+
+  async function gql(query: string, variables: Record<string, unknown>, token: string) {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data: any; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
+
+  async function signIn(page: Page, token: string) {
+    await page.goto(url);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Connections' }).waitFor();
+  }
+
+  const card = (page: Page, name: string) => page.locator('li.card', { has: page.locator('.card-name', { hasText: name }) });
+  const groupKeys = (page: Page) => page.locator('section.group').evaluateAll((groups) => groups.map((group) => group.getAttribute('data-integration')));
+  const cardNames = (page: Page, integration: string) =>
+    page.locator(`section.group[data-integration="${integration}"] li.card`).evaluateAll((cards) => cards.map((card) => card.querySelector('.card-name')?.textContent ?? '(private)'));
+
+  beforeAll(async () => {
+    // The build under test is the current client/ source, not whatever client/dist holds.
+    const [built, handle] = await Promise.all([buildDashboard(distDir, createLog('silent')), openPglite()]);
+    expect(built).toBe(true);
+    database = handle;
+    await database.migrate();
+    a = await tenant(database.db, 'dash');
+    const [row] = await database.db
+      .insert(connections)
+      .values({ accountId: a.account.id, ownerId: a.owner.user.id, integrationKey: 'google-analytics-4', status: 'ACTIVE', name: 'Aardvark GA4', shared: true })
+      .returning();
+    await database.db.insert(connectionEvents).values({ accountId: a.account.id, connectionId: row.id, toStatus: 'ACTIVE', actorKind: 'USER', actorUserId: a.owner.user.id });
+    aardvark = encodeGlobalId('Connection', row.id);
+
+    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+    url = await app.start(0);
+    provider = await startOAuthServer(`${url}/oauth/callback`);
+    stub = await startStubService();
+    stub.validKeys = new Set(['sk_dash_good_key']);
+    await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
+      { input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
+      a.admin.token,
+    );
+    await gql(
+      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`,
+      { input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret } },
+      a.admin.token,
+    );
+    await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
+      { input: { key: 'stub-metrics', name: 'Stub Metrics', authMethod: 'API_KEY', verifyUrl: `${stub.url}/me`, apiKeyHeader: 'X-Api-Key', description: 'A metrics API that takes an API key' } },
+      a.admin.token,
+    );
+    browser = await launchBrowser();
+    owner = await openPage(browser, pageErrors);
+    member = await openPage(browser, pageErrors);
+  }, 120_000);
+
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stub?.close();
+    await provider?.close();
+    await app?.stop();
+    await database?.close();
+    rmSync(distDir, { recursive: true, force: true });
+  });
+
+  it('refuses a bad token with a clear error, then lists connections by integration, broken first, with the problem and what to do', async () => {
+    await owner.goto(url);
+    await owner.getByLabel('API token').fill('pb_not-a-real-token-at-all');
+    await owner.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => owner.getByRole('alert').textContent()).toContain('That token was not accepted');
+    await screenshot(owner, 'sign-in-rejected');
+
+    await signIn(owner, a.owner.token);
+    // The Salesforce group holds the broken connection, so it comes before Google Analytics.
+    expect(await groupKeys(owner)).toEqual(['salesforce', 'google-analytics-4']);
+    const broken = card(owner, 'dash shared Salesforce');
+    expect(await broken.getAttribute('data-status')).toBe('DISCONNECTED');
+    const problem = await broken.locator('.problem').textContent();
+    expect(problem).toContain('Authorization withdrawn');
+    expect(problem).toContain('invalid_grant');
+    expect(problem).toContain('The service no longer accepts the authorization');
+    expect(problem).toContain('How to fix:');
+    // The owner (an admin) sees that members' private connections exist, not their names.
+    expect(await cardNames(owner, 'google-analytics-4')).toEqual(['Aardvark GA4', 'dash shared GA4', '(private)', '(private)']);
+    // The token is kept for reloads and shown only masked.
+    expect(await owner.evaluate(() => localStorage.getItem('patchbay.token'))).toBe(a.owner.token);
+    expect(await owner.content()).not.toContain(a.owner.token);
+    await expect.poll(() => owner.locator('.token').textContent()).toBe(`${a.owner.token.slice(0, 5)}…${a.owner.token.slice(-4)}`);
+    await owner.reload();
+    await owner.getByRole('heading', { name: 'Connections' }).waitFor();
+    await screenshot(owner, 'connections');
+  });
+
+  it('shows a status change made elsewhere live, without a reload, and moves the broken connection to the top', async () => {
+    await owner.locator('[data-live="live"]').waitFor();
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    // A partner worker reports a definitive error through the API, as a sync job would.
+    const reported = await gql(
+      `mutation($id: ID!) { reportConnectionError(input: { id: $id, reason: PROVIDER_ERROR, message: "API access is not included in your plan" }) { __typename } }`,
+      { id: a.connections.shared.gid },
+      a.service.token,
+    );
+    expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+    const changed = card(owner, 'dash shared GA4');
+    await expect.poll(() => changed.getAttribute('data-status'), { timeout: 5_000 }).toBe('DISCONNECTED');
+    expect(await changed.locator('.badge').textContent()).toBe('Broken');
+    expect(await changed.locator('.problem').textContent()).toContain('API access is not included in your plan');
+    // Broken first: the connection leads its group, and both groups now hold a broken one.
+    expect(await cardNames(owner, 'google-analytics-4')).toEqual(['dash shared GA4', 'Aardvark GA4', '(private)', '(private)']);
+    expect(await groupKeys(owner)).toEqual(['google-analytics-4', 'salesforce']);
+    expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await screenshot(owner, 'live-update');
+  });
+
+  it('shows a connection with its details, data sources and refresh history, and its event timeline', async () => {
+    await card(owner, 'dash shared GA4').locator('.card-name').click();
+    await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
+    expect(new URL(owner.url()).pathname).toBe(`/connections/${encodeURIComponent(a.connections.shared.gid)}`);
+    const sources = owner.getByRole('region', { name: 'Data sources' });
+    await sources.locator('.source-name', { hasText: 'Sessions' }).waitFor();
+    const run = await sources.locator('table.runs tbody tr').first().textContent();
+    expect(run).toContain('Succeeded');
+    expect(run).toContain('10');
+    const history = owner.getByRole('region', { name: 'History' });
+    await expect.poll(() => history.locator('li.event').count()).toBe(2);
+    const [latest, first] = await history.locator('li.event').allTextContents();
+    expect(latest).toMatch(/^Active → Broken · Refused by the service/);
+    expect(latest).toContain('API access is not included in your plan');
+    expect(first).toMatch(/^Created as Active/);
+    // A client route loaded directly is the same page (the gateway answers it with index.html).
+    await owner.reload();
+    await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
+    await screenshot(owner, 'connection');
+  });
+
+  it('connects through OAuth: catalog search, sign-in at the service, and back to the dashboard with the connection active', async () => {
+    await owner.goto(`${url}/connect`);
+    await owner.getByPlaceholder('Search by name or description…').fill('oidc');
+    await expect.poll(() => owner.locator('a.catalog-item').evaluateAll((items) => items.map((item) => item.getAttribute('data-integration')))).toEqual(['test-oidc']);
+    await screenshot(owner, 'catalog');
+    await owner.locator('a.catalog-item[data-integration="test-oidc"]').click();
+    await owner.getByLabel('Connection name').fill('My OIDC');
+    await owner.getByRole('button', { name: 'Continue to Test OIDC' }).click();
+    // At the service: its own login and consent pages.
+    await owner.waitForURL((where) => where.origin === provider.issuer);
+    for (let step = 0; step < 5 && new URL(owner.url()).origin === provider.issuer; step++) {
+      const login = owner.locator('input[name="login"]');
+      if (await login.count()) {
+        await login.fill('pam');
+        await owner.locator('input[name="password"]').fill('any');
+      }
+      await Promise.all([owner.waitForNavigation(), owner.locator('button[type="submit"]').first().click()]);
+    }
+    await owner.waitForURL((where) => where.origin === url && where.pathname === '/');
+    const returned = owner.getByTestId('returned');
+    await expect.poll(() => returned.textContent()).toContain('“My OIDC” is connected and active.');
+    expect(await card(owner, 'My OIDC').getAttribute('data-status')).toBe('ACTIVE');
+    // The callback's parameters are consumed and removed from the address bar.
+    expect(new URL(owner.url()).search).toBe('');
+    await screenshot(owner, 'oauth-returned');
+  });
+
+  it('connects with an API key: a rejection shows why and what to do and stores nothing; a good key opens the new connection', async () => {
+    await signIn(member, a.member.token);
+    const before = (await gql('{ connections(first: 100) { totalCount } }', {}, a.member.token)).connections.totalCount;
+    await member.goto(`${url}/connect/stub-metrics`);
+    await member.getByLabel('Connection name').fill('Metrics (key)');
+    await member.getByLabel('API key').fill('sk_dash_wrong_key');
+    await member.getByRole('button', { name: 'Test and connect' }).click();
+    const alert = member.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('The service rejected these credentials');
+    const text = await alert.textContent();
+    expect(text).toContain('password, API key or client secret was changed or deleted');
+    expect(text).toContain('What to do:');
+    expect(text).toContain('Nothing was stored.');
+    expect(text).not.toContain('sk_dash_wrong_key');
+    expect((await gql('{ connections(first: 100) { totalCount } }', {}, a.member.token)).connections.totalCount).toBe(before);
+    await screenshot(member, 'credentials-rejected');
+
+    await member.getByLabel('API key').fill('sk_dash_good_key');
+    await member.getByRole('button', { name: 'Test and connect' }).click();
+    await member.getByRole('heading', { name: /Metrics \(key\)/ }).waitFor();
+    expect(await member.locator('h1 .badge').getAttribute('data-status')).toBe('ACTIVE');
+    expect(await member.content()).not.toContain('sk_dash_good_key');
+  });
+
+  it('shows only the actions viewerCan allows: a member cannot revoke, rename or delete a shared connection someone else owns', async () => {
+    await member.goto(url);
+    await member.getByRole('heading', { name: 'Connections' }).waitFor();
+    const actionsOf = (name: string) => card(member, name).locator('.actions button').evaluateAll((buttons) => buttons.map((button) => button.getAttribute('data-action')));
+    // The owner's shared connection: usable, not manageable.
+    await expect.poll(() => actionsOf('Aardvark GA4')).toEqual(['test']);
+    // Their own private connection feeds a data source: everything but delete.
+    expect(await actionsOf('dash member private')).toEqual(['test', 'reauthenticate', 'rename', 'share', 'revoke']);
+    // Their own broken, unused connection: everything.
+    expect(await actionsOf('dash shared Salesforce')).toEqual(['test', 'reauthenticate', 'rename', 'share', 'revoke', 'delete']);
+    // The owner manages the shared connection, including revoking it.
+    expect(await card(owner, 'Aardvark GA4').locator('button[data-action="revoke"]').count()).toBe(1);
+    await screenshot(member, 'member-view');
+
+    const own = card(member, 'dash member private');
+    await own.locator('button[data-action="rename"]').click();
+    await own.getByLabel('New name').fill('Jim’s GA4 property');
+    await own.getByRole('button', { name: 'Save' }).click();
+    await card(member, 'Jim’s GA4 property').locator('.notice').getByText('Renamed.').waitFor();
+    const renamed = await gql('query($id: ID!) { connection(id: $id) { name } }', { id: a.connections.memberPrivate.gid }, a.member.token);
+    expect(renamed.connection.name).toBe('Jim’s GA4 property');
+
+    const unused = card(member, 'dash shared Salesforce');
+    await unused.locator('button[data-action="delete"]').click();
+    await unused.locator('button[data-action="confirm-delete"]').click();
+    await expect.poll(() => card(member, 'dash shared Salesforce').count()).toBe(0);
+    expect((await gql('query($id: ID!) { node(id: $id) { id } }', { id: a.connections.sharedSalesforce.gid }, a.member.token)).node).toBeNull();
+  });
+
+  it('signs out on request, and on its own when the token is revoked while the dashboard is open', async () => {
+    const created = await gql('mutation { createApiToken(input: { name: "dashboard" }) { ... on CreateApiTokenSuccess { payload { token apiToken { id } } } } }', {}, a.member2.token);
+    const { token, apiToken } = created.createApiToken.payload;
+    const page = await openPage(browser, pageErrors);
+    try {
+      await signIn(page, token);
+      await gql('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { __typename } }', { id: apiToken.id }, a.member2.token);
+      await page.reload();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('You were signed out');
+      expect(await page.evaluate(() => localStorage.getItem('patchbay.token'))).toBeNull();
+    } finally {
+      await page.context().close();
+    }
+
+    await member.getByRole('button', { name: 'Sign out' }).click();
+    await member.getByLabel('API token').waitFor();
+    expect(await member.evaluate(() => localStorage.getItem('patchbay.token'))).toBeNull();
+  });
+});
