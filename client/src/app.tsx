@@ -16,46 +16,48 @@ import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedToken, storeToken } from './session';
 import { EmptyState } from './components/ui';
 
-interface Session {
-  token: string;
-  gateway: Gateway;
-}
-
 export function App() {
+  const [token, setToken] = useState<string | null>(storedToken);
   const [failure, setFailure] = useState<SignInFailure | null>(null);
+  const [gateway, setGateway] = useState<Gateway | null>(null);
+
   const signOut = useCallback((why: SignInFailure | null = null) => {
     storeToken(null);
     setFailure(why);
-    setSession(null);
+    setToken(null);
   }, []);
-  const open = useCallback((token: string): Session => ({ token, gateway: createGateway(token, () => signOut('expired')) }), [signOut]);
-  const [session, setSession] = useState<Session | null>(() => {
-    const token = storedToken();
-    return token ? open(token) : null;
-  });
-  useEffect(() => () => session?.gateway.dispose(), [session]);
 
-  const signIn = useCallback(
-    async (token: string) => {
-      const candidate = open(token);
-      const result = await candidate.gateway.client.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
-      if (result.data?.viewer) {
-        storeToken(token);
-        setFailure(null);
-        setSession(candidate);
-        return;
-      }
-      candidate.gateway.dispose();
-      setFailure(result.error?.response?.status === 401 || result.error?.graphQLErrors.length ? 'rejected' : 'unreachable');
-    },
-    [open],
-  );
+  // One gateway (HTTP client, cache and socket) per signed-in token, closed when it changes.
+  useEffect(() => {
+    if (!token) {
+      setGateway(null);
+      return;
+    }
+    const opened = createGateway(token, () => signOut('expired'));
+    setGateway(opened);
+    return () => opened.dispose();
+  }, [token, signOut]);
 
-  if (!session) return <SignInPage onSignIn={signIn} failure={failure} />;
+  const signIn = useCallback(async (candidate: string) => {
+    // A throwaway client asks who the token belongs to; its socket never opens.
+    const probe = createGateway(candidate, () => {});
+    const result = await probe.client.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
+    probe.dispose();
+    if (result.data?.viewer) {
+      storeToken(candidate);
+      setFailure(null);
+      setToken(candidate);
+      return;
+    }
+    setFailure(result.error?.response?.status === 401 || result.error?.graphQLErrors.length ? 'rejected' : 'unreachable');
+  }, []);
+
+  if (!token) return <SignInPage onSignIn={signIn} failure={failure} />;
+  if (!gateway) return null;
   return (
-    <Provider value={session.gateway.client}>
-      <LiveUpdates gateway={session.gateway}>
-        <Shell token={session.token} onSignOut={() => signOut()} />
+    <Provider value={gateway.client}>
+      <LiveUpdates gateway={gateway}>
+        <Shell token={token} onSignOut={() => signOut()} />
       </LiveUpdates>
     </Provider>
   );
