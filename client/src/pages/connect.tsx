@@ -180,7 +180,7 @@ function ConnectForm({ integration }: { integration: IntegrationDetail }) {
         {integration.resourceKind && (
           <div className="field">
             <label htmlFor={`${ids}-resource`}>
-              {integration.resourceKind} <span className="muted">(optional)</span>
+              {integration.resourceKind.charAt(0).toUpperCase() + integration.resourceKind.slice(1)} <span className="muted">(optional)</span>
             </label>
             <input id={`${ids}-resource`} value={resourceId} onChange={(event) => setResourceId(event.target.value)} />
           </div>
