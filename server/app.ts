@@ -24,6 +24,10 @@ import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import type { Log } from './log.js';
+import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
+import { LiveHub } from './realtime/hub.js';
+import { useSharedExecution } from './realtime/shared-execution.js';
+import { serveGraphqlWs } from './realtime/websocket.js';
 
 export interface AppDeps {
   db: Database;
@@ -35,6 +39,8 @@ export interface AppDeps {
   returnOrigins?: string[];
   /** Operator-wide OAuth apps by integration key (accounts may configure their own). */
   defaultOAuthApps?: OAuthSettings['defaultApps'];
+  /** Carries committed changes between instances (default: in-process). The app closes it on stop. */
+  bus?: ChangeBus;
   /** The built dashboard to serve at `/` (default client/dist). */
   dashboardDir?: string;
 }
@@ -46,8 +52,13 @@ export interface App {
   /** The OAuth settings requests and jobs use (the callback URL is known once started). */
   oauth: OAuthSettings;
   /** The Yoga instance, for in-process requests (`yoga.fetch`). */
-  yoga: ReturnType<typeof createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>>;
+  yoga: ReturnType<typeof createYoga<ServerContext, Context>>;
+  /** The instance's live hub (subscribers, stats). */
+  live: LiveHub;
 }
+
+/** What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer. */
+type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer };
 
 /** Turns a thrown error into the error a client sees: ours keep their message and code. */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
@@ -85,14 +96,15 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps, dashboardDir }: AppDeps): App {
+export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps, bus = createMemoryBus(), dashboardDir }: AppDeps): App {
+  const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
     returnOrigins,
     defaultApps: defaultOAuthApps,
   };
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -108,8 +120,16 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
       maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
       maxAliasesPlugin({ n: 30 }),
       maxTokensPlugin({ n: 5000 }),
+      useSharedExecution(live),
     ],
-    context: async ({ request }) => ({ db, vault, oauth, viewer: await viewerFromRequest(db, request) }),
+    context: async (initial) => ({
+      db,
+      vault,
+      oauth,
+      live,
+      // WebSocket operations were authenticated once, when the socket connected.
+      viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
+    }),
   });
 
   const dashboard = serveDashboard(dashboardDir);
@@ -160,6 +180,7 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
     }
   }
 
+  const websocket = serveGraphqlWs({ server, yoga, db, log });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -169,8 +190,10 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
   return {
     yoga,
     oauth,
-    start: (port, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
+    live,
+    start: async (port, host = '127.0.0.1') => {
+      await live.start();
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           const address = server.address() as AddressInfo;
@@ -178,13 +201,18 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
           oauth.callbackUrl ||= `${url}/oauth/callback`;
           resolve(url);
         });
-      }),
-    stop: () =>
-      new Promise((resolve) => {
+      });
+    },
+    stop: async () => {
+      await websocket.dispose();
+      await live.stop();
+      await bus.close();
+      await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
-      }),
+      });
+    },
   };
 }
 

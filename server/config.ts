@@ -8,6 +8,8 @@ export interface Config {
   host: string;
   /** PostgreSQL URL; when absent Patchbay runs on embedded PGlite in `dataDir`. */
   databaseUrl?: string;
+  /** Redis URL: when set, live changes cross instances over Redis pub/sub instead of LISTEN/NOTIFY. */
+  redisUrl?: string;
   /** Where embedded mode keeps its database (and, later, its generated secret key). */
   dataDir: string;
   /** Public base URL, used for links printed at start and OAuth callbacks. */
@@ -102,6 +104,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integerSetting(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     databaseUrl: urlSetting(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: urlSetting(env, 'REDIS_URL', ['redis:', 'rediss:']),
     dataDir: path.resolve(env.PATCHBAY_DATA_DIR || '.data'),
     publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),

@@ -9,6 +9,7 @@ import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { openVault } from './vault-config.js';
+import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
@@ -34,6 +35,12 @@ async function main() {
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
+    // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
+    bus: config.redisUrl
+      ? createRedisBus(config.redisUrl)
+      : config.databaseUrl
+        ? createPostgresBus(config.databaseUrl)
+        : createMemoryBus(),
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
   const shutdown = async (signal: string) => {
@@ -55,12 +62,14 @@ async function main() {
   }
   const base = config.publicUrl ?? url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
+  const liveVia = config.redisUrl ? 'Redis pub/sub' : config.databaseUrl ? 'PostgreSQL LISTEN/NOTIFY' : 'in-process';
   process.stdout.write(
     [
       `Patchbay is running on ${where}`,
       `  Dashboard: ${base}/`,
       `  GraphQL:  ${base}/graphql`,
       `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`,
+      `  Live:     ${base.replace(/^http/, 'ws')}/graphql (graphql-ws; changes fan out ${liveVia})`,
       ...(demoToken ? [`  Demo API token (Pam, account owner): ${demoToken}`] : []),
       '',
     ].join('\n'),

@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  bigint,
   boolean,
   customType,
   index,
@@ -235,11 +236,16 @@ export const refreshRuns = table(
   ],
 );
 
-/** Every status change of a connection: history, audit, and the source of live messages. */
+/**
+ * Every status change of a connection: history, audit, and the source of live messages. `seq`
+ * orders an account's events by commit (transition() serializes them per account), so a client
+ * that reconnects asks for the events after the last one it saw and misses none.
+ */
 export const connectionEvents = table(
   'connection_events',
   {
     id: uuid().primaryKey().defaultRandom(),
+    seq: bigint({ mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     accountId: accountId(),
     connectionId: uuid()
       .notNull()
@@ -255,6 +261,7 @@ export const connectionEvents = table(
   (t) => [
     index('connection_events_connection_created_idx').on(t.connectionId, t.createdAt, t.id),
     index('connection_events_account_created_idx').on(t.accountId, t.createdAt),
+    uniqueIndex('connection_events_account_seq_key').on(t.accountId, t.seq),
     index('connection_events_actor_user_id_idx').on(t.actorUserId),
   ],
 );

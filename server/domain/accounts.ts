@@ -1,6 +1,7 @@
 /** Accounts (tenants) and their users: what operators create through the CLI and seed. */
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { accounts, users } from '../db/schema.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { AccountRow, UserRole, UserRow } from './types.js';
@@ -14,7 +15,7 @@ export async function createAccount(
   const name = validName(input.name);
   const email = validEmail(input.owner.email, 'owner.email');
   const ownerName = validName(input.owner.name, 'owner.name');
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await assertEmailFree(tx, email);
     const [account] = await tx.insert(accounts).values({ name }).returning();
     const [owner] = await tx

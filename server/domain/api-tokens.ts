@@ -4,7 +4,7 @@
  * lookup must be one indexed equality per request.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { apiTokens, users } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
@@ -105,4 +105,25 @@ export async function authenticateToken(db: Database, token: string): Promise<Vi
       );
   }
   return viewer;
+}
+
+/**
+ * Re-reads the viewers behind live subscriptions by token id, in one statement: a revoked token
+ * or a deleted user is simply absent, and a changed role takes effect at the next event.
+ */
+export async function viewersByTokenId(db: Database, tokenIds: string[]): Promise<Map<string, Viewer>> {
+  if (tokenIds.length === 0) return new Map();
+  const rows = await db
+    .select({
+      tokenId: apiTokens.id,
+      tokenKind: apiTokens.kind,
+      userId: users.id,
+      accountId: users.accountId,
+      role: users.role,
+      isOwner: users.isOwner,
+    })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(inArray(apiTokens.id, tokenIds), isNull(apiTokens.revokedAt)));
+  return new Map(rows.map((viewer) => [viewer.tokenId, viewer]));
 }

@@ -1,6 +1,7 @@
 /** Connection rules that are not the auth lifecycle: lookup with access checks, edit, delete. */
 import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { connections, dataSources } from '../db/schema.js';
 import { ConnectionInUseError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { ConnectionRow, ConnectionStatus } from './types.js';
@@ -58,7 +59,7 @@ export async function updateConnection(
     throw new ValidationError('Give a name or a shared flag to change', 'input');
   }
   const name = input.name == null ? undefined : validName(input.name);
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     const [row] = await tx
       .update(connections)
@@ -79,7 +80,7 @@ export async function updateConnection(
  * concurrent createDataSource, which locks the same row.
  */
 export async function deleteConnection(db: Database, viewer: Viewer, id: string): Promise<ConnectionRow> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const row = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     const [{ value }] = await tx
       .select({ value: count() })

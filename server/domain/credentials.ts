@@ -1,6 +1,7 @@
 /** Sealed credentials of connections: store, read, wipe, and re-seal under a new key. */
 import { and, eq, ne, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { credentials } from '../db/schema.js';
 import { type Vault, VaultError } from './vault.js';
 
@@ -45,7 +46,7 @@ export async function resealCredentials(
   let resealed = 0;
   const unopenable: string[] = [];
   for (;;) {
-    const seen = await db.transaction(async (tx) => {
+    const seen = await transaction(db, async (tx) => {
       const rows = await tx
         .select()
         .from(credentials)

@@ -2,7 +2,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { dataSources, refreshRuns } from '../db/schema.js';
+import { recordChanges } from './changes.js';
 import { findConnection } from './connections.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow, RefreshRunStatus } from './types.js';
@@ -70,7 +72,7 @@ export async function createDataSource(
     schedule: validSchedule(input.schedule),
     filter: validFilter(input.filter),
   };
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     // FOR UPDATE serializes with deleteConnection's check on the same row.
     const connection = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
     const [row] = await tx
@@ -116,7 +118,7 @@ export async function updateDataSource(
   if (input.name != null) changes.name = validName(input.name);
   if (input.schedule != null) changes.schedule = validSchedule(input.schedule);
   if (input.filter !== undefined) changes.filter = validFilter(input.filter);
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const { row, connection } = await findDataSource(tx, viewer, id);
     if (input.connectionId != null && input.connectionId !== connection.id) {
       const target = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
@@ -129,18 +131,24 @@ export async function updateDataSource(
       changes.connectionId = target.id;
       changes.status = statusFor(target, row.status);
     }
+    const now = new Date().toISOString();
     const [updated] = await tx
       .update(dataSources)
-      .set({ ...changes, updatedAt: new Date().toISOString() })
+      .set({ ...changes, updatedAt: now })
       .where(eq(dataSources.id, id))
       .returning();
+    if (updated.status !== row.status) {
+      recordChanges([
+        { type: 'dataSource', accountId: row.accountId, dataSourceId: row.id, from: row.status, to: updated.status, at: now },
+      ]);
+    }
     return updated;
   });
 }
 
 /** Deletes a data source and its refresh history. */
 export async function deleteDataSource(db: Database, viewer: Viewer, id: string): Promise<DataSourceRow> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const { row } = await findDataSource(tx, viewer, id);
     await tx.delete(dataSources).where(eq(dataSources.id, id));
     return row;
@@ -172,7 +180,7 @@ export async function recordRefreshRun(
   if (input.rows != null && (input.rows < 0 || !Number.isInteger(input.rows))) {
     throw new ValidationError('rows must be a non-negative integer', 'rows');
   }
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const { row } = await findDataSource(tx, viewer, input.dataSourceId);
     const [run] = await tx
       .insert(refreshRuns)
@@ -189,6 +197,7 @@ export async function recordRefreshRun(
     if (input.status === 'SUCCEEDED') {
       await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, row.id));
     }
+    recordChanges([{ type: 'refreshRun', accountId: run.accountId, refreshRunId: run.id, at: new Date().toISOString() }]);
     return run;
   });
 }

@@ -4,8 +4,9 @@
  * with the service before anything is written; every status change is one transaction
  * (connection, event row, data source statuses), so a crash leaves the old state or the new one.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { accessTokenGrants, connectionEvents, connections, dataSources, notifications, users } from '../db/schema.js';
 import {
   type AvailableResource,
@@ -14,6 +15,7 @@ import {
   type Verification,
   verifyCredentials,
 } from './auth-methods.js';
+import { type Change, recordChanges } from './changes.js';
 import { findConnection } from './connections.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
@@ -50,6 +52,25 @@ export function actorOf(viewer: Viewer): Actor {
   return { kind: viewer.tokenKind === 'SERVICE' ? 'SERVICE' : 'USER', userId: viewer.userId };
 }
 
+/** What an event row records besides the connection it belongs to. */
+type EventFacts = Pick<typeof connectionEvents.$inferInsert, 'fromStatus' | 'toStatus' | 'reason' | 'message' | 'actorKind' | 'actorUserId'>;
+
+/**
+ * Writes a connection's event row and announces it after commit. The per-account advisory lock,
+ * held to the end of the transaction, makes `seq` order the account's events by commit, so
+ * `connectionEvents(after:)` never skips an event that committed late. It is the last lock a
+ * transition takes (rows are locked before it), so it cannot close a lock cycle.
+ */
+async function insertEvent(tx: Database, connection: Pick<ConnectionRow, 'id' | 'accountId'>, facts: EventFacts) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${connection.accountId}::text, 0))`);
+  const [event] = await tx
+    .insert(connectionEvents)
+    .values({ accountId: connection.accountId, connectionId: connection.id, ...facts })
+    .returning();
+  recordChanges([{ type: 'connection', accountId: event.accountId, eventId: event.id }]);
+  return event;
+}
+
 /**
  * Moves a connection to `to` inside the caller's transaction: the row, its event, its data
  * sources (BROKEN while the connection is not ACTIVE, ACTIVE again when it is), and on a new
@@ -73,19 +94,30 @@ export async function transition(
     })
     .where(eq(connections.id, connection.id))
     .returning();
-  const [event] = await tx
-    .insert(connectionEvents)
-    .values({
+  const from = to === 'ACTIVE' ? 'BROKEN' : 'ACTIVE';
+  const sources = await tx
+    .update(dataSources)
+    .set({ status: from === 'ACTIVE' ? 'BROKEN' : 'ACTIVE', updatedAt: now })
+    .where(and(eq(dataSources.connectionId, connection.id), eq(dataSources.status, from)))
+    .returning({ id: dataSources.id, status: dataSources.status });
+  recordChanges(
+    sources.map((source): Change => ({
+      type: 'dataSource',
       accountId: connection.accountId,
-      connectionId: connection.id,
-      fromStatus: connection.status,
-      toStatus: to,
-      reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,
-      message: problem?.message ?? null,
-      actorKind: actor.kind,
-      actorUserId: actor.userId ?? null,
-    })
-    .returning();
+      dataSourceId: source.id,
+      from,
+      to: source.status,
+      at: now,
+    })),
+  );
+  const event = await insertEvent(tx, connection, {
+    fromStatus: connection.status,
+    toStatus: to,
+    reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,
+    message: problem?.message ?? null,
+    actorKind: actor.kind,
+    actorUserId: actor.userId ?? null,
+  });
   if (to === 'DISCONNECTED' && connection.status !== 'DISCONNECTED') {
     // One incident, one notice each to the connection's owner and the account owner.
     const [accountOwner] = await tx
@@ -106,15 +138,6 @@ export async function transition(
       )
       .onConflictDoNothing();
   }
-  await tx
-    .update(dataSources)
-    .set(to === 'ACTIVE' ? { status: 'ACTIVE', updatedAt: now } : { status: 'BROKEN', updatedAt: now })
-    .where(
-      and(
-        eq(dataSources.connectionId, connection.id),
-        to === 'ACTIVE' ? eq(dataSources.status, 'BROKEN') : eq(dataSources.status, 'ACTIVE'),
-      ),
-    );
   return row;
 }
 
@@ -173,10 +196,15 @@ function rejection(verification: Verification & { ok: false }): never {
 
 /**
  * ONE_PER_RESOURCE: a connection that becomes ACTIVE on a resource supersedes the account's other
- * live connections of that integration on the same resource.
+ * live connections of that integration on the same resource. Returns the step that disconnects
+ * them: the rows are locked now, before the caller's own transition takes the event lock.
  */
-async function supersedeOthers(tx: Database, integration: Integration, connection: ConnectionRow): Promise<void> {
-  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return;
+async function lockSuperseded(
+  tx: Database,
+  integration: Integration,
+  connection: Pick<ConnectionRow, 'id' | 'accountId' | 'integrationKey' | 'resourceId'>,
+): Promise<(by: ConnectionRow) => Promise<void>> {
+  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return async () => {};
   const others = await tx
     .select()
     .from(connections)
@@ -189,13 +217,16 @@ async function supersedeOthers(tx: Database, integration: Integration, connectio
         inArray(connections.status, ['ACTIVE', 'PENDING']),
       ),
     )
+    .orderBy(connections.id)
     .for('update');
-  for (const other of others) {
-    await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
-      reason: 'SUPERSEDED',
-      message: `Replaced by "${connection.name}"`,
-    });
-  }
+  return async (by) => {
+    for (const other of others) {
+      await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
+        reason: 'SUPERSEDED',
+        message: `Replaced by "${by.name}"`,
+      });
+    }
+  };
 }
 
 /** OAuth 1.0a needs a request token before anything is written; OAuth 2.0 needs none. */
@@ -271,15 +302,9 @@ export async function startConnection(
   if (integration.authMethod === 'OAUTH2' || integration.authMethod === 'OAUTH1') {
     const returnTo = validReturnTo(input.returnTo, settings);
     const requestToken = await requestTokenFor(db, vault, settings, integration, viewer.accountId);
-    return db.transaction(async (tx) => {
+    return transaction(db, async (tx) => {
       const [created] = await tx.insert(connections).values(values).returning();
-      await tx.insert(connectionEvents).values({
-        accountId: created.accountId,
-        connectionId: created.id,
-        toStatus: 'PENDING',
-        actorKind: actorOf(viewer).kind,
-        actorUserId: viewer.userId,
-      });
+      await insertEvent(tx, created, { toStatus: 'PENDING', actorKind: actorOf(viewer).kind, actorUserId: viewer.userId });
       const authorizationUrl = await authorizationUrlFor(tx, vault, settings, {
         connection: created,
         integration,
@@ -294,11 +319,12 @@ export async function startConnection(
   const credentialValues = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, credentialValues);
   if (!verification.ok) rejection(verification);
-  const connection = await db.transaction(async (tx) => {
+  const connection = await transaction(db, async (tx) => {
     const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
     await storeCredentials(tx, vault, created, credentialValues);
+    const supersede = await lockSuperseded(tx, integration, created);
     const active = await transition(tx, created, 'ACTIVE', actorOf(viewer));
-    await supersedeOthers(tx, integration, active);
+    await supersede(active);
     return active;
   });
   return { connection, authorizationUrl: null };
@@ -350,8 +376,9 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
   }
   const expiresAt = 'expiresAt' in tokens ? (tokens.expiresAt ?? null) : null;
   const lifetime = integration.tokenLifetime.refreshTokenSeconds;
-  const row = await db.transaction(async (tx) => {
+  const row = await transaction(db, async (tx) => {
     const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
+    const supersede = await lockSuperseded(tx, integration, { ...current, resourceId });
     await storeCredentials(tx, vault, current, tokens);
     const [updated] = await tx
       .update(connections)
@@ -364,7 +391,7 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
       .where(eq(connections.id, current.id))
       .returning();
     const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
-    await supersedeOthers(tx, integration, active);
+    await supersede(active);
     return active;
   });
   return { connectionId: row.id, returnTo: attempt.returnTo, status: row.status };
@@ -426,7 +453,7 @@ export async function checkConnection(
       ? await verifyCredentials(integration, values)
       : { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'No credentials are stored' } };
   }
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await tx.select({ id: connections.id }).from(connections).where(eq(connections.id, connection.id)).for('update');
     const [checked] = await tx
       .update(connections)
@@ -519,7 +546,7 @@ export async function reportConnectionError(
   input: { reason: DisconnectReason; message?: string | null },
 ): Promise<ConnectionRow> {
   const message = input.message?.trim().slice(0, 300) || null;
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const connection = await findConnection(tx, viewer, id, 'use', { forUpdate: true });
     if (connection.status !== 'ACTIVE') return connection;
     return transition(tx, connection, 'DISCONNECTED', actorOf(viewer), { reason: input.reason, message });
@@ -544,7 +571,7 @@ export async function reauthenticateConnection(
   if (integration.authMethod === 'OAUTH2' || integration.authMethod === 'OAUTH1') {
     const returnTo = validReturnTo(input.returnTo, settings);
     const requestToken = await requestTokenFor(db, vault, settings, integration, viewer.accountId);
-    const authorizationUrl = await db.transaction((tx) =>
+    const authorizationUrl = await transaction(db, (tx) =>
       authorizationUrlFor(tx, vault, settings, { connection, integration, viewer, returnTo, requestToken }),
     );
     return { connection, authorizationUrl };
@@ -553,12 +580,13 @@ export async function reauthenticateConnection(
   const values = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, values);
   if (!verification.ok) rejection(verification);
-  const row = await db.transaction(async (tx) => {
+  const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    const supersede = await lockSuperseded(tx, integration, current);
     await storeCredentials(tx, vault, current, values);
     await tx.update(connections).set({ lastCheckedAt: new Date().toISOString() }).where(eq(connections.id, id));
     const active = current.status === 'ACTIVE' ? current : await transition(tx, current, 'ACTIVE', actorOf(viewer));
-    await supersedeOthers(tx, integration, active);
+    await supersede(active);
     return active;
   });
   return { connection: row, authorizationUrl: null };
@@ -600,7 +628,7 @@ export async function revokeConnection(
       ? await revokeAtProvider(db, vault, settings, integration, connection, tokens)
       : { revoked: false, message: 'No tokens were stored to revoke' };
   }
-  const row = await db.transaction(async (tx) => {
+  const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     await wipeCredentials(tx, current.id);
     return current.status === 'REVOKED' ? current : transition(tx, current, 'REVOKED', actorOf(viewer));

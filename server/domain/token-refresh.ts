@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { connections, tokenRefreshes } from '../db/schema.js';
 import { readCredentials, storeCredentials } from './credentials.js';
 import type { Failure } from './failures.js';
@@ -129,7 +130,7 @@ async function refreshUnderLease(
     .values({ accountId: connection.accountId, connectionId: connection.id, owner: PROCESS_ID })
     .returning();
   const result = await refreshTokens(db, vault, settings, integration, connection, tokens);
-  await db.transaction(async (tx) => {
+  await transaction(db, async (tx) => {
     const finished = { finishedAt: new Date().toISOString() };
     if (result.ok) {
       await storeCredentials(tx, vault, connection, result.tokens);

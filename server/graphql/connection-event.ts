@@ -1,6 +1,11 @@
-/** ConnectionEvent: one status change of a connection (history and audit). */
-import { builder } from './builder.js';
+/** ConnectionEvent: one status change of a connection (history and audit), and the account's event feed. */
+import { encodeBase64, encodeCursorTuple } from '@pothos/core';
+import type { connections } from '../db/schema.js';
+import { visibleConnectionsCondition } from '../domain/viewer.js';
+import { builder, viewerOf } from './builder.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
+import { parseGlobalId } from './global-ids.js';
+import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 const ActorKindEnum = builder.enumType('ActorKind', {
   description: 'Who caused a change.',
@@ -11,7 +16,7 @@ const ActorKindEnum = builder.enumType('ActorKind', {
   },
 });
 
-builder.drizzleNode('connectionEvents', {
+export const ConnectionEventType = builder.drizzleNode('connectionEvents', {
   name: 'ConnectionEvent',
   description: 'A status change of a connection.',
   id: { column: (event) => event.id },
@@ -30,3 +35,46 @@ builder.drizzleNode('connectionEvents', {
     connection: t.relation('connection', { description: 'The connection that changed.' }),
   }),
 });
+
+/**
+ * The cursor of an event in `Query.connectionEvents`: the drizzle plugin's own cursor format for
+ * an `orderBy: { seq }` page (it appends the primary key), so a live event's cursor resumes that
+ * list exactly.
+ */
+export function eventCursor(event: { seq: number; id: string }): string {
+  return encodeBase64(`DC:${encodeCursorTuple([event.seq, event.id])}`);
+}
+
+const ConnectionEventFilter = builder.inputType('ConnectionEventFilter', {
+  description: 'Narrows the event feed.',
+  fields: (t) => ({
+    connectionIds: t.idList({ description: 'Only events of these connections.' }),
+  }),
+});
+
+builder.queryField('connectionEvents', (t) =>
+  t.drizzleConnection({
+    type: 'connectionEvents',
+    description:
+      'The status changes of every connection the viewer may see, oldest first in commit order. A live client that reconnects passes the `cursor` of the last ConnectionStatusChange it received as `after` and gets exactly what it missed.',
+    authScopes: { authenticated: true },
+    maxSize: MAX_PAGE_SIZE,
+    args: { filter: t.arg({ type: ConnectionEventFilter, description: 'Narrows the feed.' }) },
+    resolve: (query, _root, args, context) => {
+      const viewer = viewerOf(context);
+      const ids = args.filter?.connectionIds?.map((id, index) => parseGlobalId(id, 'Connection', `filter.connectionIds.${index}`));
+      return context.db.query.connectionEvents.findMany(
+        query(
+          pageQuery(args, {
+            where: {
+              accountId: viewer.accountId,
+              ...(ids ? { connectionId: { in: ids } } : {}),
+              connection: { RAW: (table: typeof connections) => visibleConnectionsCondition(table, viewer) },
+            },
+            orderBy: { seq: 'asc' as const },
+          }),
+        ),
+      );
+    },
+  }),
+);

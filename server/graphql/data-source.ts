@@ -6,7 +6,7 @@ import { COMMON_ERRORS } from './errors.js';
 import { encodeGlobalId, parseGlobalId } from './global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
-const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
+export const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
   description: 'Whether a data source refreshes.',
   values: {
     ACTIVE: { description: 'Refreshes on its schedule.' },
@@ -15,7 +15,7 @@ const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
   },
 });
 
-const DataSourceType = builder.drizzleNode('dataSources', {
+export const DataSourceType = builder.drizzleNode('dataSources', {
   name: 'DataSource',
   description: 'A resource (property, company, table...) read through a connection.',
   id: { column: (dataSource) => dataSource.id },

@@ -11,8 +11,15 @@ import './connection.js';
 import './data-source.js';
 import './refresh-run.js';
 import './connection-event.js';
+import './connection-status-change.js';
+import './data-source-status-change.js';
+import './refresh-run-update.js';
 
 builder.queryType({ description: 'The connection graph of the viewer’s account.' });
 builder.mutationType({ description: 'Changes; each returns a result union of its payload and typed errors.' });
+builder.subscriptionType({
+  description:
+    'Live changes over graphql-ws (`connectionParams.authorization`) or SSE (`Accept: text/event-stream`), sent after they commit, only to those who may see them.',
+});
 
 export const schema = builder.toSchema({ sortSchema: true });

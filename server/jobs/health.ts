@@ -7,6 +7,7 @@
  */
 import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { connections } from '../db/schema.js';
 import type { TransientFailure } from '../domain/failures.js';
 import { loadIntegrations } from '../domain/integrations.js';
@@ -60,7 +61,7 @@ export function backoffMs(failures: number, failure: TransientFailure, options: 
  */
 async function claimDue(db: Database, options: HealthOptions): Promise<ConnectionRow[]> {
   const now = new Date().toISOString();
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const due = await tx
       .select()
       .from(connections)

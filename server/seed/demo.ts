@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { apiTokens, connectionEvents, connections, dataSources, refreshRuns } from '../db/schema.js';
 import { createAccount, createUser } from '../domain/accounts.js';
 import { issueApiToken } from '../domain/api-tokens.js';
@@ -97,7 +98,7 @@ export async function demoAccountId(db: Database): Promise<string | undefined> {
 /** Creates the demo account (idempotent: does nothing when it exists). */
 export async function seedDemo(db: Database): Promise<void> {
   if (await demoAccountId(db)) return;
-  await db.transaction(async (tx) => {
+  await transaction(db, async (tx) => {
     const { account, owner: pam } = await createAccount(tx, {
       name: 'Acme Analytics',
       owner: { email: DEMO_OWNER_EMAIL, name: 'Pam Beesly' },
@@ -187,7 +188,7 @@ export async function seedDemo(db: Database): Promise<void> {
 export async function issueDemoToken(db: Database): Promise<string | undefined> {
   const owner = await db.query.users.findFirst({ where: { email: DEMO_OWNER_EMAIL } });
   if (!owner) return undefined;
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const previous = await tx.query.apiTokens.findMany({
       where: { userId: owner.id, name: DEMO_TOKEN_NAME, revokedAt: { isNull: true } },
     });

@@ -1,0 +1,2 @@
+ALTER TABLE "connection_events" ADD COLUMN "seq" bigint GENERATED ALWAYS AS IDENTITY (sequence name "connection_events_seq_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1);--> statement-breakpoint
+CREATE UNIQUE INDEX "connection_events_account_seq_key" ON "connection_events" ("account_id","seq");

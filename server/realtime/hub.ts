@@ -1,0 +1,399 @@
+/**
+ * The live hub of one gateway instance. It publishes the changes committed here to the bus,
+ * hears every instance's changes from it, loads their rows in one statement per kind per batch,
+ * re-reads the subscribers' viewers (a revoked token stops at the next event), checks each
+ * event against each subscriber's permissions, and executes each subscription document once per
+ * group of subscribers that would see the same result, sharing the result and its JSON.
+ */
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { Database } from '../db/client.js';
+import { viewersByTokenId } from '../domain/api-tokens.js';
+import { type Change, onCommittedChanges } from '../domain/changes.js';
+import type { ConnectionEventRow, ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow } from '../domain/types.js';
+import { canEditDataSources, canManageConnection, canSeeConnection, canUseConnection, type Viewer } from '../domain/viewer.js';
+import type { Log } from '../log.js';
+import type { ChangeBus } from './bus.js';
+
+/** A connection's status event, with the connection as it is now. */
+export interface ConnectionStatusChangePayload {
+  event: ConnectionEventRow;
+  connection: ConnectionRow;
+}
+
+/** A data source's status change, with its connection (for permissions and the payload). */
+export interface DataSourceStatusChangePayload {
+  dataSource: DataSourceRow;
+  connection: ConnectionRow;
+  previousStatus: DataSourceStatus;
+  status: DataSourceStatus;
+  occurredAt: string;
+}
+
+/** A refresh run recorded or updated, with its data source and connection. */
+export interface RefreshRunUpdatePayload {
+  refreshRun: RefreshRunRow;
+  dataSource: DataSourceRow;
+  connection: ConnectionRow;
+  occurredAt: string;
+}
+
+/** What each subscription field streams. */
+export interface LivePayloads {
+  connectionStatus: ConnectionStatusChangePayload;
+  dataSourceStatus: DataSourceStatusChangePayload;
+  refreshRun: RefreshRunUpdatePayload;
+}
+
+export type LiveKind = keyof LivePayloads;
+
+/** Executes a subscriber's document for one event as a given viewer. */
+export type ExecuteShared = (payload: unknown, viewer: Viewer) => Promise<ExecutionResult>;
+
+/** An execution result shared by a group of subscribers, serialized at most once. */
+export type SharedResult = ExecutionResult & { stringify(): string };
+
+/** What the hub has done, for tests, /metrics and benchmarks. */
+export interface HubStats {
+  /** Change batches heard from the bus. */
+  batches: number;
+  /** Documents executed (once per event per group of alike subscribers). */
+  executions: number;
+  /** Shared results turned into JSON. */
+  serializations: number;
+  /** Results handed to subscribers. */
+  deliveries: number;
+  /** Subscriptions ended because their consumer fell too far behind. */
+  slowConsumers: number;
+}
+
+/** Results a subscriber may have waiting before it counts as a slow consumer and is ended. */
+export const MAX_QUEUED_RESULTS = 256;
+
+/**
+ * One subscriber of one field: an async iterator the transport pulls from. Without a shared
+ * operation it yields payloads (graphql's own `subscribe` then executes them); with one, it
+ * yields results the hub executed for its whole group.
+ */
+export class LiveSubscription implements AsyncIterableIterator<unknown> {
+  operation?: { key: string; execute: ExecuteShared };
+  private readonly queue: unknown[] = [];
+  private waiting?: (result: IteratorResult<unknown>) => void;
+  private ended = false;
+
+  constructor(
+    private readonly hub: LiveHub,
+    readonly kind: LiveKind,
+    readonly viewer: Viewer,
+    /** Whether this subscriber wants the event (of its kind) and `viewer` (re-read) may see it. */
+    readonly accepts: (payload: LivePayloads[LiveKind], viewer: Viewer) => boolean,
+  ) {}
+
+  /** Hands a payload or a shared result to the consumer, or queues it. */
+  push(value: unknown): void {
+    if (this.ended) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve({ value, done: false });
+      return;
+    }
+    this.queue.push(value);
+    if (this.queue.length > MAX_QUEUED_RESULTS) {
+      this.hub.stats.slowConsumers += 1;
+      this.end(
+        `The subscriber fell more than ${MAX_QUEUED_RESULTS} messages behind and was ended; resubscribe and catch up with connectionEvents(after:)`,
+        'SLOW_CONSUMER',
+      );
+    }
+  }
+
+  /**
+   * Ends the stream with one last result carrying the reason as a typed error (both transports
+   * send it, then complete), dropping whatever was still queued.
+   */
+  end(message: string, code: string): void {
+    if (this.ended) return;
+    this.queue.length = 0;
+    const last = { errors: [new GraphQLError(message, { extensions: { code } })] };
+    if (this.waiting) {
+      this.waiting({ value: last, done: false });
+      this.waiting = undefined;
+    } else {
+      this.queue.push(last);
+    }
+    this.close();
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift(), done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<unknown>> {
+    this.close();
+    this.queue.length = 0;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = undefined;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: Error): Promise<IteratorResult<unknown>> {
+    this.close();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.hub.remove(this);
+  }
+}
+
+/**
+ * The part of a viewer's permissions a subscription result can depend on. Subscribers of one
+ * document whose class is equal for an event get byte-identical results, so they share one
+ * execution. A schema field reachable from a payload that depends on the viewer in any other way
+ * must be added here.
+ */
+function accessClass(viewer: Viewer, connection: ConnectionRow): string {
+  const flags = [
+    canSeeConnection(viewer, connection),
+    canUseConnection(viewer, connection),
+    canManageConnection(viewer, connection),
+    canEditDataSources(viewer, connection),
+  ];
+  return flags.map((flag) => (flag ? '1' : '0')).join('');
+}
+
+/** Attaches JSON-once serialization to a result handed to many subscribers. */
+function share(result: ExecutionResult, stats: HubStats): SharedResult {
+  let json: string | undefined;
+  Object.defineProperty(result, 'stringify', {
+    enumerable: false,
+    value: () => {
+      if (json === undefined) {
+        stats.serializations += 1;
+        json = JSON.stringify(result);
+      }
+      return json;
+    },
+  });
+  return result as SharedResult;
+}
+
+/** How many subscribers are registered, by kind (the leak test reads it). */
+export type SubscriberCounts = Record<LiveKind, number>;
+
+export class LiveHub {
+  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, slowConsumers: 0 };
+  private readonly byAccount = new Map<string, Set<LiveSubscription>>();
+  /** The subscription a resolver created for a request context, until the executor claims it. */
+  private readonly created = new WeakMap<object, LiveSubscription>();
+  private readonly outbox: Change[] = [];
+  private heard: Change[] = [];
+  private unsubscribeBus?: () => void;
+  private unsubscribeCommits?: () => void;
+  /** Serializes dispatch so every subscriber sees events in the order they were heard. */
+  private dispatching: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: ChangeBus,
+    private readonly log: Log,
+  ) {}
+
+  /** Starts publishing this instance's commits and hearing everyone's. */
+  async start(): Promise<void> {
+    this.unsubscribeBus = this.bus.subscribe((changes) => this.hear(changes));
+    this.unsubscribeCommits = onCommittedChanges(this.db, (changes) => this.send(changes));
+    await this.bus.ready();
+  }
+
+  /** Ends every subscription and stops listening. */
+  async stop(): Promise<void> {
+    this.unsubscribeCommits?.();
+    this.unsubscribeBus?.();
+    for (const subscriptions of this.byAccount.values()) {
+      for (const subscription of subscriptions) void subscription.return();
+    }
+    await this.dispatching;
+  }
+
+  /** Registers a subscriber; `context` is the request context its resolver ran with. */
+  subscribe<K extends LiveKind>(
+    context: object,
+    kind: K,
+    viewer: Viewer,
+    accepts: (payload: LivePayloads[K], viewer: Viewer) => boolean,
+  ): AsyncIterable<LivePayloads[K]> {
+    // The hub only hands a subscription payloads of its own kind (or, once shared, results).
+    const subscription = new LiveSubscription(this, kind, viewer, accepts as LiveSubscription['accepts']);
+    let subscriptions = this.byAccount.get(viewer.accountId);
+    if (!subscriptions) this.byAccount.set(viewer.accountId, (subscriptions = new Set()));
+    subscriptions.add(subscription);
+    this.created.set(context, subscription);
+    return subscription as AsyncIterable<LivePayloads[K]>;
+  }
+
+  /** The subscription the resolver registered for `context` (once), for the shared executor. */
+  claim(context: object): LiveSubscription | undefined {
+    const subscription = this.created.get(context);
+    this.created.delete(context);
+    return subscription;
+  }
+
+  /** Unregisters a subscriber (called when its stream ends). */
+  remove(subscription: LiveSubscription): void {
+    const subscriptions = this.byAccount.get(subscription.viewer.accountId);
+    subscriptions?.delete(subscription);
+    if (subscriptions?.size === 0) this.byAccount.delete(subscription.viewer.accountId);
+  }
+
+  /** Live subscribers by kind. */
+  counts(): SubscriberCounts {
+    const counts: SubscriberCounts = { connectionStatus: 0, dataSourceStatus: 0, refreshRun: 0 };
+    for (const subscriptions of this.byAccount.values()) {
+      for (const subscription of subscriptions) counts[subscription.kind] += 1;
+    }
+    return counts;
+  }
+
+  /** Collects this instance's committed changes and publishes them together on the next tick. */
+  private send(changes: Change[]): void {
+    const first = this.outbox.length === 0;
+    this.outbox.push(...changes);
+    if (!first) return;
+    queueMicrotask(() => {
+      const batch = this.outbox.splice(0);
+      this.bus.publish(batch).catch((error: unknown) => {
+        // Subscribers reconnecting with connectionEvents(after:) still get these from the table.
+        this.log.error('publishing changes failed', { error: (error as Error).message, changes: batch.length });
+      });
+    });
+  }
+
+  /** Collects heard changes for one dispatch per tick. */
+  private hear(changes: Change[]): void {
+    this.stats.batches += 1;
+    const first = this.heard.length === 0;
+    this.heard.push(...changes.filter((change) => this.byAccount.has(change.accountId)));
+    if (!first || this.heard.length === 0) return;
+    setImmediate(() => {
+      const batch = this.heard;
+      this.heard = [];
+      this.dispatching = this.dispatching
+        .then(() => this.dispatch(batch))
+        .catch((error: unknown) => this.log.error('live dispatch failed', { error: (error as Error).message }));
+    });
+  }
+
+  /** Loads the batch's rows and viewers, then delivers event by event, in order. */
+  private async dispatch(changes: Change[]): Promise<void> {
+    const wanted = changes.filter((change) => this.byAccount.has(change.accountId));
+    if (wanted.length === 0) return;
+    const payloads = await this.load(wanted);
+    const tokenIds = new Set<string>();
+    for (const change of wanted) {
+      for (const subscription of this.byAccount.get(change.accountId) ?? []) tokenIds.add(subscription.viewer.tokenId);
+    }
+    const viewers = await viewersByTokenId(this.db, [...tokenIds]);
+    for (const change of wanted) {
+      const payload = payloads.get(change);
+      if (payload) await this.deliver(change.accountId, payload.kind, payload.value, viewers);
+    }
+  }
+
+  /** Delivers one event to the subscribers of its account that want it and may see it. */
+  private async deliver<K extends LiveKind>(
+    accountId: string,
+    kind: K,
+    payload: LivePayloads[K],
+    viewers: Map<string, Viewer>,
+  ): Promise<void> {
+    const groups = new Map<string, { execute: ExecuteShared; viewer: Viewer; members: LiveSubscription[] }>();
+    for (const subscription of [...(this.byAccount.get(accountId) ?? [])]) {
+      if (subscription.kind !== kind) continue;
+      const viewer = viewers.get(subscription.viewer.tokenId);
+      if (!viewer) {
+        subscription.end('The API token was revoked or its user removed', 'UNAUTHENTICATED');
+        continue;
+      }
+      if (!subscription.accepts(payload, viewer)) continue;
+      if (!subscription.operation) {
+        this.stats.deliveries += 1;
+        subscription.push(payload);
+        continue;
+      }
+      const key = `${subscription.operation.key}\u0000${accessClass(viewer, payload.connection)}`;
+      const group = groups.get(key);
+      if (group) group.members.push(subscription);
+      else groups.set(key, { execute: subscription.operation.execute, viewer, members: [subscription] });
+    }
+    await Promise.all(
+      [...groups.values()].map(async ({ execute, viewer, members }) => {
+        this.stats.executions += 1;
+        const result = share(await execute(payload, viewer), this.stats);
+        for (const member of members) {
+          this.stats.deliveries += 1;
+          member.push(result);
+        }
+      }),
+    );
+  }
+
+  /** Loads the rows behind a batch of changes: one statement per kind present. */
+  private async load(changes: Change[]): Promise<Map<Change, { kind: LiveKind; value: LivePayloads[LiveKind] }>> {
+    const result = new Map<Change, { kind: LiveKind; value: LivePayloads[LiveKind] }>();
+    const of = <T extends Change['type']>(type: T) => changes.filter((c): c is Extract<Change, { type: T }> => c.type === type);
+    const events = of('connection');
+    const sources = of('dataSource');
+    const runs = of('refreshRun');
+    const [eventRows, sourceRows, runRows] = await Promise.all([
+      events.length
+        ? this.db.query.connectionEvents.findMany({ where: { id: { in: events.map((c) => c.eventId) } }, with: { connection: true } })
+        : [],
+      sources.length
+        ? this.db.query.dataSources.findMany({ where: { id: { in: sources.map((c) => c.dataSourceId) } }, with: { connection: true } })
+        : [],
+      runs.length
+        ? this.db.query.refreshRuns.findMany({
+            where: { id: { in: runs.map((c) => c.refreshRunId) } },
+            with: { dataSource: { with: { connection: true } } },
+          })
+        : [],
+    ]);
+    const eventsById = new Map(eventRows.map((row) => [row.id, row]));
+    for (const change of events) {
+      const row = eventsById.get(change.eventId);
+      if (!row) continue; // deleted with its connection since
+      const { connection, ...event } = row;
+      result.set(change, { kind: 'connectionStatus', value: { event, connection } });
+    }
+    const sourcesById = new Map(sourceRows.map((row) => [row.id, row]));
+    for (const change of sources) {
+      const row = sourcesById.get(change.dataSourceId);
+      if (!row) continue;
+      const { connection, ...dataSource } = row;
+      result.set(change, {
+        kind: 'dataSourceStatus',
+        value: { dataSource, connection, previousStatus: change.from, status: change.to, occurredAt: change.at },
+      });
+    }
+    const runsById = new Map(runRows.map((row) => [row.id, row]));
+    for (const change of runs) {
+      const row = runsById.get(change.refreshRunId);
+      if (!row) continue;
+      const {
+        dataSource: { connection, ...dataSource },
+        ...refreshRun
+      } = row;
+      result.set(change, { kind: 'refreshRun', value: { refreshRun, dataSource, connection, occurredAt: change.at } });
+    }
+    return result;
+  }
+}

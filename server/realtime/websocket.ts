@@ -1,0 +1,136 @@
+/**
+ * graphql-ws on the gateway's HTTP server, at the GraphQL path. The token is read once from
+ * `connectionParams.authorization` (a bad one closes the socket with 4403); each operation runs
+ * through Yoga's envelop (validation limits, masking, shared execution). A consumer that cannot
+ * keep up is closed (1013, "try again later") instead of growing the server's memory; it
+ * reconnects and catches up with `connectionEvents(after:)`.
+ */
+import type { Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { type Context as WsContext, type SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Database } from '../db/client.js';
+import { authenticateToken } from '../domain/api-tokens.js';
+import type { Viewer } from '../domain/viewer.js';
+import type { Log } from '../log.js';
+import type { SharedResult } from './hub.js';
+
+/** Unsent bytes a socket may hold before it is closed as a slow consumer. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Operations one socket may run at once. */
+export const MAX_OPERATIONS_PER_SOCKET = 100;
+/** Largest message a client may send (a subscribe with its document and variables). */
+const MAX_INBOUND_BYTES = 64 * 1024;
+
+type Extra = {
+  socket: WebSocket;
+  request: import('node:http').IncomingMessage;
+  viewer?: Viewer;
+};
+
+function isShared(result: unknown): result is SharedResult {
+  return typeof (result as SharedResult | undefined)?.stringify === 'function';
+}
+
+/**
+ * A shared result's JSON is spliced into each socket's message instead of being serialized per
+ * subscriber: the replacer puts this marker where the payload goes (graphql-ws writes `payload`
+ * last), and the socket's send swaps it for the JSON made once for the whole group.
+ */
+const MARKER = '\u0000patchbay:shared-result';
+const MARKER_TAIL = `${JSON.stringify(MARKER)}}`;
+let spliced: string | undefined;
+
+function replacer(key: string, value: unknown): unknown {
+  if (key === 'payload' && isShared(value)) {
+    spliced = value.stringify();
+    return MARKER;
+  }
+  return value;
+}
+
+function splice(data: string): string {
+  if (spliced === undefined || !data.endsWith(MARKER_TAIL)) return data;
+  const json = spliced;
+  spliced = undefined;
+  return `${data.slice(0, -MARKER_TAIL.length)}${json}}`;
+}
+
+/** Reads `Bearer <token>` from the connection params; null when absent or not a bearer token. */
+function bearer(params: Record<string, unknown> | undefined): string | null {
+  const value = params?.authorization ?? params?.Authorization;
+  if (typeof value !== 'string') return null;
+  return /^Bearer\s+(\S+)$/i.exec(value.trim())?.[1] ?? null;
+}
+
+export function serveGraphqlWs(options: {
+  server: Server;
+  // any: the glue only needs the endpoint and envelop, whatever the app's context types are.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  yoga: YogaServerInstance<any, any>;
+  db: Database;
+  log: Log;
+}): { dispose(): Promise<void> } {
+  const { server, yoga, db, log } = options;
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_INBOUND_BYTES });
+  // Registered before graphql-ws's own listener, so every socket sends through splice().
+  wss.on('connection', (socket) => {
+    const send = socket.send.bind(socket) as (data: unknown, cb?: (error?: Error) => void) => void;
+    socket.send = ((data: unknown, cb?: (error?: Error) => void) =>
+      send(typeof data === 'string' ? splice(data) : data, cb)) as WebSocket['send'];
+  });
+  const handle = useServer<Record<string, unknown>, Extra>(
+    {
+      jsonMessageReplacer: replacer,
+      onConnect: async (ctx: WsContext<Record<string, unknown>, Extra>) => {
+        const token = bearer(ctx.connectionParams);
+        const viewer = token ? await authenticateToken(db, token) : null;
+        if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.viewer = viewer;
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+        if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+          return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations may run on one socket`, { extensions: { code: 'VALIDATION' } })];
+        }
+        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket: ctx.extra.socket, params: payload, viewer: ctx.extra.viewer });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('The query could not be parsed')];
+        }
+        const args: ExecutionArgs & { rootValue: unknown } = {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        return errors.length > 0 ? [...errors] : args;
+      },
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onNext: (ctx, _id, _payload, _args, result) => {
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          log.warn('closing a slow live consumer', { bufferedBytes: socket.bufferedAmount });
+          socket.close(1013, 'Too many unsent messages; reconnect and catch up with connectionEvents(after:)');
+          return;
+        }
+        // Keep the shared result itself (not graphql-ws's copy) so its JSON is reused.
+        return isShared(result) ? (result as never) : undefined;
+      },
+    },
+    wss,
+  );
+  return {
+    dispose: async () => {
+      await handle.dispose();
+    },
+  };
+}

@@ -1,0 +1,285 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createApp, type App } from '../server/app.js';
+import type { Database } from '../server/db/client.js';
+import { connections, dataSources } from '../server/db/schema.js';
+import { transaction } from '../server/db/transaction.js';
+import { type Change, onCommittedChanges } from '../server/domain/changes.js';
+import { transition } from '../server/domain/lifecycle.js';
+import type { ConnectionRow, UserRow } from '../server/domain/types.js';
+import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { createLog } from '../server/log.js';
+import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
+import { describeEachDatabase } from './support/db.js';
+import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import { settle, sseSubscribe, wsClient } from './support/live-clients.js';
+
+const STATUS_CHANGED = `subscription($filter: ConnectionStatusChangedFilter) {
+  connectionStatusChanged(filter: $filter) {
+    cursor previousStatus status reason occurredAt
+    event { id toStatus }
+    connection { id name status problem { reason interpretation resolution } viewerCan { use revoke } }
+  }
+}`;
+
+describeEachDatabase('live status over graphql-ws and SSE', (db) => {
+  let app: App;
+  let url: string;
+  let a: Tenant;
+  let b: Tenant;
+  const disposers: (() => Promise<void> | void)[] = [];
+
+  beforeAll(async () => {
+    a = await tenant(db(), 'live-a');
+    b = await tenant(db(), 'live-b');
+    app = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    url = await app.start(0);
+  });
+  afterAll(async () => {
+    for (const dispose of disposers) await dispose();
+    await app?.stop();
+  });
+
+  /** A fresh ACTIVE connection with one data source, so each test breaks its own. */
+  async function activeConnection(owner: UserRow, shared: boolean, name: string) {
+    const [row] = await db()
+      .insert(connections)
+      .values({ accountId: owner.accountId, ownerId: owner.id, integrationKey: 'google-analytics-4', status: 'ACTIVE', shared, name })
+      .returning();
+    const [source] = await db()
+      .insert(dataSources)
+      .values({ accountId: owner.accountId, connectionId: row.id, resourceId: 'p/1', name: `${name} sessions`, schedule: '0 6 * * *' })
+      .returning();
+    return { ...row, gid: encodeGlobalId('Connection', row.id), sourceGid: encodeGlobalId('DataSource', source.id) };
+  }
+
+  async function gql(token: string, query: string, variables: Record<string, unknown> = {}) {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { data?: any; errors?: any[] };
+  }
+
+  const reportError = (tenantOf: Tenant, id: string, reason = 'INVALID_REFRESH_TOKEN') =>
+    gql(tenantOf.service.token, 'mutation($id: ID!, $reason: DisconnectReason!) { reportConnectionError(input: { id: $id, reason: $reason, message: "invalid_grant" }) { __typename } }', {
+      id,
+      reason,
+    });
+
+  function client(token: string | null, onClose?: (code: number, reason: string) => void) {
+    const c = wsClient(url, token, onClose);
+    disposers.push(() => c.dispose());
+    return c;
+  }
+
+  /** Resolves once the hub has as many connection-status subscribers as expected. */
+  async function subscribers(count: number) {
+    for (let i = 0; i < 500 && app.live.counts().connectionStatus !== count; i++) await settle(10);
+    expect(app.live.counts().connectionStatus).toBe(count);
+  }
+
+  it('a disconnection reaches a graphql-ws subscriber with the previous and new status, the problem, and a cursor that resumes the event feed', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Live shared GA4');
+    const owner = client(a.owner.token);
+    const before = app.live.counts().connectionStatus;
+    const { received } = owner.subscribe(STATUS_CHANGED, { filter: { connectionIds: [connection.gid] } });
+    await subscribers(before + 1);
+
+    expect((await reportError(a, connection.gid)).data.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+    const [message] = await received.until(1);
+    const change = message.data.connectionStatusChanged;
+    expect(change).toMatchObject({
+      previousStatus: 'ACTIVE',
+      status: 'DISCONNECTED',
+      reason: 'INVALID_REFRESH_TOKEN',
+      event: { toStatus: 'DISCONNECTED' },
+      connection: {
+        id: connection.gid,
+        name: 'Live shared GA4',
+        status: 'DISCONNECTED',
+        problem: { reason: 'INVALID_REFRESH_TOKEN' },
+        viewerCan: { use: true, revoke: true },
+      },
+    });
+    expect(change.connection.problem.resolution).toMatch(/\w/);
+
+    // The cursor resumes the feed right after this event: a later change is all that follows.
+    await gql(a.owner.token, 'mutation($id: ID!) { revokeConnection(input: { id: $id }) { __typename } }', { id: connection.gid });
+    const [, revoked] = await received.until(2);
+    const feed = await gql(a.owner.token, 'query($after: String) { connectionEvents(first: 10, after: $after) { nodes { id toStatus connection { id } } pageInfo { endCursor } } }', {
+      after: change.cursor,
+    });
+    expect(feed.data.connectionEvents.nodes).toEqual([
+      { id: revoked.data.connectionStatusChanged.event.id, toStatus: 'REVOKED', connection: { id: connection.gid } },
+    ]);
+    expect(feed.data.connectionEvents.pageInfo.endCursor).toBe(revoked.data.connectionStatusChanged.cursor);
+  });
+
+  it('a bad token is refused with close code 4403; an anonymous subscribe too', async () => {
+    for (const token of ['pb_not-a-real-token', null]) {
+      let closed: number | undefined;
+      const bad = client(token, (code) => (closed = code));
+      const { received } = bad.subscribe(STATUS_CHANGED);
+      await received.ended();
+      expect(closed).toBe(4403);
+    }
+  });
+
+  it('a private connection’s events reach its owner, reach admins without its contents, and never reach another member or account', async () => {
+    const connection = await activeConnection(a.member.user, false, 'Member secret GA4');
+    const before = app.live.counts().connectionStatus;
+    const streams = {
+      owner: client(a.member.token).subscribe(STATUS_CHANGED),
+      admin: client(a.admin.token).subscribe(STATUS_CHANGED),
+      otherMember: client(a.member2.token).subscribe(STATUS_CHANGED),
+      otherAccount: client(b.owner.token).subscribe(STATUS_CHANGED),
+    };
+    await subscribers(before + 4);
+    await reportError(a, connection.gid);
+    const [mine] = await streams.owner.received.until(1);
+    const [admins] = await streams.admin.received.until(1);
+    expect(mine.data.connectionStatusChanged.connection).toMatchObject({ name: 'Member secret GA4', status: 'DISCONNECTED' });
+    expect(admins.data.connectionStatusChanged.connection).toMatchObject({ id: connection.gid, name: null, status: 'DISCONNECTED' });
+    await settle(300);
+    expect(streams.otherMember.received.messages).toEqual([]);
+    expect(streams.otherAccount.received.messages).toEqual([]);
+    for (const stream of Object.values(streams)) stream.unsubscribe();
+    await subscribers(before);
+  });
+
+  it('subscribers with the same document and the same access share one execution and one serialization per event', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Shared by many');
+    const before = app.live.counts().connectionStatus;
+    // Two members who own neither connection: identical permissions on it, hence identical results.
+    const sockets = [...Array(5)].flatMap(() => [client(a.member.token), client(a.member2.token)]);
+    const streams = sockets.map((socket) => socket.subscribe(STATUS_CHANGED, { filter: { connectionIds: [connection.gid] } }));
+    const editor = client(a.editor.token).subscribe(STATUS_CHANGED, { filter: { connectionIds: [connection.gid] } });
+    await subscribers(before + streams.length + 1);
+    const stats = { ...app.live.stats };
+
+    await reportError(a, connection.gid);
+    const payloads = await Promise.all(streams.map(async (stream) => (await stream.received.until(1))[0]));
+    await editor.received.until(1);
+    // Members: one group. The editor may edit data sources: a second group.
+    expect(app.live.stats.executions - stats.executions).toBe(2);
+    expect(app.live.stats.serializations - stats.serializations).toBe(2);
+    expect(app.live.stats.deliveries - stats.deliveries).toBe(streams.length + 1);
+    for (const payload of payloads) expect(payload).toEqual(payloads[0]);
+  });
+
+  it('data sources turn BROKEN live with their connection, and refresh runs stream to who may see them', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'With sources');
+    const owner = client(a.owner.token);
+    const sources = owner.subscribe(
+      'subscription($c: ID) { dataSourceStatusChanged(filter: { connectionId: $c }) { previousStatus status dataSource { id status } } }',
+      { c: connection.gid },
+    );
+    const runs = owner.subscribe('subscription($d: ID!) { refreshRunUpdated(dataSourceId: $d) { refreshRun { status rows } dataSource { id } } }', {
+      d: connection.sourceGid,
+    });
+    const foreign = client(b.owner.token).subscribe('subscription($d: ID!) { refreshRunUpdated(dataSourceId: $d) { refreshRun { id } } }', {
+      d: connection.sourceGid,
+    });
+    const [refused] = await foreign.received.until(1);
+    expect(refused.errors[0].extensions.code).toBe('NOT_FOUND');
+    for (let i = 0; i < 500 && (app.live.counts().dataSourceStatus < 1 || app.live.counts().refreshRun < 1); i++) await settle(10);
+
+    const recorded = await gql(
+      a.service.token,
+      'mutation($d: ID!, $at: DateTime!) { recordRefreshRun(input: { dataSourceId: $d, status: SUCCEEDED, startedAt: $at, finishedAt: $at, rows: 42 }) { __typename } }',
+      { d: connection.sourceGid, at: new Date().toISOString() },
+    );
+    expect(recorded.data.recordRefreshRun.__typename).toBe('RecordRefreshRunSuccess');
+    const [run] = await runs.received.until(1);
+    expect(run.data.refreshRunUpdated).toEqual({ refreshRun: { status: 'SUCCEEDED', rows: 42 }, dataSource: { id: connection.sourceGid } });
+
+    await reportError(a, connection.gid);
+    const [broken] = await sources.received.until(1);
+    expect(broken.data.dataSourceStatusChanged).toEqual({
+      previousStatus: 'ACTIVE',
+      status: 'BROKEN',
+      dataSource: { id: connection.sourceGid, status: 'BROKEN' },
+    });
+  });
+
+  it('serves the same subscription over SSE', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Over SSE');
+    const before = app.live.counts().connectionStatus;
+    const stream = sseSubscribe(url, a.owner.token, STATUS_CHANGED, { filter: { connectionIds: [connection.gid] } });
+    disposers.push(() => stream.close());
+    await stream.ready;
+    await subscribers(before + 1);
+    await reportError(a, connection.gid);
+    const [message] = await stream.received.until(1);
+    expect(message.data.connectionStatusChanged).toMatchObject({ status: 'DISCONNECTED', connection: { id: connection.gid } });
+    stream.close();
+    await subscribers(before);
+  });
+
+  it('a revoked token’s subscription ends at the next event with UNAUTHENTICATED', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Revoked viewer');
+    const created = await gql(a.member.token, 'mutation { createApiToken(input: { name: "live" }) { ... on CreateApiTokenSuccess { payload { token apiToken { id } } } } }');
+    const { token, apiToken } = created.data.createApiToken.payload;
+    const before = app.live.counts().connectionStatus;
+    const { received } = client(token).subscribe(STATUS_CHANGED);
+    await subscribers(before + 1);
+    await gql(a.member.token, 'mutation($id: ID!) { revokeApiToken(input: { id: $id }) { __typename } }', { id: apiToken.id });
+    await reportError(a, connection.gid);
+    const [last] = await received.until(1);
+    expect(last.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(last.data).toBeUndefined();
+    await received.ended();
+    await subscribers(before);
+  });
+
+  it('changes in a transaction that rolls back are never announced; committed ones are, once', async () => {
+    const heard: Change[] = [];
+    const stop = onCommittedChanges(db(), (changes) => heard.push(...changes));
+    try {
+      const connection = await activeConnection(a.owner.user, true, 'Rolled back');
+      await expect(
+        transaction(db(), async (tx) => {
+          await transition(tx, connection, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null });
+          throw new Error('crash mid-write');
+        }),
+      ).rejects.toThrow('crash mid-write');
+      expect(heard).toEqual([]);
+      await transaction(db(), (tx) => transition(tx, connection, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }));
+      expect(heard.map((change) => change.type).sort()).toEqual(['connection', 'dataSource']);
+    } finally {
+      stop();
+    }
+  });
+
+  it('a consumer that stops reading is ended after a bounded backlog instead of growing memory', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Slow consumer');
+    // The hub's own iterator, never pulled: the shape of a consumer stuck behind a full socket.
+    const context = {};
+    const stuck = app.live.subscribe(context, 'connectionStatus', a.owner.viewer, () => true)[Symbol.asyncIterator]();
+    const before = app.live.stats.slowConsumers;
+    let row: ConnectionRow = connection;
+    for (let i = 0; i <= MAX_QUEUED_RESULTS; i++) {
+      row = await transaction(db(), (tx) =>
+        transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }),
+      );
+    }
+    for (let i = 0; i < 500 && app.live.stats.slowConsumers === before; i++) await settle(10);
+    expect(app.live.stats.slowConsumers).toBe(before + 1);
+    const last = await stuck.next();
+    expect((last.value as any).errors[0].extensions.code).toBe('SLOW_CONSUMER');
+    expect(await stuck.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('10,000 subscribe/unsubscribe cycles leave no subscriber behind', async () => {
+    const before = app.live.counts();
+    const socket = client(a.owner.token);
+    for (let round = 0; round < 100; round++) {
+      const streams = [...Array(100)].map(() => socket.subscribe(STATUS_CHANGED));
+      await settle(0);
+      for (const stream of streams) stream.unsubscribe();
+    }
+    for (let i = 0; i < 1000 && app.live.counts().connectionStatus !== before.connectionStatus; i++) await settle(10);
+    expect(app.live.counts()).toEqual(before);
+  }, 120_000);
+});
