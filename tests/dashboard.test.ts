@@ -162,7 +162,7 @@ describe('the dashboard in a browser', () => {
     await screenshot(owner, 'live-update');
   });
 
-  it('shows a connection with its details, data sources and refresh history, and its event timeline', async () => {
+  it('shows a connection with its details, data sources and live refresh history, and its event timeline', async () => {
     await card(owner, 'dash shared GA4').locator('.card-name').click();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
     expect(new URL(owner.url()).pathname).toBe(`/connections/${encodeURIComponent(a.connections.shared.gid)}`);
@@ -177,6 +177,16 @@ describe('the dashboard in a browser', () => {
     expect(latest).toMatch(/^Active → Broken · Refused by the service/);
     expect(latest).toContain('API access is not included in your plan');
     expect(first).toMatch(/^Created as Active/);
+    // A refresh a worker records appears in the history as it happens.
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    const recorded = await gql(
+      `mutation($input: RecordRefreshRunInput!) { recordRefreshRun(input: $input) { __typename } }`,
+      { input: { dataSourceId: a.dataSource.gid, status: 'SUCCEEDED', startedAt: new Date(Date.now() - 2_000).toISOString(), finishedAt: new Date().toISOString(), rows: 4242 } },
+      a.service.token,
+    );
+    expect(recorded.recordRefreshRun.__typename).toBe('RecordRefreshRunSuccess');
+    await expect.poll(() => sources.locator('table.runs tbody tr').first().textContent(), { timeout: 5_000 }).toContain('4,242');
+    expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     // A client route loaded directly is the same page (the gateway answers it with index.html).
     await owner.reload();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
