@@ -88,6 +88,10 @@ export async function startStubService(header = 'x-api-key'): Promise<StubServic
       }
     }
   });
+  // Idle keep-alive sockets are closed by the client (undici: 4 s) before the server would
+  // (Node's default is 5 s); otherwise, on a loaded machine, the gateway can reuse a socket the stub
+  // is closing and see ECONNRESET (a transient failure) where the test expects a clean answer.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(stub, {
