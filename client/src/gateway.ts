@@ -20,6 +20,11 @@ export interface Gateway {
   dispose(): void;
 }
 
+/** The gateway closes a socket whose token does not authenticate with 4403 Forbidden. */
+function isForbidden(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && 'code' in event && event.code === 4403;
+}
+
 function socketUrl(): string {
   const url = new URL('/graphql', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -27,8 +32,8 @@ function socketUrl(): string {
 }
 
 /**
- * The gateway client for `token`. `onUnauthorized` runs when the gateway answers 401 (the token
- * was revoked while the dashboard was open).
+ * The gateway client for `token`. `onUnauthorized` runs when the gateway answers 401 or refuses
+ * the socket (4403): the token was revoked while the dashboard was open.
  */
 export function createGateway(token: string, onUnauthorized: () => void): Gateway {
   let state: LiveState = 'connecting';
@@ -42,16 +47,18 @@ export function createGateway(token: string, onUnauthorized: () => void): Gatewa
   const socket: SocketClient = createSocketClient({
     url: socketUrl(),
     connectionParams: () => ({ authorization: `Bearer ${token}` }),
-    // Keep trying while the dashboard is open: a gateway restart must not end live updates.
+    // Keep trying while the dashboard is open (a gateway restart must not end live updates),
+    // except when the token itself was refused: that ends the session.
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    shouldRetry: (event) => !isForbidden(event),
   });
   socket.on('connected', () => {
     publish('live', connectedBefore);
     connectedBefore = true;
   });
-  socket.on('closed', () => {
-    if (state !== 'connecting') publish('reconnecting');
+  socket.on('closed', (event) => {
+    if (isForbidden(event)) onUnauthorized();
+    else if (state !== 'connecting') publish('reconnecting');
   });
 
   const client = new Client({
