@@ -7,18 +7,18 @@
  * every resolver and SQL path it touches already runs on both databases in the other suites, and
  * a second run here would double the slowest file in CI for no new coverage.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
-import { buildDashboard } from '../server/dashboard.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connectionEvents, connections } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
+import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 import { startStubService, type StubService } from './support/stub-service.js';
@@ -62,9 +62,11 @@ describe('the dashboard in a browser', () => {
     page.locator(`section.group[data-integration="${integration}"] li.card`).evaluateAll((cards) => cards.map((card) => card.querySelector('.card-name')?.textContent ?? '(private)'));
 
   beforeAll(async () => {
-    // The build under test is the current client/ source, not whatever client/dist holds.
-    const [built, handle] = await Promise.all([buildDashboard(distDir, createLog('silent')), openPglite()]);
-    expect(built).toBe(true);
+    // The build under test is the current client/ source, built as `npm install` builds it (in its
+    // own process: under vitest's NODE_ENV=test, Vite would bundle React's development build).
+    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
+    expect(built.code, built.stderr).toBe(0);
+    expect(readdirSync(path.join(distDir, 'assets')).some((file) => file.endsWith('.js'))).toBe(true);
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'dash');
