@@ -23,7 +23,11 @@ import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 import { startStubService, type StubService } from './support/stub-service.js';
 
-describe('the dashboard in a browser', () => {
+/** How long a page may take to show something on this shared 2-core machine (CI included). */
+const SOON = { timeout: 10_000 };
+
+// Browser steps are slower than API calls under load: a minute per test, not the default 30 s.
+describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   let database: DatabaseHandle;
   let app: App;
   let url: string;
@@ -119,7 +123,7 @@ describe('the dashboard in a browser', () => {
     await owner.goto(url);
     await owner.getByLabel('API token').fill('pb_not-a-real-token-at-all');
     await owner.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => owner.getByRole('alert').textContent()).toContain('That token was not accepted');
+    await expect.poll(() => owner.getByRole('alert').textContent(), SOON).toContain('That token was not accepted');
     await screenshot(owner, 'sign-in-rejected');
 
     await signIn(owner, a.owner.token);
@@ -137,7 +141,7 @@ describe('the dashboard in a browser', () => {
     // The token is kept for reloads and shown only masked.
     expect(await owner.evaluate(() => localStorage.getItem('patchbay.token'))).toBe(a.owner.token);
     expect(await owner.content()).not.toContain(a.owner.token);
-    await expect.poll(() => owner.locator('.token').textContent()).toBe(`${a.owner.token.slice(0, 5)}…${a.owner.token.slice(-4)}`);
+    await expect.poll(() => owner.locator('.token').textContent(), SOON).toBe(`${a.owner.token.slice(0, 5)}…${a.owner.token.slice(-4)}`);
     await owner.reload();
     await owner.getByRole('heading', { name: 'Connections' }).waitFor();
     await screenshot(owner, 'connections');
@@ -154,7 +158,7 @@ describe('the dashboard in a browser', () => {
     );
     expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
     const changed = card(owner, 'dash shared GA4');
-    await expect.poll(() => changed.getAttribute('data-status'), { timeout: 5_000 }).toBe('DISCONNECTED');
+    await expect.poll(() => changed.getAttribute('data-status'), SOON).toBe('DISCONNECTED');
     expect(await changed.locator('.badge').textContent()).toBe('Broken');
     expect(await changed.locator('.problem').textContent()).toContain('API access is not included in your plan');
     // Broken first: the connection leads its group, and both groups now hold a broken one.
@@ -174,7 +178,7 @@ describe('the dashboard in a browser', () => {
     expect(run).toContain('Succeeded');
     expect(run).toContain('10');
     const history = owner.getByRole('region', { name: 'History' });
-    await expect.poll(() => history.locator('li.event').count()).toBe(2);
+    await expect.poll(() => history.locator('li.event').count(), SOON).toBe(2);
     const [latest, first] = await history.locator('li.event').allTextContents();
     expect(latest).toMatch(/^Active → Broken · Refused by the service/);
     expect(latest).toContain('API access is not included in your plan');
@@ -187,7 +191,7 @@ describe('the dashboard in a browser', () => {
       a.service.token,
     );
     expect(recorded.recordRefreshRun.__typename).toBe('RecordRefreshRunSuccess');
-    await expect.poll(() => sources.locator('table.runs tbody tr').first().textContent(), { timeout: 5_000 }).toContain('4,242');
+    await expect.poll(() => sources.locator('table.runs tbody tr').first().textContent(), SOON).toContain('4,242');
     expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     // A client route loaded directly is the same page (the gateway answers it with index.html).
     await owner.reload();
@@ -198,7 +202,7 @@ describe('the dashboard in a browser', () => {
   it('connects through OAuth: catalog search, sign-in at the service, and back to the dashboard with the connection active', async () => {
     await owner.goto(`${url}/connect`);
     await owner.getByPlaceholder('Search by name or description…').fill('oidc');
-    await expect.poll(() => owner.locator('a.catalog-item').evaluateAll((items) => items.map((item) => item.getAttribute('data-integration')))).toEqual(['test-oidc']);
+    await expect.poll(() => owner.locator('a.catalog-item').evaluateAll((items) => items.map((item) => item.getAttribute('data-integration'))), SOON).toEqual(['test-oidc']);
     await screenshot(owner, 'catalog');
     await owner.locator('a.catalog-item[data-integration="test-oidc"]').click();
     await owner.getByLabel('Connection name').fill('My OIDC');
@@ -215,7 +219,7 @@ describe('the dashboard in a browser', () => {
     }
     await owner.waitForURL((where) => where.origin === url && where.pathname === '/');
     const returned = owner.getByTestId('returned');
-    await expect.poll(() => returned.textContent()).toContain('“My OIDC” is connected and active.');
+    await expect.poll(() => returned.textContent(), SOON).toContain('“My OIDC” is connected and active.');
     expect(await card(owner, 'My OIDC').getAttribute('data-status')).toBe('ACTIVE');
     // The callback's parameters are consumed and removed from the address bar.
     expect(new URL(owner.url()).search).toBe('');
@@ -230,7 +234,7 @@ describe('the dashboard in a browser', () => {
     await member.getByLabel('API key').fill('sk_dash_wrong_key');
     await member.getByRole('button', { name: 'Test and connect' }).click();
     const alert = member.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('The service rejected these credentials');
+    await expect.poll(() => alert.textContent(), SOON).toContain('The service rejected these credentials');
     const text = await alert.textContent();
     expect(text).toContain('password, API key or client secret was changed or deleted');
     expect(text).toContain('What to do:');
@@ -251,7 +255,7 @@ describe('the dashboard in a browser', () => {
     await member.getByRole('heading', { name: 'Connections' }).waitFor();
     const actionsOf = (name: string) => card(member, name).locator('.actions button').evaluateAll((buttons) => buttons.map((button) => button.getAttribute('data-action')));
     // The owner's shared connection: usable, not manageable.
-    await expect.poll(() => actionsOf('Aardvark GA4')).toEqual(['test']);
+    await expect.poll(() => actionsOf('Aardvark GA4'), SOON).toEqual(['test']);
     // Their own private connection feeds a data source: everything but delete.
     expect(await actionsOf('dash member private')).toEqual(['test', 'reauthenticate', 'rename', 'share', 'revoke']);
     // Their own broken, unused connection: everything.
@@ -271,7 +275,7 @@ describe('the dashboard in a browser', () => {
     const unused = card(member, 'dash shared Salesforce');
     await unused.locator('button[data-action="delete"]').click();
     await unused.locator('button[data-action="confirm-delete"]').click();
-    await expect.poll(() => card(member, 'dash shared Salesforce').count()).toBe(0);
+    await expect.poll(() => card(member, 'dash shared Salesforce').count(), SOON).toBe(0);
     expect((await gql('query($id: ID!) { node(id: $id) { id } }', { id: a.connections.sharedSalesforce.gid }, a.member.token)).node).toBeNull();
   });
 
@@ -283,7 +287,7 @@ describe('the dashboard in a browser', () => {
       await signIn(page, token);
       await gql('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { __typename } }', { id: apiToken.id }, a.member2.token);
       await page.reload();
-      await expect.poll(() => page.getByRole('alert').textContent()).toContain('You were signed out');
+      await expect.poll(() => page.getByRole('alert').textContent(), SOON).toContain('You were signed out');
       expect(await page.evaluate(() => localStorage.getItem('patchbay.token'))).toBeNull();
     } finally {
       await page.context().close();
