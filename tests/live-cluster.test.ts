@@ -4,6 +4,7 @@ import { type DatabaseHandle, openPostgres } from '../server/db/client.js';
 import { connections } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { tenant, type Tenant } from './support/fixtures.js';
+import { postGraphql } from './support/graphql-http.js';
 import { settle, wsClient } from './support/live-clients.js';
 import { startScript } from './support/processes.js';
 
@@ -57,15 +58,6 @@ for (const { transport, env, enabled } of transports) describe.runIf(enabled)(`l
     await database?.close();
   });
 
-  async function gql(base: string, token: string, query: string, variables: Record<string, unknown> = {}) {
-    const response = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return ((await response.json()) as { data: any }).data;
-  }
-
   function subscribe(gateway: number, token: string) {
     const client = wsClient(gateways[gateway].url, token);
     clients.push(client);
@@ -81,14 +73,14 @@ for (const { transport, env, enabled } of transports) describe.runIf(enabled)(`l
   }
 
   const report = (gateway: number, id: string) =>
-    gql(gateways[gateway].url, a.service.token, 'mutation($id: ID!) { reportConnectionError(input: { id: $id, reason: INVALID_CREDENTIALS }) { __typename } }', { id });
+    postGraphql(gateways[gateway].url, a.service.token, 'mutation($id: ID!) { reportConnectionError(input: { id: $id, reason: INVALID_CREDENTIALS }) { __typename } }', { id });
 
   it('a change made through instance A reaches subscribers on A, B and C once each', async () => {
     const streams = [subscribe(0, a.owner.token), subscribe(1, a.owner.token), subscribe(2, a.owner.token)];
     // Give each socket time to be acknowledged and its subscription registered.
     await settle(500);
     const id = await connection(a.owner, true, 'Cluster shared');
-    expect((await report(0, id)).reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+    expect((await report(0, id)).data.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
     for (const stream of streams) {
       const [message] = await stream.until(1, 10_000);
       expect(message.data.connectionStatusChanged).toEqual({ status: 'DISCONNECTED', connection: { id, name: 'Cluster shared' } });

@@ -11,6 +11,7 @@ import { createLog } from '../server/log.js';
 import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import { postGraphql } from './support/graphql-http.js';
 import { settle, sseSubscribe, wsClient } from './support/live-clients.js';
 
 const STATUS_CHANGED = `subscription($filter: ConnectionStatusChangedFilter) {
@@ -52,14 +53,7 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
     return { ...row, gid: encodeGlobalId('Connection', row.id), sourceGid: encodeGlobalId('DataSource', source.id) };
   }
 
-  async function gql(token: string, query: string, variables: Record<string, unknown> = {}) {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as { data?: any; errors?: any[] };
-  }
+  const gql = (token: string, query: string, variables: Record<string, unknown> = {}) => postGraphql(url, token, query, variables);
 
   const reportError = (tenantOf: Tenant, id: string, reason = 'INVALID_REFRESH_TOKEN') =>
     gql(tenantOf.service.token, 'mutation($id: ID!, $reason: DisconnectReason!) { reportConnectionError(input: { id: $id, reason: $reason, message: "invalid_grant" }) { __typename } }', {

@@ -11,6 +11,7 @@ import { parseGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { tenant, type Tenant } from './support/fixtures.js';
 import { type OAuthServer, startOAuthServer } from './support/oauth-server.js';
+import { postGraphql } from './support/graphql-http.js';
 import { startScript } from './support/processes.js';
 
 const url = process.env.TEST_DATABASE_URL;
@@ -27,14 +28,8 @@ describe.runIf(url)('token refresh across gateway processes on one PostgreSQL', 
   let connectionGid: string;
   const gateways: { url: string; stop: () => Promise<number | null> }[] = [];
 
-  async function gql(base: string, token: string, query: string, variables: Record<string, unknown> = {}) {
-    const response = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return ((await response.json()) as { data: any }).data;
-  }
+  const gql = async (base: string, token: string, query: string, variables: Record<string, unknown> = {}) =>
+    (await postGraphql(base, token, query, variables)).data;
 
   beforeAll(async () => {
     database = await openPostgres(url!, { max: 4 });

@@ -70,6 +70,16 @@ export async function revokeApiToken(db: Database, viewer: Viewer, tokenId: stri
   return row;
 }
 
+/** The columns a Viewer is made of, from api_tokens joined to users. */
+const viewerColumns = {
+  tokenId: apiTokens.id,
+  tokenKind: apiTokens.kind,
+  userId: users.id,
+  accountId: users.accountId,
+  role: users.role,
+  isOwner: users.isOwner,
+};
+
 /**
  * Resolves a bearer token to its viewer, or null when it is unknown, malformed or revoked.
  * One indexed statement; `last_used_at` is refreshed at most once a minute per token.
@@ -77,15 +87,7 @@ export async function revokeApiToken(db: Database, viewer: Viewer, tokenId: stri
 export async function authenticateToken(db: Database, token: string): Promise<Viewer | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
   const [found] = await db
-    .select({
-      tokenId: apiTokens.id,
-      tokenKind: apiTokens.kind,
-      lastUsedAt: apiTokens.lastUsedAt,
-      userId: users.id,
-      accountId: users.accountId,
-      role: users.role,
-      isOwner: users.isOwner,
-    })
+    .select({ ...viewerColumns, lastUsedAt: apiTokens.lastUsedAt })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
@@ -114,14 +116,7 @@ export async function authenticateToken(db: Database, token: string): Promise<Vi
 export async function viewersByTokenId(db: Database, tokenIds: string[]): Promise<Map<string, Viewer>> {
   if (tokenIds.length === 0) return new Map();
   const rows = await db
-    .select({
-      tokenId: apiTokens.id,
-      tokenKind: apiTokens.kind,
-      userId: users.id,
-      accountId: users.accountId,
-      role: users.role,
-      isOwner: users.isOwner,
-    })
+    .select(viewerColumns)
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(inArray(apiTokens.id, tokenIds), isNull(apiTokens.revokedAt)));
