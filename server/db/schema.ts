@@ -363,13 +363,15 @@ export const accessTokenGrants = table(
   ],
 );
 
-export const notificationKind = pgEnum('notification_kind', ['CONNECTION_DISCONNECTED']);
+export const notificationKind = pgEnum('notification_kind', ['CONNECTION_DISCONNECTED', 'REAUTHORIZATION_DUE']);
+/** Outbox row states, shared by every outbox table (jobs/outbox.ts). */
 export const notificationStatus = pgEnum('notification_status', ['PENDING', 'SENT', 'FAILED']);
 
 /**
- * The notification outbox: written in the same transaction as the status change that causes it,
- * one row per recipient per incident (the unique index makes a replay a no-op); delivered later
- * by the notification worker.
+ * Notices to people, and the mail outbox: written in the same transaction as the change that
+ * causes them, one row per recipient per incident (a disconnection event, or a reauthorization
+ * deadline), so a replay or a repeated failure adds none; mailed later by the outbox worker and
+ * listed in the API whether or not mail is configured.
  */
 export const notifications = table(
   'notifications',
@@ -382,20 +384,24 @@ export const notifications = table(
     connectionId: uuid()
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),
-    eventId: uuid()
-      .notNull()
-      .references(() => connectionEvents.id, { onDelete: 'cascade' }),
+    /** The disconnection this notice is about (CONNECTION_DISCONNECTED). */
+    eventId: uuid().references(() => connectionEvents.id, { onDelete: 'cascade' }),
+    /** The reauthorization deadline this notice warns of (REAUTHORIZATION_DUE). */
+    deadline: at(),
     kind: notificationKind().notNull(),
     status: notificationStatus().notNull().default('PENDING'),
     attempts: integer().notNull().default(0),
     nextAttemptAt: createdAt(),
+    lastError: text(),
     createdAt: createdAt(),
     sentAt: at(),
+    readAt: at(),
   },
   (t) => [
     uniqueIndex('notifications_event_recipient_key').on(t.eventId, t.recipientId),
+    uniqueIndex('notifications_deadline_recipient_key').on(t.connectionId, t.deadline, t.recipientId),
     index('notifications_pending_idx').on(t.status, t.nextAttemptAt),
-    index('notifications_recipient_id_idx').on(t.recipientId, t.createdAt),
+    index('notifications_recipient_id_idx').on(t.recipientId, t.createdAt, t.id),
     index('notifications_connection_id_idx').on(t.connectionId),
     index('notifications_account_id_idx').on(t.accountId),
   ],
