@@ -1,5 +1,6 @@
 /** Environment -> typed Config. The one place that reads process.env for settings. */
 import path from 'node:path';
+import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -33,6 +34,12 @@ export interface Config {
   serviceTimeoutMs: number;
   /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
   jobs: boolean;
+  /** SMTP server for notices (SMTP_URL, smtp:// or smtps://, credentials in the URL); without it notices are only listed in the API. */
+  smtpUrl?: string;
+  /** The From address of notice mail (SMTP_FROM). */
+  smtpFrom: string;
+  /** Warn this many days ahead of a known reauthorization deadline (PATCHBAY_REAUTHORIZE_WARNING_DAYS, default 14). */
+  reauthorizeWarningDays: number;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -125,6 +132,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
           throw new ConfigError(`PATCHBAY_RETURN_ORIGINS has an invalid origin "${origin}"`);
         }
       }),
+    smtpUrl: urlSetting(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smtpFrom: env.SMTP_FROM || 'Patchbay <patchbay@localhost>',
+    reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),
     logLevel: logLevel as Config['logLevel'],
   };
 }

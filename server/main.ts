@@ -10,9 +10,14 @@ import { setServiceTimeout } from './domain/service-calls.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { openVault } from './vault-config.js';
 import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
+import { onCommittedChanges } from './domain/changes.js';
+import { createMailOutbox } from './jobs/mail.js';
+import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
+/** How often it looks for due mail and webhook deliveries (and at once after a status change). */
+const OUTBOX_INTERVAL_MS = 5_000;
 
 async function main() {
   const config = readConfig();
@@ -43,9 +48,17 @@ async function main() {
         : createMemoryBus(),
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
+  let outboxWorker: ReturnType<typeof startOutboxWorker> | undefined;
+  let base = config.publicUrl ?? '';
+  const mail = config.smtpUrl
+    ? createMailOutbox({ smtpUrl: config.smtpUrl, from: config.smtpFrom, dashboardUrl: () => base })
+    : undefined;
+  const outboxes: Outbox[] = [...(mail ? [mail] : [])];
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await jobs?.stop();
+    await outboxWorker?.stop();
+    mail?.close();
     await app.stop();
     await database.close();
     process.exit(0);
@@ -58,9 +71,16 @@ async function main() {
       ...DEFAULT_HEALTH_OPTIONS,
       periodMs: config.checkPeriodMs,
       refreshMarginMs: config.refreshMarginMs,
+      warningDays: config.reauthorizeWarningDays,
     });
+    if (outboxes.length) {
+      const worker = startOutboxWorker({ db: database.db, log }, outboxes, OUTBOX_INTERVAL_MS);
+      // A status change may have written notices or deliveries: deliver them now, not at the next tick.
+      onCommittedChanges(database.db, (changes) => changes.some((change) => change.type === 'connection') && worker.wake());
+      outboxWorker = worker;
+    }
   }
-  const base = config.publicUrl ?? url;
+  base ||= url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   const liveVia = config.redisUrl ? 'Redis pub/sub' : config.databaseUrl ? 'PostgreSQL LISTEN/NOTIFY' : 'in-process';
   process.stdout.write(
@@ -70,6 +90,7 @@ async function main() {
       `  GraphQL:  ${base}/graphql`,
       `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`,
       `  Live:     ${base.replace(/^http/, 'ws')}/graphql (graphql-ws; changes fan out ${liveVia})`,
+      `  Mail:     ${config.smtpUrl ? `notices via SMTP ${new URL(config.smtpUrl).host}` : 'off (set SMTP_URL; notices are listed in viewer.notifications)'}`,
       ...(demoToken ? [`  Demo API token (Pam, account owner): ${demoToken}`] : []),
       '',
     ].join('\n'),

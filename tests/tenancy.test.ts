@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { connectionEvents } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant } from './support/fixtures.js';
@@ -110,9 +112,16 @@ describeEachDatabase('tenancy', (db) => {
           integration: { key: 'google-analytics-4' },
           viewerCan: { use: false, edit: true, delete: false },
           dataSources: null,
-          events: null,
+          events: { totalCount: 1 },
         });
       }
+      // Its status changes are as visible as its status: through the list, the feed and by id.
+      const [event] = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, hidden.id));
+      const eventId = encodeGlobalId('ConnectionEvent', event.id);
+      const byId = async (viewer: typeof a.admin.viewer) => (await graphql(tx, viewer, NODE, { id: eventId })).data!.node;
+      expect(await byId(a.admin.viewer)).toEqual({ id: eventId, __typename: 'ConnectionEvent' });
+      expect(await byId(a.member.viewer)).toEqual({ id: eventId, __typename: 'ConnectionEvent' });
+      expect(await byId(a.member2.viewer)).toBeNull();
       const owner = await graphql(tx, a.member.viewer, `query($id: ID!) { connection(id: $id) { name dataSources(first: 5) { totalCount } } }`, {
         id: hidden.gid,
       });

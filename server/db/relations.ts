@@ -62,6 +62,7 @@ export const relations = defineRelations(schema, (r) => ({
   notifications: {
     connection: r.one.connections({ from: r.notifications.connectionId, to: r.connections.id, optional: false }),
     recipient: r.one.users({ from: r.notifications.recipientId, to: r.users.id, optional: false }),
+    event: r.one.connectionEvents({ from: r.notifications.eventId, to: r.connectionEvents.id }),
   },
   oauthApps: {
     account: r.one.accounts({ from: r.oauthApps.accountId, to: r.accounts.id, optional: false }),

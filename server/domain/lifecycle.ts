@@ -7,7 +7,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { accessTokenGrants, connectionEvents, connections, dataSources, notifications, users } from '../db/schema.js';
+import { accessTokenGrants, connectionEvents, connections, dataSources } from '../db/schema.js';
 import {
   type AvailableResource,
   type CredentialValues,
@@ -17,6 +17,7 @@ import {
 } from './auth-methods.js';
 import { type Change, recordChanges } from './changes.js';
 import { findConnection } from './connections.js';
+import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
 import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
@@ -119,24 +120,7 @@ export async function transition(
     actorUserId: actor.userId ?? null,
   });
   if (to === 'DISCONNECTED' && connection.status !== 'DISCONNECTED') {
-    // One incident, one notice each to the connection's owner and the account owner.
-    const [accountOwner] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.accountId, connection.accountId), eq(users.isOwner, true)));
-    const recipients = [...new Set([connection.ownerId, accountOwner?.id].filter((id): id is string => Boolean(id)))];
-    await tx
-      .insert(notifications)
-      .values(
-        recipients.map((recipientId) => ({
-          accountId: connection.accountId,
-          recipientId,
-          connectionId: connection.id,
-          eventId: event.id,
-          kind: 'CONNECTION_DISCONNECTED' as const,
-        })),
-      )
-      .onConflictDoNothing();
+    await noticeDisconnection(tx, connection, event.id);
   }
   return row;
 }

@@ -8,7 +8,7 @@ import type { connections } from '../db/schema.js';
 import { isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
 
 /** The row types reachable by id. */
-export type NodeType = 'Account' | 'User' | 'ApiToken' | 'Connection' | 'DataSource' | 'RefreshRun' | 'ConnectionEvent';
+export type NodeType = 'Account' | 'User' | 'ApiToken' | 'Connection' | 'DataSource' | 'RefreshRun' | 'ConnectionEvent' | 'Notification';
 
 /** Loads the rows of `type` among `ids` that the viewer may see (others are simply absent). */
 export async function findVisibleRows(
@@ -49,9 +49,13 @@ export async function findVisibleRows(
       });
       break;
     case 'ConnectionEvent':
+      // As in the event feed and live status: whoever may see the connection sees its changes.
       rows = await db.query.connectionEvents.findMany({
-        where: { id: idIn, accountId, connection: usable },
+        where: { id: idIn, accountId, connection: { RAW: (table) => visibleConnectionsCondition(table, viewer) } },
       });
+      break;
+    case 'Notification':
+      rows = await db.query.notifications.findMany({ where: { id: idIn, accountId, recipientId: viewer.userId } });
       break;
   }
   return rows;

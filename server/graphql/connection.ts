@@ -40,7 +40,7 @@ interface Problem {
   message: string | null;
 }
 
-const ConnectionProblem = builder.objectRef<Problem>('ConnectionProblem').implement({
+export const ConnectionProblem = builder.objectRef<Problem>('ConnectionProblem').implement({
   description: 'Why a connection is broken and what to do about it.',
   fields: (t) => ({
     reason: t.field({ type: DisconnectReasonEnum, description: 'The classified reason.', resolve: (p) => p.reason }),
@@ -180,9 +180,9 @@ export const ConnectionType = builder.drizzleNode('connections', {
       query: (args) => pageQuery(args, { orderBy: { createdAt: 'asc' as const } }),
     }),
     events: t.relatedConnection('events', {
-      description: 'Its status changes, newest first; null when it is private to another user.',
+      description:
+        'Its status changes, newest first. Like its status and problem, and like the event feed and live status, they are visible to whoever may see the connection.',
       nullable: true,
-      ...hiddenFromNonUsers,
       maxSize: MAX_PAGE_SIZE,
       totalCount: true,
       query: (args) => pageQuery(args, { orderBy: { createdAt: 'desc' as const } }),

@@ -18,6 +18,7 @@ const NODE_TYPES = new Set<string>([
   'DataSource',
   'RefreshRun',
   'ConnectionEvent',
+  'Notification',
 ] satisfies NodeType[]);
 
 /** Loads the nodes the viewer may see, in order; null in place of unknown, foreign or hidden ids. */

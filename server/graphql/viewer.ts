@@ -4,7 +4,7 @@ import { ApiTokenKindEnum } from './api-token.js';
 import { builder, viewerOf } from './builder.js';
 import { checkPageSize, MAX_PAGE_SIZE } from './pagination.js';
 
-const ViewerType = builder.objectRef<Viewer>('Viewer').implement({
+export const ViewerType = builder.objectRef<Viewer>('Viewer').implement({
   description: 'The authenticated principal of the request.',
   fields: (t) => ({
     user: t.drizzleField({

@@ -3,7 +3,8 @@
  * refreshed ahead of expiry, and every ACTIVE connection is checked once per period (spread by
  * jitter). Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes share
  * it. Transient failures are retried with exponential backoff (honouring Retry-After) and
- * disconnect nothing until the retry budget is spent.
+ * disconnect nothing until the retry budget is spent. Each round also writes the warnings of
+ * reauthorization deadlines coming within the warning window.
  */
 import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -12,6 +13,7 @@ import { connections } from '../db/schema.js';
 import type { TransientFailure } from '../domain/failures.js';
 import { loadIntegrations } from '../domain/integrations.js';
 import { checkConnection, disconnectOnRefreshFailure, transition } from '../domain/lifecycle.js';
+import { DEFAULT_WARNING_DAYS, queueReauthorizationWarnings } from '../domain/notifications.js';
 import type { OAuthSettings } from '../domain/oauth2.js';
 import { freshTokens } from '../domain/token-refresh.js';
 import type { ConnectionRow } from '../domain/types.js';
@@ -30,6 +32,8 @@ export interface HealthOptions {
   maxBackoffMs: number;
   /** Refresh access tokens that expire within this margin. */
   refreshMarginMs: number;
+  /** Warn of reauthorization deadlines this many days ahead. */
+  warningDays: number;
   /** Restrict to one account (operators, tests). */
   accountId?: string;
 }
@@ -41,6 +45,7 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   baseBackoffMs: 60_000,
   maxBackoffMs: 6 * 3_600_000,
   refreshMarginMs: 5 * 60_000,
+  warningDays: DEFAULT_WARNING_DAYS,
 };
 
 /** The next regular check: one period ahead, ±10% so checks spread instead of bunching. */
@@ -91,6 +96,8 @@ export interface HealthRound {
   disconnected: number;
   transient: number;
   refreshed: number;
+  /** REAUTHORIZATION_DUE notices written. */
+  warned: number;
 }
 
 /** One round: refresh due tokens, then check due connections. Safe to run in many processes. */
@@ -100,8 +107,9 @@ export async function runHealthRound(
   settings: OAuthSettings,
   options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
 ): Promise<HealthRound> {
-  const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0 };
+  const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0, warned: 0 };
   round.refreshed = await refreshExpiring(db, vault, settings, options);
+  round.warned = await queueReauthorizationWarnings(db, { warningDays: options.warningDays, accountId: options.accountId });
   const onTransient = async (tx: Database, row: ConnectionRow, failure: TransientFailure) => {
     const failures = row.transientFailures + 1;
     if (failures >= options.retryBudget) {
@@ -168,7 +176,7 @@ export function startHealthJobs(
   const timer = setInterval(() => {
     running = running.then(() =>
       runHealthRound(deps.db, deps.vault, deps.settings, options).then(
-        (round) => (round.checked || round.refreshed) && deps.log.info('health round', { ...round }),
+        (round) => (round.checked || round.refreshed || round.warned) && deps.log.info('health round', { ...round }),
         (error: unknown) => deps.log.error('health round failed', { error: error instanceof Error ? error.name : 'unknown' }),
       ),
     );

@@ -64,14 +64,16 @@ export function retryDelayMs(attempts: number, policy: RetryPolicy, retryAfterMs
 }
 
 /** Claims up to a batch of due PENDING rows and leases them; committed before delivery starts. */
-async function claim(db: Database, outbox: Outbox): Promise<{ id: string; attempts: number }[]> {
+async function claim(db: Database, outbox: Outbox, attempted: Set<string>): Promise<{ id: string; attempts: number }[]> {
   const { table, policy } = outbox;
+  // A round tries each row once; a retry due at once waits for the next round.
+  const fresh = attempted.size ? sql`and id not in (${sql.join([...attempted].map((id) => sql`${id}`), sql`, `)})` : sql``;
   const result = await db.execute<{ id: string; attempts: number }>(sql`
     update ${table} set attempts = attempts + 1,
       next_attempt_at = now() + make_interval(secs => ${policy.leaseMs / 1000})
     where id in (
       select id from ${table}
-      where status = 'PENDING' and next_attempt_at <= now() ${outbox.claimable ? sql`and ${outbox.claimable}` : sql``}
+      where status = 'PENDING' and next_attempt_at <= now() ${outbox.claimable ? sql`and ${outbox.claimable}` : sql``} ${fresh}
       order by next_attempt_at
       limit ${policy.batchSize}
       for update skip locked
@@ -109,14 +111,16 @@ export interface DrainResult {
 }
 
 /**
- * One round: claims due rows batch by batch and delivers them until none is due. Safe to run in
- * any number of processes at once.
+ * One round: claims due rows batch by batch and delivers them until none is due, trying each row
+ * at most once. Safe to run in any number of processes at once.
  */
 export async function drainOutbox(db: Database, outbox: Outbox): Promise<DrainResult> {
   const result: DrainResult = { delivered: 0, retried: 0, failed: 0 };
+  const attempted = new Set<string>();
   for (;;) {
-    const rows = await claim(db, outbox);
+    const rows = await claim(db, outbox, attempted);
     if (rows.length === 0) return result;
+    for (const row of rows) attempted.add(row.id);
     let outcomes: Map<string, DeliveryOutcome>;
     try {
       outcomes = await outbox.deliver(db, rows.map((row) => row.id));
