@@ -197,6 +197,39 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
     });
   });
 
+  it('a RUNNING refresh streams its progress to the end, and a finished run is final', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'With progress');
+    const runs = client(a.owner.token).subscribe(
+      'subscription($d: ID!) { refreshRunUpdated(dataSourceId: $d) { refreshRun { status rows finishedAt } } }',
+      { d: connection.sourceGid },
+    );
+    for (let i = 0; i < 500 && app.live.counts().refreshRun < 1; i++) await settle(10);
+    const started = await gql(
+      a.service.token,
+      'mutation($d: ID!, $at: DateTime!) { recordRefreshRun(input: { dataSourceId: $d, status: RUNNING, startedAt: $at }) { ... on RecordRefreshRunSuccess { refreshRun { id } } } }',
+      { d: connection.sourceGid, at: new Date().toISOString() },
+    );
+    const runId = started.data.recordRefreshRun.refreshRun.id;
+    const UPDATE = 'mutation($input: UpdateRefreshRunInput!) { updateRefreshRun(input: $input) { __typename ... on Error { code } } }';
+    for (const rows of [100, 250]) {
+      expect((await gql(a.service.token, UPDATE, { input: { id: runId, rows } })).data.updateRefreshRun.__typename).toBe('UpdateRefreshRunSuccess');
+    }
+    // Another member may not touch it (the data source is shared, but members do not edit it).
+    expect((await gql(a.member2.token, UPDATE, { input: { id: runId, rows: 1 } })).data.updateRefreshRun.code).toBe('FORBIDDEN');
+    expect((await gql(b.owner.token, UPDATE, { input: { id: runId, rows: 1 } })).data.updateRefreshRun.code).toBe('NOT_FOUND');
+    await gql(a.service.token, UPDATE, { input: { id: runId, status: 'SUCCEEDED', rows: 300 } });
+    const messages = await runs.received.until(4);
+    expect(messages.map((message) => [message.data.refreshRunUpdated.refreshRun.status, message.data.refreshRunUpdated.refreshRun.rows])).toEqual([
+      ['RUNNING', null],
+      ['RUNNING', 100],
+      ['RUNNING', 250],
+      ['SUCCEEDED', 300],
+    ]);
+    expect(messages[3].data.refreshRunUpdated.refreshRun.finishedAt).not.toBeNull();
+    const again = await gql(a.service.token, UPDATE, { input: { id: runId, rows: 301 } });
+    expect(again.data.updateRefreshRun.code).toBe('VALIDATION');
+  });
+
   it('serves the same subscription over SSE', async () => {
     const connection = await activeConnection(a.owner.user, true, 'Over SSE');
     const before = app.live.counts().connectionStatus;

@@ -1,6 +1,6 @@
 /** Data sources: resources read through a connection, with a schedule and a filter. */
 import { CronExpressionParser } from 'cron-parser';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { dataSources, refreshRuns } from '../db/schema.js';
@@ -155,6 +155,12 @@ export async function deleteDataSource(db: Database, viewer: Viewer, id: string)
   });
 }
 
+function validRows(rows: number | null | undefined): void {
+  if (rows != null && (rows < 0 || !Number.isInteger(rows))) {
+    throw new ValidationError('rows must be a non-negative integer', 'rows');
+  }
+}
+
 /**
  * A worker records a refresh of a data source (SERVICE tokens, or anyone who may edit it). A
  * success also stamps the data source's `lastRefreshedAt`.
@@ -177,9 +183,7 @@ export async function recordRefreshRun(
   if (input.status !== 'RUNNING' && !input.finishedAt) {
     throw new ValidationError('A finished run needs finishedAt', 'finishedAt');
   }
-  if (input.rows != null && (input.rows < 0 || !Number.isInteger(input.rows))) {
-    throw new ValidationError('rows must be a non-negative integer', 'rows');
-  }
+  validRows(input.rows);
   return transaction(db, async (tx) => {
     const { row } = await findDataSource(tx, viewer, input.dataSourceId);
     const [run] = await tx
@@ -196,6 +200,53 @@ export async function recordRefreshRun(
       .returning();
     if (input.status === 'SUCCEEDED') {
       await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, row.id));
+    }
+    recordChanges([{ type: 'refreshRun', accountId: run.accountId, refreshRunId: run.id, at: new Date().toISOString() }]);
+    return run;
+  });
+}
+
+/**
+ * A worker reports a RUNNING refresh's progress (rows so far) or its end. Finished runs are
+ * final; the run's row is locked so concurrent reports apply one after the other.
+ */
+export async function updateRefreshRun(
+  db: Database,
+  viewer: Viewer,
+  input: { id: string; status?: RefreshRunStatus | null; rows?: number | null; finishedAt?: Date | null; error?: string | null },
+): Promise<RefreshRunRow> {
+  validRows(input.rows);
+  return transaction(db, async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(refreshRuns)
+      .where(and(eq(refreshRuns.id, input.id), eq(refreshRuns.accountId, viewer.accountId)))
+      .for('update');
+    if (!current) throw new NotFoundError('RefreshRun');
+    await findDataSource(tx, viewer, current.dataSourceId).catch((error) => {
+      throw error instanceof NotFoundError ? new NotFoundError('RefreshRun') : error;
+    });
+    if (current.status !== 'RUNNING') {
+      throw new ValidationError(`The run already finished (${current.status}); record a new run instead`, 'id');
+    }
+    const status = input.status ?? 'RUNNING';
+    const finishedAt = status === 'RUNNING' ? null : (input.finishedAt ?? new Date());
+    if (status === 'RUNNING' && input.finishedAt) throw new ValidationError('A RUNNING run has no finishedAt', 'finishedAt');
+    if (finishedAt && finishedAt.toISOString() < new Date(current.startedAt).toISOString()) {
+      throw new ValidationError('finishedAt must not be before the run started', 'finishedAt');
+    }
+    const [run] = await tx
+      .update(refreshRuns)
+      .set({
+        status,
+        finishedAt: finishedAt?.toISOString() ?? null,
+        rows: input.rows ?? current.rows,
+        error: input.error === undefined ? current.error : input.error?.trim().slice(0, 1000) || null,
+      })
+      .where(eq(refreshRuns.id, current.id))
+      .returning();
+    if (status === 'SUCCEEDED') {
+      await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, run.dataSourceId));
     }
     recordChanges([{ type: 'refreshRun', accountId: run.accountId, refreshRunId: run.id, at: new Date().toISOString() }]);
     return run;

@@ -1,5 +1,5 @@
 /** DataSource: a resource read through a connection, and its mutations. */
-import { createDataSource, deleteDataSource, recordRefreshRun, updateDataSource } from '../domain/data-sources.js';
+import { createDataSource, deleteDataSource, recordRefreshRun, updateDataSource, updateRefreshRun } from '../domain/data-sources.js';
 import { RefreshRunStatusRef, RefreshRunType } from './refresh-run.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
@@ -101,6 +101,22 @@ builder.mutationFields((t) => ({
         ...input,
         dataSourceId: parseGlobalId(input.dataSourceId, 'DataSource', 'dataSourceId'),
       }),
+  }),
+  updateRefreshRun: t.fieldWithInput({
+    type: RefreshRunType,
+    description:
+      'A worker reports a RUNNING run’s progress (rows so far) or finishes it; subscribers of refreshRunUpdated see each report. Finished runs are final.',
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'refreshRun' } },
+    input: {
+      id: t.input.id({ required: true, description: 'The RefreshRun id.' }),
+      status: t.input.field({ type: RefreshRunStatusRef, description: 'RUNNING (default) for progress, or how it ended.' }),
+      rows: t.input.int({ description: 'Rows read so far (or in all, when it ends).' }),
+      finishedAt: t.input.field({ type: 'DateTime', description: 'When it ended (default now; not for RUNNING).' }),
+      error: t.input.string({ description: 'Why it failed.' }),
+    },
+    resolve: (_root, { input }, context) =>
+      updateRefreshRun(context.db, viewerOf(context), { ...input, id: parseGlobalId(input.id, 'RefreshRun') }),
   }),
   deleteDataSource: t.fieldWithInput({
     type: 'ID',
