@@ -9,6 +9,8 @@ import type { ConnectionRow, UserRow } from '../server/domain/types.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
+import { MAX_OPERATIONS_PER_SOCKET } from '../server/realtime/websocket.js';
+import WebSocket from 'ws';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { postGraphql } from './support/graphql-http.js';
@@ -276,6 +278,50 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
       expect(heard.map((change) => change.type).sort()).toEqual(['connection', 'dataSource']);
     } finally {
       stop();
+    }
+  });
+
+  it('a socket that stops reading holds a bounded backlog: its subscriptions end as slow consumers and are released', async () => {
+    const watched = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    const base = await watched.start(0);
+    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    try {
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${a.owner.token}` } }));
+      await new Promise((resolve) => socket.once('message', resolve));
+      const received: { id: string; type: string; payload?: any }[] = [];
+      socket.on('message', (data) => received.push(JSON.parse(String(data))));
+      const document = 'subscription { connectionStatusChanged { cursor status event { id message } connection { id name } } }';
+      for (let id = 1; id <= MAX_OPERATIONS_PER_SOCKET; id++) {
+        socket.send(JSON.stringify({ id: String(id), type: 'subscribe', payload: { query: document } }));
+      }
+      for (let i = 0; i < 500 && watched.live.counts().connectionStatus < MAX_OPERATIONS_PER_SOCKET; i++) await settle(10);
+      // The client stops reading. graphql-ws waits for each send, so once the kernel's buffers
+      // are full every subscription has one unsent result and the rest wait in the hub's queue.
+      const raw = (socket as unknown as { _socket: import('node:net').Socket })._socket;
+      raw.pause();
+      let row: ConnectionRow = await activeConnection(a.owner.user, true, 'Never read');
+      const before = watched.live.stats.slowConsumers;
+      const message = 'x'.repeat(2_000);
+      for (let i = 0; i < 2 * MAX_QUEUED_RESULTS && watched.live.stats.slowConsumers < before + MAX_OPERATIONS_PER_SOCKET; i++) {
+        row = await transaction(db(), (tx) =>
+          transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message }),
+        );
+        if (i % 50 === 0) await settle(20);
+      }
+      for (let i = 0; i < 500 && watched.live.counts().connectionStatus > 0; i++) await settle(10);
+      expect(watched.live.stats.slowConsumers - before).toBe(MAX_OPERATIONS_PER_SOCKET);
+      expect(watched.live.counts().connectionStatus).toBe(0);
+      // Reading again, the client learns why each subscription ended; the socket stays usable.
+      raw.resume();
+      for (let i = 0; i < 1000 && received.filter((m) => m.type === 'complete').length < MAX_OPERATIONS_PER_SOCKET; i++) await settle(10);
+      const ended = received.filter((m) => m.type === 'next' && m.payload.errors?.[0]?.extensions?.code === 'SLOW_CONSUMER');
+      expect(new Set(ended.map((m) => m.id)).size).toBe(MAX_OPERATIONS_PER_SOCKET);
+      expect(received.filter((m) => m.type === 'complete')).toHaveLength(MAX_OPERATIONS_PER_SOCKET);
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      socket.terminate();
+      await watched.stop();
     }
   });
 

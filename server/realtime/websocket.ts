@@ -1,9 +1,14 @@
 /**
  * graphql-ws on the gateway's HTTP server, at the GraphQL path. The token is read once from
  * `connectionParams.authorization` (a bad one closes the socket with 4403); each operation runs
- * through Yoga's envelop (validation limits, masking, shared execution). A consumer that cannot
- * keep up is closed (1013, "try again later") instead of growing the server's memory; it
- * reconnects and catches up with `connectionEvents(after:)`.
+ * through Yoga's envelop (validation limits, masking, shared execution).
+ *
+ * A consumer that cannot keep up cannot grow the server's memory: graphql-ws waits for each send
+ * to reach the kernel before it takes an operation's next result, so a socket holds at most one
+ * unsent result per operation (and runs at most 100); the results behind it wait in the hub's
+ * queue, which ends the subscription with SLOW_CONSUMER past 256. As a backstop for very large
+ * results, a socket with more than 4 MiB unsent is closed (1013, "try again later"). Either way
+ * the client reconnects and catches up with `connectionEvents(after:)`.
  */
 import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
