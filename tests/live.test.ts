@@ -201,20 +201,25 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
 
   it('a RUNNING refresh streams its progress to the end, and a finished run is final', async () => {
     const connection = await activeConnection(a.owner.user, true, 'With progress');
+    const subscribed = app.live.counts().refreshRun;
     const runs = client(a.owner.token).subscribe(
       'subscription($d: ID!) { refreshRunUpdated(dataSourceId: $d) { refreshRun { status rows finishedAt } } }',
       { d: connection.sourceGid },
     );
-    for (let i = 0; i < 500 && app.live.counts().refreshRun < 1; i++) await settle(10);
+    for (let i = 0; i < 500 && app.live.counts().refreshRun <= subscribed; i++) await settle(10);
     const started = await gql(
       a.service.token,
       'mutation($d: ID!, $at: DateTime!) { recordRefreshRun(input: { dataSourceId: $d, status: RUNNING, startedAt: $at }) { ... on RecordRefreshRunSuccess { refreshRun { id } } } }',
       { d: connection.sourceGid, at: new Date().toISOString() },
     );
     const runId = started.data.recordRefreshRun.refreshRun.id;
+    await runs.received.until(1);
     const UPDATE = 'mutation($input: UpdateRefreshRunInput!) { updateRefreshRun(input: $input) { __typename ... on Error { code } } }';
-    for (const rows of [100, 250]) {
+    // Each report is awaited live before the next: a subscriber sees the run as it is when the
+    // message is made, so reports in quick succession may arrive as one.
+    for (const [index, rows] of [100, 250].entries()) {
       expect((await gql(a.service.token, UPDATE, { input: { id: runId, rows } })).data.updateRefreshRun.__typename).toBe('UpdateRefreshRunSuccess');
+      await runs.received.until(index + 2);
     }
     // Another member may not touch it (the data source is shared, but members do not edit it).
     expect((await gql(a.member2.token, UPDATE, { input: { id: runId, rows: 1 } })).data.updateRefreshRun.code).toBe('FORBIDDEN');

@@ -67,7 +67,7 @@ describeEachDatabase('notices of broken connections', (db) => {
       await graphql(tx, a.member.viewer, TEST, { id: gid });
       expect(await noticesOf(tx, id)).toHaveLength(2);
       const before = smtp.mails.length;
-      expect(await drainOutbox(tx, mail)).toEqual({ delivered: 2, retried: 0, failed: 0 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toEqual({ delivered: 2, retried: 0, failed: 0 });
       const mails = smtp.mails.slice(before);
       expect(mails).toHaveLength(2);
       const to = (address: string) => mails.find((m) => m.to && !Array.isArray(m.to) && m.to.value[0].address === address)!;
@@ -85,7 +85,7 @@ describeEachDatabase('notices of broken connections', (db) => {
       expect(`${accountOwnersMail.text}${accountOwnersMail.html}`).not.toContain('Nightly orders');
       expect(accountOwnersMail.text).toContain('The service rejected the stored credentials');
       // Delivered is delivered: another round sends nothing.
-      expect(await drainOutbox(tx, mail)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toEqual({ delivered: 0, retried: 0, failed: 0 });
       expect((await noticesOf(tx, id)).map((n) => n.status)).toEqual(['SENT', 'SENT']);
     });
   });
@@ -94,18 +94,18 @@ describeEachDatabase('notices of broken connections', (db) => {
     await inRollback(db(), async (tx) => {
       const { a, gid, id } = await brokenConnection(tx, 'retried');
       smtp.refuse(451, 2);
-      expect(await drainOutbox(tx, mail)).toMatchObject({ retried: 2, delivered: 0 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toMatchObject({ retried: 2, delivered: 0 });
       let rows = await noticesOf(tx, id);
       expect(rows.map((row) => [row.status, row.attempts])).toEqual([['PENDING', 1], ['PENDING', 1]]);
       expect(rows[0].lastError).toContain('Try again later');
       const before = smtp.mails.length;
-      expect(await drainOutbox(tx, mail)).toMatchObject({ delivered: 2 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toMatchObject({ delivered: 2 });
       expect(smtp.mails.length).toBe(before + 2);
       // A new incident (it worked again, then broke again); a recipient refused for good fails at once.
       await tx.update(connections).set({ status: 'ACTIVE', disconnectReason: null }).where(eq(connections.id, id));
       await graphql(tx, a.member.viewer, TEST, { id: gid });
       smtp.refuse(550, 1);
-      expect(await drainOutbox(tx, mail)).toEqual({ delivered: 1, retried: 0, failed: 1 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toEqual({ delivered: 1, retried: 0, failed: 1 });
       const failed = (await noticesOf(tx, id)).filter((row) => row.status === 'FAILED');
       expect(failed).toHaveLength(1);
       expect(failed[0]).toMatchObject({ attempts: 1, lastError: expect.stringContaining('No such mailbox') });
@@ -168,7 +168,7 @@ describeEachDatabase('notices of broken connections', (db) => {
       expect(await runHealthRound(tx, testVault, testOAuthSettings, { ...options, warningDays: 12 })).toMatchObject({ warned: 0 });
       expect(await runHealthRound(tx, testVault, testOAuthSettings, options)).toMatchObject({ warned: 2 });
       const before = smtp.mails.length;
-      expect(await drainOutbox(tx, mail)).toMatchObject({ delivered: 4 });
+      expect(await drainOutbox(tx, mail, { accountId: a.account.id })).toMatchObject({ delivered: 4 });
       const subjects = smtp.mails.slice(before).map((m) => m.subject);
       expect(subjects).toContain(`"deadline shared GA4" (Google Analytics 4) must be reauthorized by ${new Date(later).toUTCString().slice(0, 16)}`);
       expect(smtp.mails.slice(before)[0].text).toContain('reauthenticate the connection before then');
@@ -205,7 +205,7 @@ it.runIf(process.env.TEST_DATABASE_URL)('two gateways draining at once mail each
     const queued = await pending();
     const before = smtp.mails.length;
     const outboxes = [one, two].map((handle) => createMailOutbox({ smtpUrl: smtp.url, from: 'p@patchbay.test', dashboardUrl: () => DASHBOARD, policy: { ...IMMEDIATE, batchSize: 2 } }));
-    const [first, second] = await Promise.all([drainOutbox(one.db, outboxes[0]), drainOutbox(two.db, outboxes[1])]);
+    const [first, second] = await Promise.all([drainOutbox(one.db, outboxes[0], { accountId: a.account.id }), drainOutbox(two.db, outboxes[1], { accountId: a.account.id })]);
     outboxes.forEach((outbox) => outbox.close());
     expect(first.delivered + second.delivered).toBe(queued);
     expect(first.delivered).toBeGreaterThan(0);

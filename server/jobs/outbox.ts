@@ -7,7 +7,7 @@
  * ends. A failed attempt is retried with exponential backoff until the attempt budget is spent,
  * then marked FAILED.
  *
- * The contract on an outbox table: columns `id`, `status` ('PENDING' | 'SENT' | 'FAILED'),
+ * The contract on an outbox table: columns `id`, `account_id`, `status` ('PENDING' | 'SENT' | 'FAILED'),
  * `attempts`, `next_attempt_at`, `last_error` and a delivered-at column the queue names.
  */
 import { type SQL, sql } from 'drizzle-orm';
@@ -64,8 +64,9 @@ export function retryDelayMs(attempts: number, policy: RetryPolicy, retryAfterMs
 }
 
 /** Claims up to a batch of due PENDING rows and leases them; committed before delivery starts. */
-async function claim(db: Database, outbox: Outbox, attempted: Set<string>): Promise<{ id: string; attempts: number }[]> {
+async function claim(db: Database, outbox: Outbox, attempted: Set<string>, accountId?: string): Promise<{ id: string; attempts: number }[]> {
   const { table, policy } = outbox;
+  const account = accountId ? sql`and account_id = ${accountId}` : sql``;
   // A round tries each row once; a retry due at once waits for the next round.
   const fresh = attempted.size ? sql`and id not in (${sql.join([...attempted].map((id) => sql`${id}`), sql`, `)})` : sql``;
   const result = await db.execute<{ id: string; attempts: number }>(sql`
@@ -73,7 +74,7 @@ async function claim(db: Database, outbox: Outbox, attempted: Set<string>): Prom
       next_attempt_at = now() + make_interval(secs => ${policy.leaseMs / 1000})
     where id in (
       select id from ${table}
-      where status = 'PENDING' and next_attempt_at <= now() ${outbox.claimable ? sql`and ${outbox.claimable}` : sql``} ${fresh}
+      where status = 'PENDING' and next_attempt_at <= now() ${outbox.claimable ? sql`and ${outbox.claimable}` : sql``} ${fresh} ${account}
       order by next_attempt_at
       limit ${policy.batchSize}
       for update skip locked
@@ -112,13 +113,14 @@ export interface DrainResult {
 
 /**
  * One round: claims due rows batch by batch and delivers them until none is due, trying each row
- * at most once. Safe to run in any number of processes at once.
+ * at most once. Safe to run in any number of processes at once. `accountId` restricts it to one
+ * account (operators, tests).
  */
-export async function drainOutbox(db: Database, outbox: Outbox): Promise<DrainResult> {
+export async function drainOutbox(db: Database, outbox: Outbox, options: { accountId?: string } = {}): Promise<DrainResult> {
   const result: DrainResult = { delivered: 0, retried: 0, failed: 0 };
   const attempted = new Set<string>();
   for (;;) {
-    const rows = await claim(db, outbox, attempted);
+    const rows = await claim(db, outbox, attempted, options.accountId);
     if (rows.length === 0) return result;
     for (const row of rows) attempted.add(row.id);
     let outcomes: Map<string, DeliveryOutcome>;
