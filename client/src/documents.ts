@@ -120,6 +120,42 @@ export const ConnectionSummaryFragment = gql`
   }
 `;
 
+/**
+ * What every mutation reads of a typed error: the fields all errors share and those of each error
+ * type that has its own (see MutationError).
+ */
+export const MutationErrorFragment = gql`
+  fragment MutationError on Error {
+    message
+    code
+    ... on CredentialsRejectedError {
+      reason
+      interpretation
+      resolution
+    }
+    ... on ProviderUnavailableError {
+      retryAfterSeconds
+    }
+    ... on ValidationError {
+      field
+    }
+    ... on ConnectionInUseError {
+      dataSourceCount
+    }
+  }
+`;
+
+/** A started or reauthenticated connection: where to sign in (OAuth), and the connection itself. */
+export const StartConnectionPayloadFragment = gql`
+  fragment StartConnectionPayload on StartConnectionPayload {
+    authorizationUrl
+    connection {
+      ...ConnectionSummary
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
 export interface ViewerData {
   viewer: {
     tokenKind: 'USER' | 'SERVICE';
@@ -189,6 +225,18 @@ export interface RefreshRun {
   rows: number | null;
   error: string | null;
 }
+
+/** A refresh run as the connection page's history table shows it. */
+export const RefreshRunFragment = gql`
+  fragment RefreshRun on RefreshRun {
+    id
+    status
+    startedAt
+    finishedAt
+    rows
+    error
+  }
+`;
 
 export interface DataSource {
   __typename: 'DataSource';
@@ -261,12 +309,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
           refreshRuns(first: 5) {
             totalCount
             nodes {
-              id
-              status
-              startedAt
-              finishedAt
-              rows
-              error
+              ...RefreshRun
             }
           }
         }
@@ -290,6 +333,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
     }
   }
   ${ConnectionSummaryFragment}
+  ${RefreshRunFragment}
 `;
 
 export interface CatalogIntegration {
@@ -377,30 +421,14 @@ export const StartConnectionMutation = gql<{ startConnection: Result<StartConnec
       __typename
       ... on StartConnectionSuccess {
         result {
-          authorizationUrl
-          connection {
-            ...ConnectionSummary
-          }
+          ...StartConnectionPayload
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
-  ${ConnectionSummaryFragment}
+  ${StartConnectionPayloadFragment}
+  ${MutationErrorFragment}
 `;
 
 export const ReauthenticateConnectionMutation = gql<
@@ -412,30 +440,14 @@ export const ReauthenticateConnectionMutation = gql<
       __typename
       ... on ReauthenticateConnectionSuccess {
         result {
-          authorizationUrl
-          connection {
-            ...ConnectionSummary
-          }
+          ...StartConnectionPayload
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
-  ${ConnectionSummaryFragment}
+  ${StartConnectionPayloadFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface TestConnectionSuccess {
@@ -456,21 +468,11 @@ export const TestConnectionMutation = gql<{ testConnection: Result<TestConnectio
           }
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface RevokeConnectionSuccess {
@@ -491,13 +493,11 @@ export const RevokeConnectionMutation = gql<{ revokeConnection: Result<RevokeCon
           }
         }
       }
-      ... on Error {
-        message
-        code
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface UpdateConnectionSuccess {
@@ -517,16 +517,11 @@ export const UpdateConnectionMutation = gql<
           ...ConnectionSummary
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface DeleteConnectionSuccess {
@@ -541,15 +536,10 @@ export const DeleteConnectionMutation = gql<{ deleteConnection: Result<DeleteCon
       ... on DeleteConnectionSuccess {
         deletedId
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on ConnectionInUseError {
-        dataSourceCount
-      }
+      ...MutationError
     }
   }
+  ${MutationErrorFragment}
 `;
 
 export interface ConnectionStatusChange {
@@ -608,12 +598,7 @@ export const RefreshRunUpdatedSubscription = gql<
     refreshRunUpdated(dataSourceId: $dataSourceId) {
       occurredAt
       refreshRun {
-        id
-        status
-        startedAt
-        finishedAt
-        rows
-        error
+        ...RefreshRun
       }
       dataSource {
         id
@@ -621,4 +606,5 @@ export const RefreshRunUpdatedSubscription = gql<
       }
     }
   }
+  ${RefreshRunFragment}
 `;
