@@ -18,9 +18,10 @@ import { connectionEvents, connections } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
+import { graphqlData } from './support/graphql-http.js';
 import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
-import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
+import { registerOAuthIntegration, startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 import { startStubService, type StubService } from './support/stub-service.js';
 
 /** How long a page may take to show something on this shared 2-core machine (CI included). */
@@ -42,16 +43,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-'));
   const pageErrors: string[] = [];
 
-  async function gql(query: string, variables: Record<string, unknown>, token: string) {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: any; errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  }
+  const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
 
   async function signIn(page: Page, token: string) {
     await page.goto(url);
@@ -86,16 +78,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     provider = await startOAuthServer(`${url}/oauth/callback`);
     stub = await startStubService();
     stub.validKeys = new Set(['sk_dash_good_key']);
-    await gql(
-      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
-      { input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
-      a.admin.token,
-    );
-    await gql(
-      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`,
-      { input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret } },
-      a.admin.token,
-    );
+    await registerOAuthIntegration(url, a.admin.token, provider);
     await gql(
       `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
       { input: { key: 'stub-metrics', name: 'Stub Metrics', authMethod: 'API_KEY', verifyUrl: `${stub.url}/me`, apiKeyHeader: 'X-Api-Key', description: 'A metrics API that takes an API key' } },
