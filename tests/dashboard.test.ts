@@ -7,10 +7,11 @@
  * every resolver and SQL path it touches already runs on both databases in the other suites, and
  * a second run here would double the slowest file in CI for no new coverage.
  */
+import { eq } from 'drizzle-orm';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
@@ -36,14 +37,83 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   let stub: StubService;
   let browser: Browser;
   let a: Tenant;
-  /** A shared GA4 connection of the owner that sorts first by name while it works. */
-  let aardvark: string;
   let owner: Page;
   let member: Page;
   const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-'));
   const pageErrors: string[] = [];
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
+
+  /** The gateway's dependencies: each start, and each restart on the same address, gets the same. */
+  const gatewayDeps = () => ({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+
+  /** A shared connection of the owner's, written straight to the database with its creation event. */
+  async function insertConnection(name: string, integrationKey: string) {
+    const [row] = await database.db
+      .insert(connections)
+      .values({ accountId: a.account.id, ownerId: a.owner.user.id, integrationKey, status: 'ACTIVE', name, shared: true })
+      .returning();
+    await database.db.insert(connectionEvents).values({ accountId: a.account.id, connectionId: row.id, toStatus: 'ACTIVE', actorKind: 'USER', actorUserId: a.owner.user.id });
+    return { id: row.id, gid: encodeGlobalId('Connection', row.id) };
+  }
+
+  /** A partner worker's definitive error report through the gateway at `base`, as a sync job would send it. */
+  async function reportError(base: string, connection: string, message: string) {
+    const reported = await graphqlData(
+      base,
+      a.service.token,
+      `mutation($id: ID!, $message: String) { reportConnectionError(input: { id: $id, reason: PROVIDER_ERROR, message: $message }) { __typename } }`,
+      { id: connection, message },
+    );
+    expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+  }
+
+  /** reportError through a second gateway instance on the same database, started for it alone. */
+  async function reportErrorElsewhere(connection: string, message: string) {
+    const other = createApp(gatewayDeps());
+    try {
+      await reportError(await other.start(0), connection, message);
+    } finally {
+      await other.stop();
+    }
+  }
+
+  /** The GraphQL operations a page sends over HTTP from now on (queries go as GET, mutations as POST). */
+  function recordOperations(page: Page) {
+    const sent: { name: string; variables: Record<string, unknown> }[] = [];
+    const listener = (request: Request) => {
+      const where = new URL(request.url());
+      if (where.pathname !== '/graphql') return;
+      const body: { operationName?: string; variables?: Record<string, unknown> } =
+        request.method() === 'GET'
+          ? { operationName: where.searchParams.get('operationName') ?? undefined, variables: JSON.parse(where.searchParams.get('variables') ?? '{}') }
+          : request.postDataJSON();
+      sent.push({ name: body.operationName ?? '(unnamed)', variables: body.variables ?? {} });
+    };
+    page.on('request', listener);
+    return {
+      names: () => sent.map((operation) => operation.name),
+      variablesOf: (name: string) => sent.filter((operation) => operation.name === name).map((operation) => operation.variables),
+      stop: () => page.off('request', listener),
+    };
+  }
+
+  /**
+   * Takes the gateway down (the page's socket closes, as in a restart or a dropped network), runs
+   * `meanwhile`, then starts it again on the same address and waits for the page to be live again.
+   */
+  async function whileGatewayDown(page: Page, meanwhile: () => Promise<void>) {
+    await app.stop();
+    await page.locator('[data-live="reconnecting"]').waitFor(SOON);
+    await meanwhile();
+    app = createApp(gatewayDeps());
+    await app.start(Number(new URL(url).port));
+    // graphql-ws retries after a growing, randomized wait (1 s, 2 s, 4 s, … plus up to 3 s).
+    await page.locator('[data-live="live"]').waitFor({ timeout: 30_000 });
+    // Its attempts while the gateway was down failed, and Chromium logs each: expected here only.
+    const unexpected = pageErrors.filter((line) => !/WebSocket connection to '.*' failed/.test(line));
+    pageErrors.splice(0, pageErrors.length, ...unexpected);
+  }
 
   async function signIn(page: Page, token: string) {
     await page.goto(url);
@@ -66,14 +136,10 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'dash');
-    const [row] = await database.db
-      .insert(connections)
-      .values({ accountId: a.account.id, ownerId: a.owner.user.id, integrationKey: 'google-analytics-4', status: 'ACTIVE', name: 'Aardvark GA4', shared: true })
-      .returning();
-    await database.db.insert(connectionEvents).values({ accountId: a.account.id, connectionId: row.id, toStatus: 'ACTIVE', actorKind: 'USER', actorUserId: a.owner.user.id });
-    aardvark = encodeGlobalId('Connection', row.id);
+    // A shared GA4 connection of the owner's that sorts first by name while it works.
+    await insertConnection('Aardvark GA4', 'google-analytics-4');
 
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+    app = createApp(gatewayDeps());
     url = await app.start(0);
     provider = await startOAuthServer(`${url}/oauth/callback`);
     stub = await startStubService();
@@ -180,6 +246,69 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await owner.reload();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
     await screenshot(owner, 'connection');
+  });
+
+  it('catches up after the live channel was down: changes made meanwhile show without a reload, and only the changed connections are read again', async () => {
+    const missedFirst = await insertConnection('Offline HubSpot 1', 'hubspot');
+    const seenLive = await insertConnection('Live HubSpot', 'hubspot');
+    const missedSecond = await insertConnection('Offline HubSpot 2', 'hubspot');
+    // On its first connect the page takes where the event feed ends as its position.
+    const positioned = owner.waitForResponse((response) => new URL(response.url()).searchParams.get('operationName') === 'LatestConnectionEvent');
+    await owner.goto(url);
+    await card(owner, 'Offline HubSpot 2').waitFor();
+    await positioned;
+    await owner.locator('[data-live="live"]').waitFor(SOON);
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    const operations = recordOperations(owner);
+    try {
+      // Down: another gateway instance on the same database takes a partner's error report.
+      await whileGatewayDown(owner, () => reportErrorElsewhere(missedFirst.gid, 'The portal was deleted'));
+      const first = card(owner, 'Offline HubSpot 1');
+      await expect.poll(() => first.getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      expect(await first.locator('.problem').textContent()).toContain('The portal was deleted');
+      // It read the events after its position, then that one connection: never the whole list.
+      await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toEqual([{ ids: [missedFirst.gid] }]);
+      expect(operations.names()).toEqual(['MissedConnectionEvents', 'ConnectionsById']);
+
+      // A change that arrives live moves the position: the next catch-up starts after it.
+      await reportError(url, seenLive.gid, 'Seen as it happened');
+      await expect.poll(() => card(owner, 'Live HubSpot').getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      await whileGatewayDown(owner, () => reportErrorElsewhere(missedSecond.gid, 'Missed while down'));
+      await expect.poll(() => card(owner, 'Offline HubSpot 2').getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toHaveLength(2);
+      expect(operations.variablesOf('ConnectionsById')[1]).toEqual({ ids: [missedSecond.gid] });
+      expect(operations.names()).not.toContain('Connections');
+      expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      await screenshot(owner, 'caught-up');
+    } finally {
+      operations.stop();
+    }
+  });
+
+  it('reads the whole list again when more than 200 status changes were missed', async () => {
+    const busy = await insertConnection('Flapping HubSpot', 'hubspot');
+    await owner.goto(url);
+    await card(owner, 'Flapping HubSpot').waitFor();
+    await owner.locator('[data-live="live"]').waitFor(SOON);
+    const operations = recordOperations(owner);
+    try {
+      await whileGatewayDown(owner, async () => {
+        // 201 changes, ending REVOKED, written as a burst the page never heard of.
+        const statuses = Array.from({ length: 201 }, (_, index) => (index % 2 === 0 ? 'DISCONNECTED' : 'ACTIVE') as 'DISCONNECTED' | 'ACTIVE' | 'REVOKED');
+        statuses[200] = 'REVOKED';
+        await database.db.insert(connectionEvents).values(
+          statuses.map((toStatus, index) => ({ accountId: a.account.id, connectionId: busy.id, fromStatus: index === 0 ? 'ACTIVE' : statuses[index - 1], toStatus, actorKind: 'SYSTEM' as const })),
+        );
+        await database.db.update(connections).set({ status: 'REVOKED' }).where(eq(connections.id, busy.id));
+      });
+      await expect.poll(() => card(owner, 'Flapping HubSpot').getAttribute('data-status'), SOON).toBe('REVOKED');
+      // Two pages of 100 and more to come: it stopped reading and asked for the list instead.
+      expect(operations.names().filter((name) => name === 'MissedConnectionEvents')).toHaveLength(2);
+      expect(operations.names()).toContain('Connections');
+      expect(operations.names()).not.toContain('ConnectionsById');
+    } finally {
+      operations.stop();
+    }
   });
 
   it('connects through OAuth: catalog search, sign-in at the service, and back to the dashboard with the connection active', async () => {

@@ -608,3 +608,58 @@ export const RefreshRunUpdatedSubscription = gql<
   }
   ${RefreshRunFragment}
 `;
+
+/** Where the event feed ends now: the position a dashboard catches up from until a live change moves it. */
+export const LatestConnectionEventQuery = gql<{ connectionEvents: { pageInfo: { endCursor: string | null } } }, Record<string, never>>`
+  query LatestConnectionEvent {
+    connectionEvents(last: 1) {
+      pageInfo {
+        endCursor
+      }
+    }
+  }
+`;
+
+export interface MissedConnectionEvent {
+  __typename: 'ConnectionEvent';
+  id: string;
+  fromStatus: ConnectionStatus | null;
+  connection: { __typename: 'Connection'; id: string };
+}
+
+/**
+ * The status changes committed after `after`, oldest first: what the dashboard missed while its
+ * live channel was down. Only which connections changed; ConnectionsByIdQuery reads them.
+ */
+export const MissedConnectionEventsQuery = gql<
+  { connectionEvents: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: MissedConnectionEvent[] } },
+  { after: string | null; first: number }
+>`
+  query MissedConnectionEvents($after: String, $first: Int!) {
+    connectionEvents(after: $after, first: $first) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        fromStatus
+        connection {
+          id
+        }
+      }
+    }
+  }
+`;
+
+/** Some connections by id, as the list shows them: a catch-up reads just those that changed. */
+export const ConnectionsByIdQuery = gql<{ nodes: (ConnectionSummary | null)[] }, { ids: string[] }>`
+  query ConnectionsById($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on Connection {
+        ...ConnectionSummary
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;

@@ -22,6 +22,7 @@ export function ConnectionPage({ id }: { id: string }) {
   const [result, reexecute] = useQuery({ query: ConnectionQuery, variables: { id } });
   const [, navigate] = useLocation();
   useSubscription({ query: DataSourceStatusChangedSubscription, variables: { connectionId: id } });
+  // Its data sources and refresh runs have no feed to catch up from: read this one connection again.
   useReconnected(() => reexecute({ requestPolicy: 'network-only' }));
   const connection = result.data?.connection;
 
