@@ -15,7 +15,7 @@ import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
-import { connectionEvents, connections } from '../server/db/schema.js';
+import { connectionEvents, connections, dataSources, refreshRuns } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
@@ -246,6 +246,72 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await owner.reload();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
     await screenshot(owner, 'connection');
+  });
+
+  it('shows older refreshes and older history a page at a time, reading only the next page', async () => {
+    const accountId = a.account.id;
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    const [row] = await database.db
+      .insert(connections)
+      .values({ accountId, ownerId: a.owner.user.id, integrationKey: 'box', status: 'ACTIVE', name: 'Long history Box', shared: true })
+      .returning();
+    // 25 status changes a minute apart (two pages of history), the first its creation.
+    await database.db.insert(connectionEvents).values(
+      Array.from({ length: 25 }, (_, index) => ({
+        accountId,
+        connectionId: row.id,
+        fromStatus: index === 0 ? null : index % 2 === 1 ? ('ACTIVE' as const) : ('DISCONNECTED' as const),
+        toStatus: index % 2 === 1 ? ('DISCONNECTED' as const) : ('ACTIVE' as const),
+        reason: index % 2 === 1 ? ('PROVIDER_ERROR' as const) : null,
+        message: `Change ${index}`,
+        actorKind: 'SYSTEM' as const,
+        createdAt: minutesAgo(60 - index),
+      })),
+    );
+    // 7 refreshes (two pages), the newest with the most rows.
+    const [source] = await database.db
+      .insert(dataSources)
+      .values({ accountId, connectionId: row.id, resourceId: 'folders/1', name: 'Shared folder', schedule: '0 * * * *' })
+      .returning();
+    await database.db.insert(refreshRuns).values(
+      Array.from({ length: 7 }, (_, index) => ({
+        accountId,
+        dataSourceId: source.id,
+        status: 'SUCCEEDED' as const,
+        startedAt: minutesAgo(60 - index),
+        finishedAt: minutesAgo(59 - index),
+        rows: index + 1,
+      })),
+    );
+
+    await owner.goto(`${url}/connections/${encodeURIComponent(encodeGlobalId('Connection', row.id))}`);
+    const history = owner.getByRole('region', { name: 'History' });
+    const events = history.locator('li.event');
+    const sources = owner.getByRole('region', { name: 'Data sources' });
+    const runs = sources.locator('table.runs tbody tr');
+    await expect.poll(() => events.count(), SOON).toBe(20);
+    expect(await events.first().textContent()).toContain('Change 24');
+    expect(await history.textContent()).toContain('5 older changes not shown');
+    expect(await runs.count()).toBe(5);
+    expect(await sources.textContent()).toContain('2 older refreshes not shown');
+    await screenshot(owner, 'load-more');
+    const operations = recordOperations(owner);
+    try {
+      await history.getByRole('button', { name: 'Show older changes' }).click();
+      await expect.poll(() => events.count(), SOON).toBe(25);
+      expect(await events.nth(20).textContent()).toContain('Change 4');
+      expect(await events.last().textContent()).toMatch(/^Created as Active/);
+      expect(await history.getByRole('button', { name: 'Show older changes' }).count()).toBe(0);
+
+      await sources.getByRole('button', { name: 'Show older refreshes' }).click();
+      await expect.poll(() => runs.count(), SOON).toBe(7);
+      expect(await runs.locator('td.numeric').allTextContents()).toEqual(['7', '6', '5', '4', '3', '2', '1']);
+      expect(await sources.getByRole('button', { name: 'Show older refreshes' }).count()).toBe(0);
+      // Each button read its next page alone; the connection was not read again.
+      expect(operations.names()).toEqual(['MoreConnectionEvents', 'MoreRefreshRuns']);
+    } finally {
+      operations.stop();
+    }
   });
 
   it('catches up after the live channel was down: changes made meanwhile show without a reload, and only the changed connections are read again', async () => {

@@ -79,8 +79,11 @@ export function createCache() {
       ...Object.fromEntries(EMBEDDED.map((name) => [name, () => null])),
     },
     possibleTypes: { Error: [...ERROR_TYPES] },
+    // Pages a screen loads one after another are read back as one list.
     resolvers: {
       Query: { connections: relayPagination() },
+      Connection: { events: relayPagination() },
+      DataSource: { refreshRuns: relayPagination() },
     },
     updates: {
       Query: {

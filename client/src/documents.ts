@@ -216,6 +216,17 @@ export interface CredentialField {
   required: boolean;
 }
 
+/** One page of a list, and where the next one starts. */
+export interface Page<Item> {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: Item[];
+}
+
+/** How many refresh runs of each data source, and history events, the connection page reads at a time. */
+export const RUNS_PAGE_SIZE = 5;
+export const EVENTS_PAGE_SIZE = 20;
+
 export interface RefreshRun {
   __typename: 'RefreshRun';
   id: string;
@@ -246,7 +257,7 @@ export interface DataSource {
   schedule: string;
   resourceId: string;
   lastRefreshedAt: string | null;
-  refreshRuns: { totalCount: number; nodes: RefreshRun[] };
+  refreshRuns: Page<RefreshRun>;
 }
 
 export interface ConnectionEvent {
@@ -261,6 +272,53 @@ export interface ConnectionEvent {
   createdAt: string;
 }
 
+/** A status change as the connection page's timeline shows it. */
+export const ConnectionEventFragment = gql`
+  fragment ConnectionEvent on ConnectionEvent {
+    id
+    fromStatus
+    toStatus
+    reason
+    message
+    actorKind
+    actor {
+      id
+      name
+    }
+    createdAt
+  }
+`;
+
+/** A page of a data source's refresh runs, newest first. */
+export const RefreshRunsPageFragment = gql`
+  fragment RefreshRunsPage on DataSourceRefreshRunsConnection {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...RefreshRun
+    }
+  }
+  ${RefreshRunFragment}
+`;
+
+/** A page of a connection's timeline, newest first. */
+export const ConnectionEventsPageFragment = gql`
+  fragment ConnectionEventsPage on ConnectionEventsConnection {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...ConnectionEvent
+    }
+  }
+  ${ConnectionEventFragment}
+`;
+
 export interface ConnectionDetail extends ConnectionSummary {
   resourceId: string | null;
   accessTokenExpiresAt: string | null;
@@ -272,12 +330,12 @@ export interface ConnectionDetail extends ConnectionSummary {
     tokenLifetime: { note: string | null };
   };
   dataSources: { totalCount: number; nodes: DataSource[] } | null;
-  events: { totalCount: number; nodes: ConnectionEvent[] } | null;
+  events: Page<ConnectionEvent> | null;
 }
 
 /** One connection with its data sources, their recent refreshes, and its event timeline. */
-export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string }>`
-  query Connection($id: ID!) {
+export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string; runs: number; events: number }>`
+  query Connection($id: ID!, $runs: Int!, $events: Int!) {
     connection(id: $id) {
       ...ConnectionSummary
       resourceId
@@ -306,34 +364,53 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
           schedule
           resourceId
           lastRefreshedAt
-          refreshRuns(first: 5) {
-            totalCount
-            nodes {
-              ...RefreshRun
-            }
+          refreshRuns(first: $runs) {
+            ...RefreshRunsPage
           }
         }
       }
-      events(first: 50) {
-        totalCount
-        nodes {
-          id
-          fromStatus
-          toStatus
-          reason
-          message
-          actorKind
-          actor {
-            id
-            name
-          }
-          createdAt
-        }
+      events(first: $events) {
+        ...ConnectionEventsPage
       }
     }
   }
   ${ConnectionSummaryFragment}
-  ${RefreshRunFragment}
+  ${RefreshRunsPageFragment}
+  ${ConnectionEventsPageFragment}
+`;
+
+/** The next page of a data source's refresh runs (the cache appends it to the connection page's). */
+export const MoreRefreshRunsQuery = gql<
+  { node: { __typename: 'DataSource'; id: string; refreshRuns: Page<RefreshRun> } | null },
+  { id: string; first: number; after: string }
+>`
+  query MoreRefreshRuns($id: ID!, $first: Int!, $after: String!) {
+    node(id: $id) {
+      ... on DataSource {
+        id
+        refreshRuns(first: $first, after: $after) {
+          ...RefreshRunsPage
+        }
+      }
+    }
+  }
+  ${RefreshRunsPageFragment}
+`;
+
+/** The next page of a connection's timeline (the cache appends it to the connection page's). */
+export const MoreConnectionEventsQuery = gql<
+  { connection: { __typename: 'Connection'; id: string; events: Page<ConnectionEvent> | null } | null },
+  { id: string; first: number; after: string }
+>`
+  query MoreConnectionEvents($id: ID!, $first: Int!, $after: String!) {
+    connection(id: $id) {
+      id
+      events(first: $first, after: $after) {
+        ...ConnectionEventsPage
+      }
+    }
+  }
+  ${ConnectionEventsPageFragment}
 `;
 
 export interface CatalogIntegration {
