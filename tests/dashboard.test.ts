@@ -7,20 +7,22 @@
  * every resolver and SQL path it touches already runs on both databases in the other suites, and
  * a second run here would double the slowest file in CI for no new coverage.
  */
+import { eq } from 'drizzle-orm';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
-import { connectionEvents, connections } from '../server/db/schema.js';
+import { connectionEvents, connections, dataSources, refreshRuns } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
+import { graphqlData } from './support/graphql-http.js';
 import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
-import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
+import { registerOAuthIntegration, startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 import { startStubService, type StubService } from './support/stub-service.js';
 
 /** How long a page may take to show something on this shared 2-core machine (CI included). */
@@ -35,22 +37,82 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
   let stub: StubService;
   let browser: Browser;
   let a: Tenant;
-  /** A shared GA4 connection of the owner that sorts first by name while it works. */
-  let aardvark: string;
   let owner: Page;
   let member: Page;
   const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-'));
   const pageErrors: string[] = [];
 
-  async function gql(query: string, variables: Record<string, unknown>, token: string) {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: any; errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
+  const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
+
+  /** The gateway's dependencies: each start, and each restart on the same address, gets the same. */
+  const gatewayDeps = () => ({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+
+  /** A shared connection of the owner's, written straight to the database with its creation event. */
+  async function insertConnection(name: string, integrationKey: string) {
+    const [row] = await database.db
+      .insert(connections)
+      .values({ accountId: a.account.id, ownerId: a.owner.user.id, integrationKey, status: 'ACTIVE', name, shared: true })
+      .returning();
+    await database.db.insert(connectionEvents).values({ accountId: a.account.id, connectionId: row.id, toStatus: 'ACTIVE', actorKind: 'USER', actorUserId: a.owner.user.id });
+    return { id: row.id, gid: encodeGlobalId('Connection', row.id) };
+  }
+
+  /** A partner worker's definitive error report through the gateway at `base`, as a sync job would send it. */
+  async function reportError(base: string, connection: string, message: string) {
+    const reported = await graphqlData(
+      base,
+      a.service.token,
+      `mutation($id: ID!, $message: String) { reportConnectionError(input: { id: $id, reason: PROVIDER_ERROR, message: $message }) { __typename } }`,
+      { id: connection, message },
+    );
+    expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+  }
+
+  /** reportError through a second gateway instance on the same database, started for it alone. */
+  async function reportErrorElsewhere(connection: string, message: string) {
+    const other = createApp(gatewayDeps());
+    try {
+      await reportError(await other.start(0), connection, message);
+    } finally {
+      await other.stop();
+    }
+  }
+
+  /** The GraphQL operations a page sends over HTTP from now on (queries go as GET, mutations as POST). */
+  function recordOperations(page: Page) {
+    const sent: { name: string; variables: Record<string, unknown> }[] = [];
+    const listener = (request: Request) => {
+      const where = new URL(request.url());
+      if (where.pathname !== '/graphql') return;
+      const body: { operationName?: string; variables?: Record<string, unknown> } =
+        request.method() === 'GET'
+          ? { operationName: where.searchParams.get('operationName') ?? undefined, variables: JSON.parse(where.searchParams.get('variables') ?? '{}') }
+          : request.postDataJSON();
+      sent.push({ name: body.operationName ?? '(unnamed)', variables: body.variables ?? {} });
+    };
+    page.on('request', listener);
+    return {
+      names: () => sent.map((operation) => operation.name),
+      variablesOf: (name: string) => sent.filter((operation) => operation.name === name).map((operation) => operation.variables),
+      stop: () => page.off('request', listener),
+    };
+  }
+
+  /**
+   * Takes the gateway down (the page's socket closes, as in a restart or a dropped network), runs
+   * `meanwhile`, then starts it again on the same address and waits for the page to be live again.
+   */
+  async function whileGatewayDown(page: Page, meanwhile: () => Promise<void>) {
+    await app.stop();
+    await page.locator('[data-live="reconnecting"]').waitFor(SOON);
+    await meanwhile();
+    app = createApp(gatewayDeps());
+    await app.start(Number(new URL(url).port));
+    // graphql-ws retries after a growing, randomized wait (1 s, 2 s, 4 s, … plus up to 3 s).
+    await page.locator('[data-live="live"]').waitFor({ timeout: 30_000 });
+    // Its attempts while the gateway was down failed, and Chromium logs each: expected here only.
+    const unexpected = pageErrors.filter((line) => !/WebSocket connection to '.*' failed/.test(line));
+    pageErrors.splice(0, pageErrors.length, ...unexpected);
   }
 
   async function signIn(page: Page, token: string) {
@@ -74,28 +136,15 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'dash');
-    const [row] = await database.db
-      .insert(connections)
-      .values({ accountId: a.account.id, ownerId: a.owner.user.id, integrationKey: 'google-analytics-4', status: 'ACTIVE', name: 'Aardvark GA4', shared: true })
-      .returning();
-    await database.db.insert(connectionEvents).values({ accountId: a.account.id, connectionId: row.id, toStatus: 'ACTIVE', actorKind: 'USER', actorUserId: a.owner.user.id });
-    aardvark = encodeGlobalId('Connection', row.id);
+    // A shared GA4 connection of the owner's that sorts first by name while it works.
+    await insertConnection('Aardvark GA4', 'google-analytics-4');
 
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+    app = createApp(gatewayDeps());
     url = await app.start(0);
     provider = await startOAuthServer(`${url}/oauth/callback`);
     stub = await startStubService();
     stub.validKeys = new Set(['sk_dash_good_key']);
-    await gql(
-      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
-      { input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
-      a.admin.token,
-    );
-    await gql(
-      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`,
-      { input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret } },
-      a.admin.token,
-    );
+    await registerOAuthIntegration(url, a.admin.token, provider);
     await gql(
       `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
       { input: { key: 'stub-metrics', name: 'Stub Metrics', authMethod: 'API_KEY', verifyUrl: `${stub.url}/me`, apiKeyHeader: 'X-Api-Key', description: 'A metrics API that takes an API key' } },
@@ -197,6 +246,135 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await owner.reload();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
     await screenshot(owner, 'connection');
+  });
+
+  it('shows older refreshes and older history a page at a time, reading only the next page', async () => {
+    const accountId = a.account.id;
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    const [row] = await database.db
+      .insert(connections)
+      .values({ accountId, ownerId: a.owner.user.id, integrationKey: 'box', status: 'ACTIVE', name: 'Long history Box', shared: true })
+      .returning();
+    // 25 status changes a minute apart (two pages of history), the first its creation.
+    await database.db.insert(connectionEvents).values(
+      Array.from({ length: 25 }, (_, index) => ({
+        accountId,
+        connectionId: row.id,
+        fromStatus: index === 0 ? null : index % 2 === 1 ? ('ACTIVE' as const) : ('DISCONNECTED' as const),
+        toStatus: index % 2 === 1 ? ('DISCONNECTED' as const) : ('ACTIVE' as const),
+        reason: index % 2 === 1 ? ('PROVIDER_ERROR' as const) : null,
+        message: `Change ${index}`,
+        actorKind: 'SYSTEM' as const,
+        createdAt: minutesAgo(60 - index),
+      })),
+    );
+    // 7 refreshes (two pages), the newest with the most rows.
+    const [source] = await database.db
+      .insert(dataSources)
+      .values({ accountId, connectionId: row.id, resourceId: 'folders/1', name: 'Shared folder', schedule: '0 * * * *' })
+      .returning();
+    await database.db.insert(refreshRuns).values(
+      Array.from({ length: 7 }, (_, index) => ({
+        accountId,
+        dataSourceId: source.id,
+        status: 'SUCCEEDED' as const,
+        startedAt: minutesAgo(60 - index),
+        finishedAt: minutesAgo(59 - index),
+        rows: index + 1,
+      })),
+    );
+
+    await owner.goto(`${url}/connections/${encodeURIComponent(encodeGlobalId('Connection', row.id))}`);
+    const history = owner.getByRole('region', { name: 'History' });
+    const events = history.locator('li.event');
+    const sources = owner.getByRole('region', { name: 'Data sources' });
+    const runs = sources.locator('table.runs tbody tr');
+    await expect.poll(() => events.count(), SOON).toBe(20);
+    expect(await events.first().textContent()).toContain('Change 24');
+    expect(await history.textContent()).toContain('5 older changes not shown');
+    expect(await runs.count()).toBe(5);
+    expect(await sources.textContent()).toContain('2 older refreshes not shown');
+    await screenshot(owner, 'load-more');
+    const operations = recordOperations(owner);
+    try {
+      await history.getByRole('button', { name: 'Show older changes' }).click();
+      await expect.poll(() => events.count(), SOON).toBe(25);
+      expect(await events.nth(20).textContent()).toContain('Change 4');
+      expect(await events.last().textContent()).toMatch(/^Created as Active/);
+      expect(await history.getByRole('button', { name: 'Show older changes' }).count()).toBe(0);
+
+      await sources.getByRole('button', { name: 'Show older refreshes' }).click();
+      await expect.poll(() => runs.count(), SOON).toBe(7);
+      expect(await runs.locator('td.numeric').allTextContents()).toEqual(['7', '6', '5', '4', '3', '2', '1']);
+      expect(await sources.getByRole('button', { name: 'Show older refreshes' }).count()).toBe(0);
+      // Each button read its next page alone; the connection was not read again.
+      expect(operations.names()).toEqual(['MoreConnectionEvents', 'MoreRefreshRuns']);
+    } finally {
+      operations.stop();
+    }
+  });
+
+  it('catches up after the live channel was down: changes made meanwhile show without a reload, and only the changed connections are read again', async () => {
+    const missedFirst = await insertConnection('Offline HubSpot 1', 'hubspot');
+    const seenLive = await insertConnection('Live HubSpot', 'hubspot');
+    const missedSecond = await insertConnection('Offline HubSpot 2', 'hubspot');
+    // On its first connect the page takes where the event feed ends as its position.
+    const positioned = owner.waitForResponse((response) => new URL(response.url()).searchParams.get('operationName') === 'LatestConnectionEvent');
+    await owner.goto(url);
+    await card(owner, 'Offline HubSpot 2').waitFor();
+    await positioned;
+    await owner.locator('[data-live="live"]').waitFor(SOON);
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    const operations = recordOperations(owner);
+    try {
+      // Down: another gateway instance on the same database takes a partner's error report.
+      await whileGatewayDown(owner, () => reportErrorElsewhere(missedFirst.gid, 'The portal was deleted'));
+      const first = card(owner, 'Offline HubSpot 1');
+      await expect.poll(() => first.getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      expect(await first.locator('.problem').textContent()).toContain('The portal was deleted');
+      // It read the events after its position, then that one connection: never the whole list.
+      await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toEqual([{ ids: [missedFirst.gid] }]);
+      expect(operations.names()).toEqual(['MissedConnectionEvents', 'ConnectionsById']);
+
+      // A change that arrives live moves the position: the next catch-up starts after it.
+      await reportError(url, seenLive.gid, 'Seen as it happened');
+      await expect.poll(() => card(owner, 'Live HubSpot').getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      await whileGatewayDown(owner, () => reportErrorElsewhere(missedSecond.gid, 'Missed while down'));
+      await expect.poll(() => card(owner, 'Offline HubSpot 2').getAttribute('data-status'), SOON).toBe('DISCONNECTED');
+      await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toHaveLength(2);
+      expect(operations.variablesOf('ConnectionsById')[1]).toEqual({ ids: [missedSecond.gid] });
+      expect(operations.names()).not.toContain('Connections');
+      expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      await screenshot(owner, 'caught-up');
+    } finally {
+      operations.stop();
+    }
+  });
+
+  it('reads the whole list again when more than 200 status changes were missed', async () => {
+    const busy = await insertConnection('Flapping HubSpot', 'hubspot');
+    await owner.goto(url);
+    await card(owner, 'Flapping HubSpot').waitFor();
+    await owner.locator('[data-live="live"]').waitFor(SOON);
+    const operations = recordOperations(owner);
+    try {
+      await whileGatewayDown(owner, async () => {
+        // 201 changes, ending REVOKED, written as a burst the page never heard of.
+        const statuses = Array.from({ length: 201 }, (_, index) => (index % 2 === 0 ? 'DISCONNECTED' : 'ACTIVE') as 'DISCONNECTED' | 'ACTIVE' | 'REVOKED');
+        statuses[200] = 'REVOKED';
+        await database.db.insert(connectionEvents).values(
+          statuses.map((toStatus, index) => ({ accountId: a.account.id, connectionId: busy.id, fromStatus: index === 0 ? 'ACTIVE' : statuses[index - 1], toStatus, actorKind: 'SYSTEM' as const })),
+        );
+        await database.db.update(connections).set({ status: 'REVOKED' }).where(eq(connections.id, busy.id));
+      });
+      await expect.poll(() => card(owner, 'Flapping HubSpot').getAttribute('data-status'), SOON).toBe('REVOKED');
+      // Two pages of 100 and more to come: it stopped reading and asked for the list instead.
+      expect(operations.names().filter((name) => name === 'MissedConnectionEvents')).toHaveLength(2);
+      expect(operations.names()).toContain('Connections');
+      expect(operations.names()).not.toContain('ConnectionsById');
+    } finally {
+      operations.stop();
+    }
   });
 
   it('connects through OAuth: catalog search, sign-in at the service, and back to the dashboard with the connection active', async () => {

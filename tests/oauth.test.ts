@@ -10,7 +10,8 @@ import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';
 import { startOAuth1Server } from './support/oauth1-server.js';
-import { MACHINE_CLIENT, type OAuthServer, startOAuthServer } from './support/oauth-server.js';
+import { graphqlData } from './support/graphql-http.js';
+import { MACHINE_CLIENT, type OAuthServer, registerOAuthIntegration, startOAuthServer } from './support/oauth-server.js';
 
 const RETURN_TO = 'http://app.example.test/connections';
 
@@ -26,37 +27,18 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     app = createApp({ db: db(), vault: testVault, log: createLog('debug', (line) => logLines.push(line)), returnOrigins: ['http://app.example.test'] });
     url = await app.start(0);
     provider = await startOAuthServer(`${url}/oauth/callback`);
-    const registered = await gql(
-      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename ... on Error { message } ... on RegisterIntegrationSuccess { integration { callbackUrl endpoints { authorizeUrl revokeUrl verifyUrl } } } } }`,
-      { input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
-      a.admin.token,
-    );
-    expect(registered.registerIntegration.integration).toEqual({
+    expect(await registerOAuthIntegration(url, a.admin.token, provider)).toEqual({
       callbackUrl: `${url}/oauth/callback`,
       endpoints: { authorizeUrl: `${provider.issuer}/auth`, revokeUrl: `${provider.issuer}/token/revocation`, verifyUrl: `${provider.issuer}/me` },
+      oauthClientId: provider.clientId,
     });
-    const configured = await gql(
-      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename ... on ConfigureIntegrationSuccess { integration { oauthClientId } } } }`,
-      { input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret } },
-      a.admin.token,
-    );
-    expect(configured.configureIntegration.integration.oauthClientId).toBe(provider.clientId);
   });
   afterAll(async () => {
     await provider?.close();
     await app?.stop();
   });
 
-  async function gql(query: string, variables: Record<string, unknown>, token: string) {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: any; errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  }
+  const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
 
   const START = `mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on Error { message } ... on StartConnectionSuccess { result { authorizationUrl connection { id status } } } } }`;
   const TEST = `mutation($id: ID!) { testConnection(input: { id: $id }) { __typename ... on TestConnectionSuccess { result { ok transientMessage connection { status problem { reason } } } } } }`;

@@ -10,7 +10,7 @@ import { Vault } from '../server/domain/vault.js';
 import { parseGlobalId } from '../server/graphql/global-ids.js';
 import { createLog } from '../server/log.js';
 import { tenant, type Tenant } from './support/fixtures.js';
-import { type OAuthServer, startOAuthServer } from './support/oauth-server.js';
+import { type OAuthServer, registerOAuthIntegration, startOAuthServer } from './support/oauth-server.js';
 import { postGraphql } from './support/graphql-http.js';
 import { startScript } from './support/processes.js';
 
@@ -37,12 +37,7 @@ describe.runIf(url)('token refresh across gateway processes on one PostgreSQL', 
     app = createApp({ db: database.db, vault, log: createLog('error') });
     const base = await app.start(0);
     provider = await startOAuthServer(`${base}/oauth/callback`, { accessTokenTtl: 3600 });
-    await gql(base, a.admin.token, `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`, {
-      input: { key: 'test-oidc', name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'offline_access'] },
-    });
-    await gql(base, a.admin.token, `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`, {
-      input: { integration: 'test-oidc', clientId: provider.clientId, clientSecret: provider.clientSecret },
-    });
+    await registerOAuthIntegration(base, a.admin.token, provider);
     const started = await gql(
       base,
       a.owner.token,

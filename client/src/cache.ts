@@ -1,8 +1,9 @@
 /**
  * The normalized cache: connections, data sources, runs, events and users are entities keyed by
  * id, integrations by key, everything else lives inside its parent. A status change from the
- * subscription is merged into the Connection entity, so every badge showing it re-renders; the
- * updaters below only handle what a merge cannot (lists that gain or lose members, timelines).
+ * subscription (or the catch-up after a reconnect) is merged into the Connection entity, so every
+ * badge showing it re-renders; the updaters below only handle what a merge cannot (lists that gain
+ * or lose members, timelines).
  */
 import { cacheExchange, type Cache } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
@@ -18,6 +19,7 @@ const EMBEDDED = [
   'Viewer',
   'PageInfo',
   'QueryConnectionsConnection',
+  'QueryConnectionEventsConnection',
   'QueryIntegrationsConnection',
   'ConnectionDataSourcesConnection',
   'ConnectionEventsConnection',
@@ -54,6 +56,17 @@ function isListed(cache: Cache, key: string | null): boolean {
   });
 }
 
+/**
+ * A status change of connection `id`, live or read from the feed after a reconnect: the merge
+ * updated the connection itself (or the catch-up's refetch will); its timeline gained an event,
+ * and a connection the list does not hold yet (created elsewhere) makes the list refetch.
+ */
+function statusChanged(cache: Cache, id: string, created: boolean) {
+  const key = cache.keyOfEntity({ __typename: 'Connection', id });
+  invalidateField(cache, key ?? '', 'events');
+  if (created || !isListed(cache, key)) invalidateField(cache, 'Query', 'connections');
+}
+
 function typename(data: Record<string, unknown>, field: string): string | undefined {
   const value = data[field] as { __typename?: string } | null | undefined;
   return value?.__typename;
@@ -66,10 +79,20 @@ export function createCache() {
       ...Object.fromEntries(EMBEDDED.map((name) => [name, () => null])),
     },
     possibleTypes: { Error: [...ERROR_TYPES] },
+    // Pages a screen loads one after another are read back as one list.
     resolvers: {
       Query: { connections: relayPagination() },
+      Connection: { events: relayPagination() },
+      DataSource: { refreshRuns: relayPagination() },
     },
     updates: {
+      Query: {
+        // Events a catch-up read from the feed are applied as the live ones are.
+        connectionEvents: (result, _args, cache) => {
+          const feed = result.connectionEvents as { nodes?: { fromStatus: string | null; connection: { id: string } }[] };
+          for (const event of feed.nodes ?? []) statusChanged(cache, event.connection.id, event.fromStatus === null);
+        },
+      },
       Mutation: {
         // A new connection belongs in the list; where it sorts is the server's business.
         startConnection: (result, _args, cache) => {
@@ -85,13 +108,7 @@ export function createCache() {
       Subscription: {
         connectionStatusChanged: (result, _args, cache) => {
           const change = result.connectionStatusChanged as { previousStatus: string | null; connection: { id: string } };
-          const connection = { __typename: 'Connection', id: change.connection.id };
-          // The merge above updated the connection itself; its timeline gained an event.
-          invalidateField(cache, cache.keyOfEntity(connection) ?? '', 'events');
-          // A connection the list does not hold yet (created elsewhere) makes the list refetch.
-          if (change.previousStatus === null || !isListed(cache, cache.keyOfEntity(connection))) {
-            invalidateField(cache, 'Query', 'connections');
-          }
+          statusChanged(cache, change.connection.id, change.previousStatus === null);
         },
         refreshRunUpdated: (result, _args, cache) => {
           const update = result.refreshRunUpdated as { dataSource: { id: string } };

@@ -120,6 +120,42 @@ export const ConnectionSummaryFragment = gql`
   }
 `;
 
+/**
+ * What every mutation reads of a typed error: the fields all errors share and those of each error
+ * type that has its own (see MutationError).
+ */
+export const MutationErrorFragment = gql`
+  fragment MutationError on Error {
+    message
+    code
+    ... on CredentialsRejectedError {
+      reason
+      interpretation
+      resolution
+    }
+    ... on ProviderUnavailableError {
+      retryAfterSeconds
+    }
+    ... on ValidationError {
+      field
+    }
+    ... on ConnectionInUseError {
+      dataSourceCount
+    }
+  }
+`;
+
+/** A started or reauthenticated connection: where to sign in (OAuth), and the connection itself. */
+export const StartConnectionPayloadFragment = gql`
+  fragment StartConnectionPayload on StartConnectionPayload {
+    authorizationUrl
+    connection {
+      ...ConnectionSummary
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
 export interface ViewerData {
   viewer: {
     tokenKind: 'USER' | 'SERVICE';
@@ -180,6 +216,17 @@ export interface CredentialField {
   required: boolean;
 }
 
+/** One page of a list, and where the next one starts. */
+export interface Page<Item> {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: Item[];
+}
+
+/** How many refresh runs of each data source, and history events, the connection page reads at a time. */
+export const RUNS_PAGE_SIZE = 5;
+export const EVENTS_PAGE_SIZE = 20;
+
 export interface RefreshRun {
   __typename: 'RefreshRun';
   id: string;
@@ -190,6 +237,18 @@ export interface RefreshRun {
   error: string | null;
 }
 
+/** A refresh run as the connection page's history table shows it. */
+export const RefreshRunFragment = gql`
+  fragment RefreshRun on RefreshRun {
+    id
+    status
+    startedAt
+    finishedAt
+    rows
+    error
+  }
+`;
+
 export interface DataSource {
   __typename: 'DataSource';
   id: string;
@@ -198,7 +257,7 @@ export interface DataSource {
   schedule: string;
   resourceId: string;
   lastRefreshedAt: string | null;
-  refreshRuns: { totalCount: number; nodes: RefreshRun[] };
+  refreshRuns: Page<RefreshRun>;
 }
 
 export interface ConnectionEvent {
@@ -213,6 +272,53 @@ export interface ConnectionEvent {
   createdAt: string;
 }
 
+/** A status change as the connection page's timeline shows it. */
+export const ConnectionEventFragment = gql`
+  fragment ConnectionEvent on ConnectionEvent {
+    id
+    fromStatus
+    toStatus
+    reason
+    message
+    actorKind
+    actor {
+      id
+      name
+    }
+    createdAt
+  }
+`;
+
+/** A page of a data source's refresh runs, newest first. */
+export const RefreshRunsPageFragment = gql`
+  fragment RefreshRunsPage on DataSourceRefreshRunsConnection {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...RefreshRun
+    }
+  }
+  ${RefreshRunFragment}
+`;
+
+/** A page of a connection's timeline, newest first. */
+export const ConnectionEventsPageFragment = gql`
+  fragment ConnectionEventsPage on ConnectionEventsConnection {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      ...ConnectionEvent
+    }
+  }
+  ${ConnectionEventFragment}
+`;
+
 export interface ConnectionDetail extends ConnectionSummary {
   resourceId: string | null;
   accessTokenExpiresAt: string | null;
@@ -224,12 +330,12 @@ export interface ConnectionDetail extends ConnectionSummary {
     tokenLifetime: { note: string | null };
   };
   dataSources: { totalCount: number; nodes: DataSource[] } | null;
-  events: { totalCount: number; nodes: ConnectionEvent[] } | null;
+  events: Page<ConnectionEvent> | null;
 }
 
 /** One connection with its data sources, their recent refreshes, and its event timeline. */
-export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string }>`
-  query Connection($id: ID!) {
+export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string; runs: number; events: number }>`
+  query Connection($id: ID!, $runs: Int!, $events: Int!) {
     connection(id: $id) {
       ...ConnectionSummary
       resourceId
@@ -258,38 +364,53 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
           schedule
           resourceId
           lastRefreshedAt
-          refreshRuns(first: 5) {
-            totalCount
-            nodes {
-              id
-              status
-              startedAt
-              finishedAt
-              rows
-              error
-            }
+          refreshRuns(first: $runs) {
+            ...RefreshRunsPage
           }
         }
       }
-      events(first: 50) {
-        totalCount
-        nodes {
-          id
-          fromStatus
-          toStatus
-          reason
-          message
-          actorKind
-          actor {
-            id
-            name
-          }
-          createdAt
-        }
+      events(first: $events) {
+        ...ConnectionEventsPage
       }
     }
   }
   ${ConnectionSummaryFragment}
+  ${RefreshRunsPageFragment}
+  ${ConnectionEventsPageFragment}
+`;
+
+/** The next page of a data source's refresh runs (the cache appends it to the connection page's). */
+export const MoreRefreshRunsQuery = gql<
+  { node: { __typename: 'DataSource'; id: string; refreshRuns: Page<RefreshRun> } | null },
+  { id: string; first: number; after: string }
+>`
+  query MoreRefreshRuns($id: ID!, $first: Int!, $after: String!) {
+    node(id: $id) {
+      ... on DataSource {
+        id
+        refreshRuns(first: $first, after: $after) {
+          ...RefreshRunsPage
+        }
+      }
+    }
+  }
+  ${RefreshRunsPageFragment}
+`;
+
+/** The next page of a connection's timeline (the cache appends it to the connection page's). */
+export const MoreConnectionEventsQuery = gql<
+  { connection: { __typename: 'Connection'; id: string; events: Page<ConnectionEvent> | null } | null },
+  { id: string; first: number; after: string }
+>`
+  query MoreConnectionEvents($id: ID!, $first: Int!, $after: String!) {
+    connection(id: $id) {
+      id
+      events(first: $first, after: $after) {
+        ...ConnectionEventsPage
+      }
+    }
+  }
+  ${ConnectionEventsPageFragment}
 `;
 
 export interface CatalogIntegration {
@@ -377,30 +498,14 @@ export const StartConnectionMutation = gql<{ startConnection: Result<StartConnec
       __typename
       ... on StartConnectionSuccess {
         result {
-          authorizationUrl
-          connection {
-            ...ConnectionSummary
-          }
+          ...StartConnectionPayload
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
-  ${ConnectionSummaryFragment}
+  ${StartConnectionPayloadFragment}
+  ${MutationErrorFragment}
 `;
 
 export const ReauthenticateConnectionMutation = gql<
@@ -412,30 +517,14 @@ export const ReauthenticateConnectionMutation = gql<
       __typename
       ... on ReauthenticateConnectionSuccess {
         result {
-          authorizationUrl
-          connection {
-            ...ConnectionSummary
-          }
+          ...StartConnectionPayload
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
-  ${ConnectionSummaryFragment}
+  ${StartConnectionPayloadFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface TestConnectionSuccess {
@@ -456,21 +545,11 @@ export const TestConnectionMutation = gql<{ testConnection: Result<TestConnectio
           }
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on CredentialsRejectedError {
-        reason
-        interpretation
-        resolution
-      }
-      ... on ProviderUnavailableError {
-        retryAfterSeconds
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface RevokeConnectionSuccess {
@@ -491,13 +570,11 @@ export const RevokeConnectionMutation = gql<{ revokeConnection: Result<RevokeCon
           }
         }
       }
-      ... on Error {
-        message
-        code
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface UpdateConnectionSuccess {
@@ -517,16 +594,11 @@ export const UpdateConnectionMutation = gql<
           ...ConnectionSummary
         }
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on ValidationError {
-        field
-      }
+      ...MutationError
     }
   }
   ${ConnectionSummaryFragment}
+  ${MutationErrorFragment}
 `;
 
 export interface DeleteConnectionSuccess {
@@ -541,15 +613,10 @@ export const DeleteConnectionMutation = gql<{ deleteConnection: Result<DeleteCon
       ... on DeleteConnectionSuccess {
         deletedId
       }
-      ... on Error {
-        message
-        code
-      }
-      ... on ConnectionInUseError {
-        dataSourceCount
-      }
+      ...MutationError
     }
   }
+  ${MutationErrorFragment}
 `;
 
 export interface ConnectionStatusChange {
@@ -608,12 +675,7 @@ export const RefreshRunUpdatedSubscription = gql<
     refreshRunUpdated(dataSourceId: $dataSourceId) {
       occurredAt
       refreshRun {
-        id
-        status
-        startedAt
-        finishedAt
-        rows
-        error
+        ...RefreshRun
       }
       dataSource {
         id
@@ -621,4 +683,60 @@ export const RefreshRunUpdatedSubscription = gql<
       }
     }
   }
+  ${RefreshRunFragment}
+`;
+
+/** Where the event feed ends now: the position a dashboard catches up from until a live change moves it. */
+export const LatestConnectionEventQuery = gql<{ connectionEvents: { pageInfo: { endCursor: string | null } } }, Record<string, never>>`
+  query LatestConnectionEvent {
+    connectionEvents(last: 1) {
+      pageInfo {
+        endCursor
+      }
+    }
+  }
+`;
+
+export interface MissedConnectionEvent {
+  __typename: 'ConnectionEvent';
+  id: string;
+  fromStatus: ConnectionStatus | null;
+  connection: { __typename: 'Connection'; id: string };
+}
+
+/**
+ * The status changes committed after `after`, oldest first: what the dashboard missed while its
+ * live channel was down. Only which connections changed; ConnectionsByIdQuery reads them.
+ */
+export const MissedConnectionEventsQuery = gql<
+  { connectionEvents: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: MissedConnectionEvent[] } },
+  { after: string | null; first: number }
+>`
+  query MissedConnectionEvents($after: String, $first: Int!) {
+    connectionEvents(after: $after, first: $first) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        fromStatus
+        connection {
+          id
+        }
+      }
+    }
+  }
+`;
+
+/** Some connections by id, as the list shows them: a catch-up reads just those that changed. */
+export const ConnectionsByIdQuery = gql<{ nodes: (ConnectionSummary | null)[] }, { ids: string[] }>`
+  query ConnectionsById($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on Connection {
+        ...ConnectionSummary
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
 `;

@@ -1,11 +1,13 @@
 /**
  * One urql client per signed-in token: queries and mutations over HTTP, subscriptions over one
  * graphql-ws socket on the same /graphql path, both carrying the token. The socket's state is
- * published for the "Live" indicator, and a reconnect is announced so screens can catch up on
- * what they missed while it was down.
+ * published for the "Live" indicator. After a reconnect the gateway catches the cache up on what
+ * was missed (see catch-up.ts) and then tells the screens, which refetch only when that could not
+ * be done.
  */
 import { Client, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createSocketClient, type Client as SocketClient } from 'graphql-ws/client';
+import { trackEventFeed, type CatchUpOutcome } from './catch-up';
 import { createCache } from './cache';
 
 /** Where the live channel is: connecting at first, live, or down and retrying. */
@@ -15,7 +17,9 @@ export interface Gateway {
   client: Client;
   /** Current live-channel state, and a way to hear about changes (returns an unsubscribe). */
   live(): LiveState;
-  onLive(listener: (state: LiveState, reconnected: boolean) => void): () => void;
+  onLive(listener: (state: LiveState) => void): () => void;
+  /** Hears each return of the live channel, once the catch-up it ran has finished. */
+  onReconnected(listener: (outcome: CatchUpOutcome) => void): () => void;
   /** Closes the socket (signing out). */
   dispose(): void;
 }
@@ -38,10 +42,11 @@ function socketUrl(): string {
 export function createGateway(token: string, onUnauthorized: () => void): Gateway {
   let state: LiveState = 'connecting';
   let connectedBefore = false;
-  const listeners = new Set<(state: LiveState, reconnected: boolean) => void>();
-  const publish = (next: LiveState, reconnected = false) => {
+  const listeners = new Set<(state: LiveState) => void>();
+  const reconnectListeners = new Set<(outcome: CatchUpOutcome) => void>();
+  const publish = (next: LiveState) => {
     state = next;
-    for (const listener of listeners) listener(next, reconnected);
+    for (const listener of listeners) listener(next);
   };
 
   const socket: SocketClient = createSocketClient({
@@ -53,8 +58,15 @@ export function createGateway(token: string, onUnauthorized: () => void): Gatewa
     shouldRetry: (event) => !isForbidden(event),
   });
   socket.on('connected', () => {
-    publish('live', connectedBefore);
-    connectedBefore = true;
+    publish('live');
+    if (!connectedBefore) {
+      connectedBefore = true;
+      void feed.start();
+      return;
+    }
+    void feed.catchUp().then((outcome) => {
+      for (const listener of reconnectListeners) listener(outcome);
+    });
   });
   socket.on('closed', (event) => {
     if (isForbidden(event)) onUnauthorized();
@@ -68,6 +80,11 @@ export function createGateway(token: string, onUnauthorized: () => void): Gatewa
     requestPolicy: 'cache-and-network',
     exchanges: [
       mapExchange({
+        onResult(result) {
+          // Each live status change moves the position a catch-up starts from.
+          const cursor = (result.data as { connectionStatusChanged?: { cursor?: string } } | undefined)?.connectionStatusChanged?.cursor;
+          if (cursor) feed.seen(cursor);
+        },
         onError(error) {
           if (error.response?.status === 401) onUnauthorized();
         },
@@ -88,6 +105,8 @@ export function createGateway(token: string, onUnauthorized: () => void): Gatewa
     ],
   });
 
+  const feed = trackEventFeed(client);
+
   return {
     client,
     live: () => state,
@@ -95,8 +114,13 @@ export function createGateway(token: string, onUnauthorized: () => void): Gatewa
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onReconnected(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
     dispose() {
       listeners.clear();
+      reconnectListeners.clear();
       // Disposing while a connection attempt is failing rejects with that attempt's error: moot now.
       void Promise.resolve(socket.dispose()).catch(() => {});
     },

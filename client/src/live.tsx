@@ -1,10 +1,12 @@
 /**
  * Live updates for the signed-in session: one subscription to every connection status change the
  * viewer may see (the cache merges each into its Connection), the socket's state for the header's
- * indicator, and a hook for screens that must catch up after a reconnect.
+ * indicator, and a hook for screens that read what the event feed does not carry again after a
+ * reconnect.
  */
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useSubscription } from 'urql';
+import type { CatchUpOutcome } from './catch-up';
 import { ConnectionStatusChangedSubscription } from './documents';
 import type { Gateway, LiveState } from './gateway';
 
@@ -27,16 +29,17 @@ export function useLiveState(): LiveState {
   return state;
 }
 
-/** Calls `catchUp` each time the live channel comes back after being down. */
-export function useReconnected(catchUp: () => void) {
+/**
+ * Calls `onReconnected` each time the live channel comes back after being down, once the gateway
+ * has caught the cache up on missed status changes (or found it could not: `refetch`).
+ */
+export function useReconnected(onReconnected: (outcome: CatchUpOutcome) => void) {
   const gateway = useContext(GatewayContext);
-  const latest = useRef(catchUp);
-  latest.current = catchUp;
+  const latest = useRef(onReconnected);
+  latest.current = onReconnected;
   useEffect(() => {
     if (!gateway) return;
-    return gateway.onLive((_state, reconnected) => {
-      if (reconnected) latest.current();
-    });
+    return gateway.onReconnected((outcome) => latest.current(outcome));
   }, [gateway]);
 }
 

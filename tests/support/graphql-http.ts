@@ -7,3 +7,10 @@ export async function postGraphql(base: string, token: string, query: string, va
   });
   return (await response.json()) as { data?: any; errors?: any[] };
 }
+
+/** postGraphql for a request that must not fail: its `data`, or a thrown error with the GraphQL errors. */
+export async function graphqlData(base: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+  const body = await postGraphql(base, token, query, variables);
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}

@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { graphqlData } from './graphql-http.js';
 
 export interface OAuthServer {
   issuer: string;
@@ -123,4 +124,37 @@ export async function startOAuthServer(redirectUri: string, options: { accessTok
         server.close(() => resolve());
       }),
   };
+}
+
+/** The integration key `registerOAuthIntegration` gives the provider in the gateway. */
+const OAUTH_INTEGRATION = 'test-oidc';
+
+/** What the gateway answered when the provider was registered and configured. */
+export interface RegisteredOAuthIntegration {
+  callbackUrl: string;
+  endpoints: { authorizeUrl: string; revokeUrl: string | null; verifyUrl: string | null };
+  oauthClientId: string;
+}
+
+/**
+ * Registers `provider` in the gateway at `base` as the custom integration `test-oidc` (endpoints
+ * found by discovery from its issuer) and configures the provider's client for it, as an account
+ * admin would; throws with the gateway's message if either step is refused.
+ */
+export async function registerOAuthIntegration(base: string, adminToken: string, provider: OAuthServer): Promise<RegisteredOAuthIntegration> {
+  const registered = await graphqlData(
+    base,
+    adminToken,
+    `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename ... on Error { message } ... on RegisterIntegrationSuccess { integration { callbackUrl endpoints { authorizeUrl revokeUrl verifyUrl } } } } }`,
+    { input: { key: OAUTH_INTEGRATION, name: 'Test OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
+  );
+  if (registered.registerIntegration.__typename !== 'RegisterIntegrationSuccess') throw new Error(`registerIntegration: ${registered.registerIntegration.message}`);
+  const configured = await graphqlData(
+    base,
+    adminToken,
+    `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename ... on Error { message } ... on ConfigureIntegrationSuccess { integration { oauthClientId } } } }`,
+    { input: { integration: OAUTH_INTEGRATION, clientId: provider.clientId, clientSecret: provider.clientSecret } },
+  );
+  if (configured.configureIntegration.__typename !== 'ConfigureIntegrationSuccess') throw new Error(`configureIntegration: ${configured.configureIntegration.message}`);
+  return { ...registered.registerIntegration.integration, oauthClientId: configured.configureIntegration.integration.oauthClientId };
 }

@@ -47,6 +47,39 @@ function outcomeOf<T extends { __typename: string }>(
   return { value: value as T };
 }
 
+type ButtonTone = 'primary' | 'secondary' | 'ghost' | 'danger' | 'danger-quiet';
+
+/**
+ * The one small button every action, form and confirmation here uses: `busyLabel` (by default the
+ * label with an ellipsis) stands in for the label while its action runs.
+ */
+function ActionButton({
+  label,
+  busyLabel = `${label}…`,
+  tone,
+  busy = false,
+  disabled = false,
+  submit = false,
+  action,
+  onClick,
+}: {
+  label: string;
+  busyLabel?: string;
+  tone: ButtonTone;
+  busy?: boolean;
+  disabled?: boolean;
+  submit?: boolean;
+  /** data-action, what the browser tests find the button by. */
+  action?: string;
+  onClick?: () => void;
+}) {
+  return (
+    <button type={submit ? 'submit' : 'button'} className={`button button-small button-${tone}`} disabled={disabled} data-action={action} onClick={onClick}>
+      {busy ? busyLabel : label}
+    </button>
+  );
+}
+
 /** Where an OAuth sign-in comes back to: this dashboard (the gateway's own origin is allowed). */
 export function returnUrl(): string {
   return new URL('/', window.location.href).toString();
@@ -152,23 +185,23 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
       return null;
     });
 
-  const button = (action: string, label: string, onClick: () => void, style = 'button-secondary') => (
-    <button type="button" className={`button button-small ${style}`} disabled={busy !== null} onClick={onClick} data-action={action}>
-      {busy === action ? `${label}…` : label}
-    </button>
+  /** A button that starts `action`; all are disabled while any action runs. */
+  const actionButton = (action: string, label: string, onClick: () => void, tone: ButtonTone = 'secondary') => (
+    <ActionButton action={action} label={label} tone={tone} busy={busy === action} disabled={busy !== null} onClick={onClick} />
   );
+  const cancel = <ActionButton label="Cancel" tone="ghost" onClick={() => setMode('idle')} />;
 
   return (
     <div className="actions-block">
       {mode === 'idle' && (
         <div className="actions">
-          {can.use && button('test', 'Test', onTest)}
+          {can.use && actionButton('test', 'Test', onTest)}
           {can.reauthenticate &&
-            button('reauthenticate', 'Reauthenticate', () => (oauth ? onReauthenticate() : setMode('reauthenticate')), connection.status === 'ACTIVE' ? 'button-secondary' : 'button-primary')}
-          {can.edit && button('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
-          {can.edit && button('share', connection.shared ? 'Unshare' : 'Share', onShare)}
-          {can.revoke && button('revoke', 'Revoke', () => setMode('confirm-revoke'), 'button-danger-quiet')}
-          {can.delete && button('delete', 'Delete', () => setMode('confirm-delete'), 'button-danger-quiet')}
+            actionButton('reauthenticate', 'Reauthenticate', () => (oauth ? onReauthenticate() : setMode('reauthenticate')), connection.status === 'ACTIVE' ? 'secondary' : 'primary')}
+          {can.edit && actionButton('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
+          {can.edit && actionButton('share', connection.shared ? 'Unshare' : 'Share', onShare)}
+          {can.revoke && actionButton('revoke', 'Revoke', () => setMode('confirm-revoke'), 'danger-quiet')}
+          {can.delete && actionButton('delete', 'Delete', () => setMode('confirm-delete'), 'danger-quiet')}
         </div>
       )}
 
@@ -178,12 +211,8 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
             New name
           </label>
           <input id={`rename-${connection.id}`} value={name} maxLength={120} required autoFocus onChange={(event) => setName(event.target.value)} />
-          <button type="submit" className="button button-small button-primary" disabled={busy !== null || !name.trim()}>
-            {busy === 'rename' ? 'Saving…' : 'Save'}
-          </button>
-          <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
-            Cancel
-          </button>
+          <ActionButton submit label="Save" busyLabel="Saving…" tone="primary" busy={busy === 'rename'} disabled={busy !== null || !name.trim()} />
+          {cancel}
         </Form>
       )}
 
@@ -200,12 +229,15 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
             />
           )}
           <div className="actions">
-            <button type="submit" className="button button-small button-primary" disabled={busy !== null || !integration.data}>
-              {busy === 'reauthenticate' ? 'Testing…' : 'Test and save'}
-            </button>
-            <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
-              Cancel
-            </button>
+            <ActionButton
+              submit
+              label="Test and save"
+              busyLabel="Testing…"
+              tone="primary"
+              busy={busy === 'reauthenticate'}
+              disabled={busy !== null || !integration.data}
+            />
+            {cancel}
           </div>
         </Form>
       )}
@@ -217,18 +249,16 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
               ? 'Revoke it? Its credentials are wiped and its data sources stop refreshing.'
               : 'Delete it with its history? This cannot be undone.'}
           </span>
-          <button
-            type="button"
-            className="button button-small button-danger"
+          <ActionButton
+            action={mode}
+            label={mode === 'confirm-revoke' ? 'Revoke' : 'Delete'}
+            busyLabel="Working…"
+            tone="danger"
+            busy={busy !== null}
             disabled={busy !== null}
-            data-action={mode === 'confirm-revoke' ? 'confirm-revoke' : 'confirm-delete'}
             onClick={mode === 'confirm-revoke' ? onRevoke : onDelete}
-          >
-            {busy ? 'Working…' : mode === 'confirm-revoke' ? 'Revoke' : 'Delete'}
-          </button>
-          <button type="button" className="button button-small button-ghost" onClick={() => setMode('idle')}>
-            Cancel
-          </button>
+          />
+          {cancel}
         </div>
       )}
 

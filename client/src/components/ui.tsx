@@ -1,5 +1,5 @@
 /** Small building blocks every screen uses: badges, notices, loading, empty and error states. */
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { CombinedError } from '@urql/core';
 import type { ConnectionProblem, ConnectionStatus, MutationError } from '../documents';
 import { dateTime, REASON_LABELS, STATUS_LABELS, timeAgo } from '../format';
@@ -61,6 +61,34 @@ export function LoadError({ error, retry }: { error: CombinedError; retry?: () =
           Try again
         </button>
       )}
+    </div>
+  );
+}
+
+/**
+ * The rest of a paged list: how many are not shown yet, and a button that asks for the next page
+ * (`load` resolves once the cache holds it, and the list above grows). A failed page says why and
+ * offers to try again.
+ */
+export function LoadMore({ label, remaining, load }: { label: string; remaining: string; load: () => Promise<{ error?: CombinedError }> }) {
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<CombinedError | null>(null);
+  const loadNext = async () => {
+    setLoading(true);
+    setError(null);
+    try {
+      setError((await load()).error ?? null);
+    } finally {
+      setLoading(false);
+    }
+  };
+  return (
+    <div className="load-more-row">
+      <span className="muted small">{remaining} not shown</span>
+      <button type="button" className="button button-small button-secondary" disabled={loading} onClick={loadNext}>
+        {loading ? 'Loading…' : label}
+      </button>
+      {error && <LoadError error={error} retry={loadNext} />}
     </div>
   );
 }

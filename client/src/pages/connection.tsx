@@ -3,25 +3,38 @@
  * runs, and the timeline of its status changes. Data source and refresh-run changes arrive live.
  */
 import type { ReactNode } from 'react';
-import { useQuery, useSubscription } from 'urql';
+import { useClient, useQuery, useSubscription } from 'urql';
 import { Link, useLocation } from 'wouter';
 import { ConnectionActions } from '../components/connection-actions';
-import { EmptyState, LoadError, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo } from '../components/ui';
+import { EmptyState, LoadError, LoadMore, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo } from '../components/ui';
 import {
   ConnectionQuery,
   DataSourceStatusChangedSubscription,
+  EVENTS_PAGE_SIZE,
+  MoreConnectionEventsQuery,
+  MoreRefreshRunsQuery,
   RefreshRunUpdatedSubscription,
+  RUNS_PAGE_SIZE,
   type ConnectionDetail,
-  type ConnectionEvent,
   type DataSource,
+  type Page,
 } from '../documents';
 import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS } from '../format';
 import { useReconnected } from '../live';
 
+/** A page the reader asked for comes from the gateway, not the cache. */
+const fresh = { requestPolicy: 'network-only' } as const;
+
+/** Where the page after `page` starts; null when there is none. */
+function nextPage(page: Page<unknown> | null): string | null {
+  return page?.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+}
+
 export function ConnectionPage({ id }: { id: string }) {
-  const [result, reexecute] = useQuery({ query: ConnectionQuery, variables: { id } });
+  const [result, reexecute] = useQuery({ query: ConnectionQuery, variables: { id, runs: RUNS_PAGE_SIZE, events: EVENTS_PAGE_SIZE } });
   const [, navigate] = useLocation();
   useSubscription({ query: DataSourceStatusChangedSubscription, variables: { connectionId: id } });
+  // Its data sources and refresh runs have no feed to catch up from: read this one connection again.
   useReconnected(() => reexecute({ requestPolicy: 'network-only' }));
   const connection = result.data?.connection;
 
@@ -99,7 +112,7 @@ function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDe
       ) : (
         <>
           <DataSources connection={connection} />
-          <Timeline events={connection.events?.nodes ?? []} total={connection.events?.totalCount ?? 0} />
+          <Timeline connection={connection} />
         </>
       )}
     </>
@@ -136,6 +149,8 @@ function DataSources({ connection }: { connection: ConnectionDetail }) {
 }
 
 function DataSourceItem({ source }: { source: DataSource }) {
+  const client = useClient();
+  const olderRuns = nextPage(source.refreshRuns);
   useSubscription({ query: RefreshRunUpdatedSubscription, variables: { dataSourceId: source.id } });
   const tone = source.status === 'ACTIVE' ? 'good' : source.status === 'BROKEN' ? 'bad' : 'neutral';
   return (
@@ -178,14 +193,22 @@ function DataSourceItem({ source }: { source: DataSource }) {
           </tbody>
         </table>
       )}
-      {source.refreshRuns.totalCount > source.refreshRuns.nodes.length && (
-        <p className="muted small">{plural(source.refreshRuns.totalCount - source.refreshRuns.nodes.length, 'older refresh', 'older refreshes')} not shown</p>
+      {olderRuns && (
+        <LoadMore
+          label="Show older refreshes"
+          remaining={plural(source.refreshRuns.totalCount - source.refreshRuns.nodes.length, 'older refresh', 'older refreshes')}
+          load={() => client.query(MoreRefreshRunsQuery, { id: source.id, first: RUNS_PAGE_SIZE, after: olderRuns }, fresh).toPromise()}
+        />
       )}
     </li>
   );
 }
 
-function Timeline({ events, total }: { events: ConnectionEvent[]; total: number }) {
+function Timeline({ connection }: { connection: ConnectionDetail }) {
+  const client = useClient();
+  const events = connection.events?.nodes ?? [];
+  const total = connection.events?.totalCount ?? 0;
+  const olderEvents = nextPage(connection.events);
   return (
     <section className="panel" aria-label="History">
       <h2>
@@ -219,6 +242,13 @@ function Timeline({ events, total }: { events: ConnectionEvent[]; total: number 
             </li>
           ))}
         </ol>
+      )}
+      {olderEvents && (
+        <LoadMore
+          label="Show older changes"
+          remaining={plural(total - events.length, 'older change')}
+          load={() => client.query(MoreConnectionEventsQuery, { id: connection.id, first: EVENTS_PAGE_SIZE, after: olderEvents }, fresh).toPromise()}
+        />
       )}
     </section>
   );

@@ -58,8 +58,11 @@ export function ConnectionsPage() {
   const [result, reexecute] = useQuery({ query: ConnectionsQuery, variables: { after } });
   const returned = useReturnedSignIn();
   const [dismissed, setDismissed] = useState(false);
-  // After the live channel was down, changes may have been missed: ask the gateway again.
-  useReconnected(() => reexecute({ requestPolicy: 'network-only' }));
+  // Missed status changes are caught up connection by connection; the whole list is read again
+  // only when that could not be done.
+  useReconnected((outcome) => {
+    if (outcome === 'refetch') reexecute({ requestPolicy: 'network-only' });
+  });
 
   const connections = result.data?.connections;
   const groups = useMemo(() => groupByIntegration(connections?.nodes ?? []), [connections]);
