@@ -11,7 +11,7 @@ import { createAccount, createUser, findUserByEmail } from './domain/accounts.js
 import { issueApiToken, revokeApiToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
 import type { ApiTokenKind, UserRole } from './domain/types.js';
-import { resealCredentials } from './domain/credentials.js';
+import { resealSecrets } from './domain/key-rotation.js';
 import { Vault } from './domain/vault.js';
 import { openVault } from './vault-config.js';
 
@@ -22,8 +22,8 @@ Commands:
   users create --account <account id> --email <email> --name <name> [--role MEMBER|EDITOR|ADMIN]
   tokens create --email <user email> --name <name> [--kind USER|SERVICE]
   tokens revoke --email <user email> --id <token id>
-  keys rotate      re-seal every credential under the newest key (embedded mode: adds a new key
-                   to the data dir's key file first; with PATCHBAY_SECRET_KEY, put the new key
+  keys rotate      re-seal every secret (credentials, OAuth app secrets) under the newest key
+                   (embedded mode: adds a new key to the data dir's key file first; with PATCHBAY_SECRET_KEY, put the new key
                    first in the list, deploy, then run this)
 
 Environment: DATABASE_URL (PostgreSQL) or PATCHBAY_DATA_DIR (PGlite, default ./.data).
@@ -110,12 +110,12 @@ async function main(argv: string[]): Promise<unknown> {
       }
       case 'keys rotate': {
         const vault = config.secretKey ? openVault(config) : Vault.rotateDataDirKey(config.dataDir);
-        const { resealed, unopenable } = await resealCredentials(db, vault);
+        const { resealed, unopenable } = await resealSecrets(db, vault);
         return {
           currentKeyId: vault.currentKeyId,
           resealed,
-          ...(unopenable.length
-            ? { unopenable, note: 'These credentials were sealed with a key that is not configured; they were left as they were.' }
+          ...(Object.keys(unopenable).length
+            ? { unopenable, note: 'These secrets were sealed with a key that is not configured; they were left as they were.' }
             : {}),
         };
       }

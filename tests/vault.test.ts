@@ -5,10 +5,13 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connections, credentials } from '../server/db/schema.js';
-import { readCredentials, resealCredentials, storeCredentials } from '../server/domain/credentials.js';
+import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
+import { loadIntegrations } from '../server/domain/integrations.js';
+import { resealSecrets } from '../server/domain/key-rotation.js';
+import { configureIntegration, loadApp } from '../server/domain/oauth2.js';
 import { Vault, VaultError } from '../server/domain/vault.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
-import { tenant } from './support/fixtures.js';
+import { tenant, testOAuthSettings } from './support/fixtures.js';
 
 const key = () => randomBytes(32).toString('base64');
 const dirs: string[] = [];
@@ -51,28 +54,32 @@ describe('the vault', () => {
   });
 });
 
-describeEachDatabase('credential key rotation', (db) => {
-  it('re-seals every credential under the new key; all still open', async () => {
+describeEachDatabase('key rotation', (db) => {
+  it('re-seals every credential and OAuth app secret under the new key; all still open', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
       const oldKey = `old:${key()}`;
       const before = Vault.fromKeyList(oldKey);
       const rows = await tx.select().from(connections).where(eq(connections.accountId, a.account.id));
       for (const row of rows) await storeCredentials(tx, before, row, { apiKey: `key-for-${row.id}` });
+      await configureIntegration(tx, before, a.admin.viewer, { integration: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-app-secret' });
       const newKey = `new:${key()}`;
       const after = Vault.fromKeyList(`${newKey},${oldKey}`);
-      // Other suites may have committed credentials under keys this vault lacks: reported, not fatal.
-      const { resealed } = await resealCredentials(tx, after, 2);
-      expect(resealed).toBeGreaterThanOrEqual(rows.length);
+      // Other suites may have committed secrets under keys this vault lacks: reported, not fatal.
+      const { resealed } = await resealSecrets(tx, after, 2);
+      expect(resealed.credentials).toBeGreaterThanOrEqual(rows.length);
+      expect(resealed.oauthApps).toBeGreaterThanOrEqual(1);
       const onlyNew = Vault.fromKeyList(newKey);
       for (const row of rows) {
         const [stored] = await tx.select().from(credentials).where(eq(credentials.connectionId, row.id));
         expect(stored.keyId).toBe('new');
         expect(await readCredentials(tx, onlyNew, row.id)).toEqual({ apiKey: `key-for-${row.id}` });
       }
-      expect((await resealCredentials(tx, after)).resealed).toBe(0);
+      const [salesforce] = await loadIntegrations(tx, a.account.id, ['salesforce']);
+      expect(await loadApp(tx, onlyNew, a.account.id, salesforce!, testOAuthSettings)).toMatchObject({ clientId: 'sf-client', clientSecret: 'sf-app-secret' });
+      expect((await resealSecrets(tx, after)).resealed).toEqual({ credentials: 0, oauthApps: 0, oauthAttempts: 0 });
       await tx.update(credentials).set({ keyId: 'gone' }).where(eq(credentials.connectionId, rows[0].id));
-      expect((await resealCredentials(tx, after)).unopenable).toContain(rows[0].id);
+      expect((await resealSecrets(tx, after)).unopenable.credentials).toContain(rows[0].id);
     });
   });
 });

@@ -73,7 +73,10 @@ function hashState(state: string): string {
   return createHash('sha256').update(state).digest('hex');
 }
 
-const appBinding = (accountId: string, integrationKey: string) => `oauth-app:${accountId}:${integrationKey}`;
+/** What an OAuth app's sealed secret is bound to (its row's identity). */
+export const appBinding = (accountId: string, integrationKey: string) => `oauth-app:${accountId}:${integrationKey}`;
+/** What an authorization attempt's sealed PKCE verifier and nonce are bound to. */
+export const attemptBinding = (attemptId: string) => `oauth-attempt:${attemptId}`;
 
 /** Stores the account's OAuth client id and (sealed) secret for an OAuth 2.0 integration (admins). */
 export async function configureIntegration(
@@ -184,7 +187,7 @@ export async function recordAttempt(
     .returning();
   await tx
     .update(oauthAttempts)
-    .set(vault.seal(`oauth-attempt:${attempt.id}`, input.secret))
+    .set(vault.seal(attemptBinding(attempt.id), input.secret))
     .where(eq(oauthAttempts.id, attempt.id));
 }
 
@@ -255,7 +258,7 @@ export async function consumeAttempt(db: Database, vault: Vault, state: string |
     accountId: attempt.accountId,
     createdById: attempt.createdById,
     returnTo: attempt.returnTo,
-    secret: vault.open<AttemptSecret>(`oauth-attempt:${attempt.id}`, attempt),
+    secret: vault.open<AttemptSecret>(attemptBinding(attempt.id), attempt),
   };
 }
 
