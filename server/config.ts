@@ -33,6 +33,11 @@ export interface Config {
   serviceTimeoutMs: number;
   /** Run the background refresh and health-check jobs in this process (PATCHBAY_JOBS, default on). */
   jobs: boolean;
+  /**
+   * Let webhook endpoints be on private, loopback and link-local addresses, and plain http
+   * (PATCHBAY_WEBHOOK_ALLOW_PRIVATE, default off: public https only). For tests and closed networks.
+   */
+  webhookAllowPrivate: boolean;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -110,6 +115,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
+    webhookAllowPrivate: booleanSetting(env, 'PATCHBAY_WEBHOOK_ALLOW_PRIVATE', false),
     defaultOAuthApps: oauthAppSettings(env),
     checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),

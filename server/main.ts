@@ -7,12 +7,17 @@ import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
+import { onCommittedChanges } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
+import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
+import { webhookOutbox } from './jobs/webhooks.js';
 import { openVault } from './vault-config.js';
 import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
+/** How often a gateway looks for due outbox rows (retries, test webhooks); commits wake it sooner. */
+const OUTBOX_INTERVAL_MS = 10_000;
 
 async function main() {
   const config = readConfig();
@@ -27,6 +32,7 @@ async function main() {
   }
   setServiceTimeout(config.serviceTimeoutMs);
   const vault = openVault(config);
+  const webhooks = { allowPrivate: config.webhookAllowPrivate };
   await ensureDashboardBuilt(log);
   const app = createApp({
     db: database.db,
@@ -35,6 +41,7 @@ async function main() {
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
+    webhooks,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
       ? createRedisBus(config.redisUrl)
@@ -43,9 +50,11 @@ async function main() {
         : createMemoryBus(),
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
+  let outboxWorker: ReturnType<typeof startOutboxWorker> | undefined;
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await jobs?.stop();
+    await outboxWorker?.stop();
     await app.stop();
     await database.close();
     process.exit(0);
@@ -58,6 +67,12 @@ async function main() {
       ...DEFAULT_HEALTH_OPTIONS,
       periodMs: config.checkPeriodMs,
       refreshMarginMs: config.refreshMarginMs,
+    });
+    const outboxes: Outbox[] = [webhookOutbox({ vault, settings: webhooks, log })];
+    outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, OUTBOX_INTERVAL_MS);
+    // Status changes enqueue webhook deliveries in their transaction: send them once committed.
+    onCommittedChanges(database.db, (changes) => {
+      if (changes.some((change) => change.type === 'connection')) outboxWorker?.wake();
     });
   }
   const base = config.publicUrl ?? url;
