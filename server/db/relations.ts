@@ -80,6 +80,7 @@ export const relations = defineRelations(schema, (r) => ({
   },
   webhookEndpoints: {
     account: r.one.accounts({ from: r.webhookEndpoints.accountId, to: r.accounts.id, optional: false }),
+    createdBy: r.one.users({ from: r.webhookEndpoints.createdById, to: r.users.id }),
     deliveries: r.many.webhookDeliveries({ from: r.webhookEndpoints.id, to: r.webhookDeliveries.endpointId }),
   },
   webhookDeliveries: {

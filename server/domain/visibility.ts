@@ -5,10 +5,19 @@
  */
 import type { Database } from '../db/client.js';
 import type { connections } from '../db/schema.js';
-import { isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
+import { canReadWebhooks, isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
 
 /** The row types reachable by id. */
-export type NodeType = 'Account' | 'User' | 'ApiToken' | 'Connection' | 'DataSource' | 'RefreshRun' | 'ConnectionEvent';
+export type NodeType =
+  | 'Account'
+  | 'User'
+  | 'ApiToken'
+  | 'Connection'
+  | 'DataSource'
+  | 'RefreshRun'
+  | 'ConnectionEvent'
+  | 'WebhookEndpoint'
+  | 'WebhookDelivery';
 
 /** Loads the rows of `type` among `ids` that the viewer may see (others are simply absent). */
 export async function findVisibleRows(
@@ -52,6 +61,12 @@ export async function findVisibleRows(
       rows = await db.query.connectionEvents.findMany({
         where: { id: idIn, accountId, connection: usable },
       });
+      break;
+    case 'WebhookEndpoint':
+      rows = canReadWebhooks(viewer) ? await db.query.webhookEndpoints.findMany({ where: { id: idIn, accountId } }) : [];
+      break;
+    case 'WebhookDelivery':
+      rows = canReadWebhooks(viewer) ? await db.query.webhookDeliveries.findMany({ where: { id: idIn, accountId } }) : [];
       break;
   }
   return rows;

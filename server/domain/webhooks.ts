@@ -186,7 +186,12 @@ export async function updateWebhookEndpoint(
   settings: WebhookSettings,
   viewer: Viewer,
   id: string,
-  input: Partial<WebhookEndpointInput> & { enabled?: boolean | null },
+  input: {
+    url?: string | null;
+    description?: string | null;
+    enabled?: boolean | null;
+    integrationKeys?: readonly string[] | null;
+  },
 ): Promise<WebhookEndpointRow> {
   ensureAdmin(viewer);
   if (input.url == null && input.description === undefined && input.enabled == null && input.integrationKeys === undefined) {

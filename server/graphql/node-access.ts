@@ -18,6 +18,8 @@ const NODE_TYPES = new Set<string>([
   'DataSource',
   'RefreshRun',
   'ConnectionEvent',
+  'WebhookEndpoint',
+  'WebhookDelivery',
 ] satisfies NodeType[]);
 
 /** Loads the nodes the viewer may see, in order; null in place of unknown, foreign or hidden ids. */

@@ -14,6 +14,7 @@ import './connection-event.js';
 import './connection-status-change.js';
 import './data-source-status-change.js';
 import './refresh-run-update.js';
+import './webhook.js';
 
 builder.queryType({ description: 'The connection graph of the viewer’s account.' });
 builder.mutationType({ description: 'Changes; each returns a result union of its payload and typed errors.' });

@@ -61,8 +61,11 @@ function retryAfterMs(response: Response, capMs: number): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, capMs) : undefined;
 }
 
-/** The start of a response body as one line of printable text, redacted; the rest is never read. */
-async function excerpt(response: Response): Promise<string> {
+/**
+ * The start of a response body as one line of printable text, with tokens and the endpoint's own
+ * secret (a receiver may echo what it got) redacted; the rest is never read.
+ */
+async function excerpt(response: Response, secret: string): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -80,17 +83,19 @@ async function excerpt(response: Response): Promise<string> {
     await reader.cancel().catch(() => {});
   }
   const text = Buffer.concat(chunks).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
-  return redact(text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text);
+  const bare = secret.slice(secret.indexOf('_') + 1);
+  const scrubbed = redact(text).split(secret).join('[redacted]').split(bare).join('[redacted]');
+  return scrubbed.length > EXCERPT_CHARS ? `${scrubbed.slice(0, EXCERPT_CHARS)}…` : scrubbed;
 }
 
 /** Classifies an answer (its body is consumed or cancelled). */
-async function answered(response: Response, policy: RetryPolicy): Promise<Attempt> {
+async function answered(response: Response, policy: RetryPolicy, secret: string): Promise<Attempt> {
   const status = response.status;
   if (status >= 200 && status < 300) {
     await response.body?.cancel().catch(() => {});
     return { outcome: { ok: true }, status };
   }
-  const body = await excerpt(response);
+  const body = await excerpt(response, secret);
   const error = `HTTP ${status}${body ? `: ${body}` : ''}`;
   if (status === 410) return { outcome: permanent(`${error} (the endpoint was disabled)`), status };
   if (status >= 300 && status < 400) return { outcome: permanent(`${error} (redirects are not followed; register the final URL)`), status };
@@ -118,7 +123,7 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
   const policy = { ...base, leaseMs: Math.max(base.leaseMs, base.batchSize * serviceTimeout() + 30_000) };
   const agent = new Agent({ connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup } });
 
-  async function post(row: { id: string; url: string; payload: unknown }, signer: Webhook): Promise<Attempt> {
+  async function post(row: { id: string; url: string; payload: unknown }, secret: string): Promise<Attempt> {
     let url: URL;
     try {
       url = new URL(row.url);
@@ -141,14 +146,14 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
           'user-agent': USER_AGENT,
           'webhook-id': row.id,
           'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': signer.sign(row.id, now, body),
+          'webhook-signature': new Webhook(secret).sign(row.id, now, body),
         },
         body,
         redirect: 'manual',
         dispatcher: agent,
         signal: serviceTimeoutSignal(),
       });
-      return await answered(response, policy);
+      return await answered(response, policy, secret);
     } catch (error) {
       return unanswered(error);
     }
@@ -178,10 +183,10 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
     // that a retry may fix (the rest wait for the next round instead of piling onto it).
     await Promise.all(
       [...byEndpoint.values()].map(async (group) => {
-        const [{ endpointId, enabled }] = group;
-        let signer: Webhook | undefined;
+        const [{ endpointId, enabled, keyId, ciphertext }] = group;
+        let secret: string | undefined;
         try {
-          signer = enabled ? new Webhook(endpointSecret(vault, group[0])) : undefined;
+          secret = enabled ? endpointSecret(vault, { id: endpointId, keyId, ciphertext }) : undefined;
         } catch {
           log.error('webhook secret could not be opened', { endpointId });
         }
@@ -190,11 +195,11 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
             outcomes.set(row.id, permanent('The endpoint is disabled'));
             continue;
           }
-          if (!signer) {
+          if (!secret) {
             outcomes.set(row.id, permanent('The signing secret could not be opened; rotate it'));
             continue;
           }
-          const attempt = await post(row, signer);
+          const attempt = await post(row, secret);
           outcomes.set(row.id, attempt.outcome);
           if (attempt.status !== undefined) statuses.push({ id: row.id, status: attempt.status });
           if (attempt.outcome.ok) continue;
