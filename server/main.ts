@@ -16,8 +16,6 @@ import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/b
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
-/** How often a gateway looks for due outbox rows (retries, test webhooks); commits wake it sooner. */
-const OUTBOX_INTERVAL_MS = 10_000;
 
 async function main() {
   const config = readConfig();
@@ -69,7 +67,7 @@ async function main() {
       refreshMarginMs: config.refreshMarginMs,
     });
     const outboxes: Outbox[] = [webhookOutbox({ vault, settings: webhooks, log })];
-    outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, OUTBOX_INTERVAL_MS);
+    outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
     // Status changes enqueue webhook deliveries in their transaction: send them once committed.
     onCommittedChanges(database.db, (changes) => {
       if (changes.some((change) => change.type === 'connection')) outboxWorker?.wake();

@@ -49,7 +49,8 @@ export const WebhookDeliveryType = builder.drizzleNode('webhookDeliveries', {
     }),
     payload: t.expose('payload', {
       type: 'JSONObject',
-      description: 'The exact JSON body, the same on every attempt; `webhook-id` is this delivery’s database id.',
+      description:
+        'The exact JSON body, the same on every attempt (it names private connections too, as SERVICE tokens see them).',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was enqueued (the change’s commit).' }),
     nextAttemptAt: t.field({
