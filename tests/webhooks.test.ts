@@ -341,6 +341,33 @@ describeEachDatabase('webhooks', (db) => {
     });
   });
 
+  it('a failure that may pass holds back the endpoint’s other deliveries for the round; a 410 fails them all', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const endpoint = await register(tx, a);
+      const outbox = outboxFor(a.account.id);
+      const received = receiver.received.length;
+      await disconnect(tx, a.connections.shared);
+      await disconnect(tx, a.connections.memberPrivate);
+      receiver.answers = [{ status: 502 }];
+      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 2, failed: 0 });
+      expect(receiver.received.length).toBe(received + 1);
+      expect((await deliveriesOf(tx, a.account.id)).map((row) => row.lastError).sort()).toEqual([
+        'HTTP 502',
+        'Not attempted: an earlier delivery to this endpoint failed in the same round',
+      ]);
+      receiver.answers = [{ status: 410 }];
+      await makeDue(tx, a.account.id);
+      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 2 });
+      expect(receiver.received.length).toBe(received + 2);
+      expect((await deliveriesOf(tx, a.account.id)).map((row) => row.lastError).sort()).toEqual([
+        'HTTP 410 (the endpoint was disabled)',
+        'The endpoint answered 410 Gone and was disabled',
+      ]);
+      expect((await endpointLog(tx, a.admin.viewer, endpoint.gid)).enabled).toBe(false);
+    });
+  });
+
   it('a 4xx fails at once; 410 Gone also disables the endpoint, which then gets nothing', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');

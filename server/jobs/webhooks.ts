@@ -204,15 +204,13 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
           if (attempt.status !== undefined) statuses.push({ id: row.id, status: attempt.status });
           if (attempt.outcome.ok) continue;
           log.warn('webhook delivery failed', { deliveryId: row.id, endpointId, error: attempt.outcome.error });
-          if (attempt.status === 410) {
-            gone.push(endpointId);
-            break;
-          }
-          if (!attempt.outcome.permanent) break;
+          if (attempt.status === 410) gone.push(endpointId);
+          if (attempt.status === 410 || !attempt.outcome.permanent) break;
         }
-        for (const row of group) {
-          if (!outcomes.has(row.id)) outcomes.set(row.id, retry('Not attempted: an earlier delivery to this endpoint failed in the same round'));
-        }
+        const rest = gone.includes(endpointId)
+          ? permanent('The endpoint answered 410 Gone and was disabled')
+          : retry('Not attempted: an earlier delivery to this endpoint failed in the same round');
+        for (const row of group) if (!outcomes.has(row.id)) outcomes.set(row.id, rest);
       }),
     );
     if (statuses.length > 0) {
