@@ -19,6 +19,7 @@ import { PatchbayError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
+import type { WebhookSettings } from './domain/webhooks.js';
 import { encodeGlobalId } from './graphql/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   bus?: ChangeBus;
   /** The built dashboard to serve at `/` (default client/dist). */
   dashboardDir?: string;
+  /** Which webhook URLs may be registered (default: public https only). */
+  webhooks?: WebhookSettings;
 }
 
 export interface App {
@@ -96,7 +99,17 @@ async function viewerFromRequest(db: Database, request: Request): Promise<Viewer
   return viewer;
 }
 
-export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defaultOAuthApps, bus = createMemoryBus(), dashboardDir }: AppDeps): App {
+export function createApp({
+  db,
+  log,
+  vault,
+  publicUrl,
+  returnOrigins = [],
+  defaultOAuthApps,
+  bus = createMemoryBus(),
+  dashboardDir,
+  webhooks,
+}: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
@@ -127,6 +140,7 @@ export function createApp({ db, log, vault, publicUrl, returnOrigins = [], defau
       vault,
       oauth,
       live,
+      webhooks,
       // WebSocket operations were authenticated once, when the socket connected.
       viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
     }),

@@ -40,6 +40,13 @@ export interface Config {
   smtpFrom: string;
   /** Warn this many days ahead of a known reauthorization deadline (PATCHBAY_REAUTHORIZE_WARNING_DAYS, default 14). */
   reauthorizeWarningDays: number;
+  /**
+   * Let webhook endpoints be on private, loopback and link-local addresses, and plain http
+   * (PATCHBAY_WEBHOOK_ALLOW_PRIVATE, default off: public https only). For tests and closed networks.
+   */
+  webhookAllowPrivate: boolean;
+  /** How often the outbox worker looks for due deliveries besides being woken by commits (PATCHBAY_OUTBOX_INTERVAL_MS). */
+  outboxIntervalMs: number;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -117,6 +124,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
+    webhookAllowPrivate: booleanSetting(env, 'PATCHBAY_WEBHOOK_ALLOW_PRIVATE', false),
+    outboxIntervalMs: integerSetting(env, 'PATCHBAY_OUTBOX_INTERVAL_MS', 10_000, 1_000, 3_600_000),
     defaultOAuthApps: oauthAppSettings(env),
     checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),

@@ -7,17 +7,16 @@ import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
+import { onCommittedChanges } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
+import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
+import { webhookOutbox } from './jobs/webhooks.js';
 import { openVault } from './vault-config.js';
 import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
-import { onCommittedChanges } from './domain/changes.js';
 import { createMailOutbox } from './jobs/mail.js';
-import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
-/** How often it looks for due mail and webhook deliveries (and at once after a status change). */
-const OUTBOX_INTERVAL_MS = 5_000;
 
 async function main() {
   const config = readConfig();
@@ -32,6 +31,7 @@ async function main() {
   }
   setServiceTimeout(config.serviceTimeoutMs);
   const vault = openVault(config);
+  const webhooks = { allowPrivate: config.webhookAllowPrivate };
   await ensureDashboardBuilt(log);
   const app = createApp({
     db: database.db,
@@ -40,6 +40,7 @@ async function main() {
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
+    webhooks,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
       ? createRedisBus(config.redisUrl)
@@ -53,7 +54,6 @@ async function main() {
   const mail = config.smtpUrl
     ? createMailOutbox({ smtpUrl: config.smtpUrl, from: config.smtpFrom, dashboardUrl: () => base })
     : undefined;
-  const outboxes: Outbox[] = [...(mail ? [mail] : [])];
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await jobs?.stop();
@@ -66,6 +66,7 @@ async function main() {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const url = await app.start(config.port, config.host);
+  base ||= url;
   if (config.jobs) {
     jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log }, JOB_INTERVAL_MS, {
       ...DEFAULT_HEALTH_OPTIONS,
@@ -73,14 +74,13 @@ async function main() {
       refreshMarginMs: config.refreshMarginMs,
       warningDays: config.reauthorizeWarningDays,
     });
-    if (outboxes.length) {
-      const worker = startOutboxWorker({ db: database.db, log }, outboxes, OUTBOX_INTERVAL_MS);
-      // A status change may have written notices or deliveries: deliver them now, not at the next tick.
-      onCommittedChanges(database.db, (changes) => changes.some((change) => change.type === 'connection') && worker.wake());
-      outboxWorker = worker;
-    }
+    const outboxes: Outbox[] = [webhookOutbox({ vault, settings: webhooks, log }), ...(mail ? [mail] : [])];
+    outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
+    // A status change writes notices and webhook deliveries in its transaction: send them once committed.
+    onCommittedChanges(database.db, (changes) => {
+      if (changes.some((change) => change.type === 'connection')) outboxWorker?.wake();
+    });
   }
-  base ||= url;
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   const liveVia = config.redisUrl ? 'Redis pub/sub' : config.databaseUrl ? 'PostgreSQL LISTEN/NOTIFY' : 'in-process';
   process.stdout.write(

@@ -8,6 +8,7 @@ export const relations = defineRelations(schema, (r) => ({
     connections: r.many.connections({ from: r.accounts.id, to: r.connections.accountId }),
     integrations: r.many.integrations({ from: r.accounts.id, to: r.integrations.accountId }),
     apiTokens: r.many.apiTokens({ from: r.accounts.id, to: r.apiTokens.accountId }),
+    webhookEndpoints: r.many.webhookEndpoints({ from: r.accounts.id, to: r.webhookEndpoints.accountId }),
   },
   users: {
     account: r.one.accounts({ from: r.users.accountId, to: r.accounts.id, optional: false }),
@@ -77,5 +78,13 @@ export const relations = defineRelations(schema, (r) => ({
       optional: false,
     }),
     actor: r.one.users({ from: r.connectionEvents.actorUserId, to: r.users.id }),
+  },
+  webhookEndpoints: {
+    account: r.one.accounts({ from: r.webhookEndpoints.accountId, to: r.accounts.id, optional: false }),
+    createdBy: r.one.users({ from: r.webhookEndpoints.createdById, to: r.users.id }),
+    deliveries: r.many.webhookDeliveries({ from: r.webhookEndpoints.id, to: r.webhookDeliveries.endpointId }),
+  },
+  webhookDeliveries: {
+    endpoint: r.one.webhookEndpoints({ from: r.webhookDeliveries.endpointId, to: r.webhookEndpoints.id, optional: false }),
   },
 }));

@@ -406,3 +406,68 @@ export const notifications = table(
     index('notifications_account_id_idx').on(t.accountId),
   ],
 );
+
+/**
+ * An account's webhook endpoint: where partners receive connection status changes, signed per
+ * Standard Webhooks with a `whsec_` secret sealed by the vault (bound to the endpoint id).
+ */
+export const webhookEndpoints = table(
+  'webhook_endpoints',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: accountId(),
+    url: text().notNull(),
+    description: text(),
+    enabled: boolean().notNull().default(true),
+    /** Only changes of connections to these integration keys; null: every connection. */
+    integrationKeys: text().array(),
+    /** Why the endpoint was disabled by Patchbay (e.g. it answered 410 Gone); null when enabled or disabled by a person. */
+    disabledReason: text(),
+    /** Which vault key sealed the signing secret, so keys can rotate. */
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    createdById: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_endpoints_account_created_idx').on(t.accountId, t.createdAt, t.id),
+    index('webhook_endpoints_created_by_id_idx').on(t.createdById),
+  ],
+);
+
+/**
+ * The webhook outbox and delivery log: one row per endpoint per event, written in the
+ * transaction of the change. `payload` is the exact body, built then, so every attempt sends the
+ * same bytes under the same `webhook-id` (the row id).
+ */
+export const webhookDeliveries = table(
+  'webhook_deliveries',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: accountId(),
+    endpointId: uuid()
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** The status change it announces; null for test deliveries (and once the connection is deleted). */
+    eventId: uuid().references(() => connectionEvents.id, { onDelete: 'set null' }),
+    /** `connection.status_changed` or `webhook.test`. */
+    eventType: text().notNull(),
+    payload: jsonb().notNull().$type<Record<string, unknown>>(),
+    status: notificationStatus().notNull().default('PENDING'),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: createdAt(),
+    /** What the last failed attempt hit, sanitized; never a secret. */
+    lastError: text(),
+    /** The HTTP status of the last attempt that got an answer. */
+    responseStatus: integer(),
+    deliveredAt: at(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_pending_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint_created_idx').on(t.endpointId, t.createdAt, t.id),
+    index('webhook_deliveries_event_id_idx').on(t.eventId),
+    index('webhook_deliveries_account_id_idx').on(t.accountId),
+  ],
+);

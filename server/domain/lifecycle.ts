@@ -38,6 +38,7 @@ import { type Integration, loadIntegrations } from './integrations.js';
 import type { ActorKind, ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
 import { validName } from './validation.js';
 import type { Vault } from './vault.js';
+import { enqueueWebhookDeliveries } from './webhooks.js';
 import { canUseConnection, type Viewer } from './viewer.js';
 
 const MAX_CREDENTIAL_LENGTH = 4096;
@@ -57,17 +58,23 @@ export function actorOf(viewer: Viewer): Actor {
 type EventFacts = Pick<typeof connectionEvents.$inferInsert, 'fromStatus' | 'toStatus' | 'reason' | 'message' | 'actorKind' | 'actorUserId'>;
 
 /**
- * Writes a connection's event row and announces it after commit. The per-account advisory lock,
- * held to the end of the transaction, makes `seq` order the account's events by commit, so
- * `connectionEvents(after:)` never skips an event that committed late. It is the last lock a
- * transition takes (rows are locked before it), so it cannot close a lock cycle.
+ * Writes a connection's event row, enqueues its webhook deliveries, and announces it after
+ * commit. The per-account advisory lock, held to the end of the transaction, makes `seq` order
+ * the account's events by commit, so `connectionEvents(after:)` never skips an event that
+ * committed late. It is the last lock a transition takes (rows are locked before it), so it
+ * cannot close a lock cycle. Every status change, creation included, passes through here.
  */
-async function insertEvent(tx: Database, connection: Pick<ConnectionRow, 'id' | 'accountId'>, facts: EventFacts) {
+async function insertEvent(
+  tx: Database,
+  connection: Pick<ConnectionRow, 'id' | 'accountId' | 'name' | 'integrationKey'>,
+  facts: EventFacts,
+) {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${connection.accountId}::text, 0))`);
   const [event] = await tx
     .insert(connectionEvents)
     .values({ accountId: connection.accountId, connectionId: connection.id, ...facts })
     .returning();
+  await enqueueWebhookDeliveries(tx, event, connection);
   recordChanges([{ type: 'connection', accountId: event.accountId, eventId: event.id }]);
   return event;
 }
@@ -111,7 +118,7 @@ export async function transition(
       at: now,
     })),
   );
-  const event = await insertEvent(tx, connection, {
+  const event = await insertEvent(tx, row, {
     fromStatus: connection.status,
     toStatus: to,
     reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,

@@ -58,6 +58,14 @@ export function canEditDataSources(viewer: Viewer, connection: ConnectionAccessF
 }
 
 /**
+ * Reading the account's webhook endpoints and delivery log: admins, and the account's service
+ * workers (the partners the webhooks are for). Changing them takes an admin.
+ */
+export function canReadWebhooks(viewer: Viewer): boolean {
+  return isAdmin(viewer) || viewer.tokenKind === 'SERVICE';
+}
+
+/**
  * SQL for canSeeConnection over `table` (drizzle's alias of connections inside a relational
  * query, or the table itself), so lists, counts and id lookups apply one rule.
  */

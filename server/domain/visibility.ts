@@ -5,10 +5,20 @@
  */
 import type { Database } from '../db/client.js';
 import type { connections } from '../db/schema.js';
-import { isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
+import { canReadWebhooks, isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
 
 /** The row types reachable by id. */
-export type NodeType = 'Account' | 'User' | 'ApiToken' | 'Connection' | 'DataSource' | 'RefreshRun' | 'ConnectionEvent' | 'Notification';
+export type NodeType =
+  | 'Account'
+  | 'User'
+  | 'ApiToken'
+  | 'Connection'
+  | 'DataSource'
+  | 'RefreshRun'
+  | 'ConnectionEvent'
+  | 'WebhookEndpoint'
+  | 'WebhookDelivery'
+  | 'Notification';
 
 /** Loads the rows of `type` among `ids` that the viewer may see (others are simply absent). */
 export async function findVisibleRows(
@@ -56,6 +66,12 @@ export async function findVisibleRows(
       break;
     case 'Notification':
       rows = await db.query.notifications.findMany({ where: { id: idIn, accountId, recipientId: viewer.userId } });
+      break;
+    case 'WebhookEndpoint':
+      rows = canReadWebhooks(viewer) ? await db.query.webhookEndpoints.findMany({ where: { id: idIn, accountId } }) : [];
+      break;
+    case 'WebhookDelivery':
+      rows = canReadWebhooks(viewer) ? await db.query.webhookDeliveries.findMany({ where: { id: idIn, accountId } }) : [];
       break;
   }
   return rows;

@@ -19,6 +19,8 @@ const NODE_TYPES = new Set<string>([
   'RefreshRun',
   'ConnectionEvent',
   'Notification',
+  'WebhookEndpoint',
+  'WebhookDelivery',
 ] satisfies NodeType[]);
 
 /** Loads the nodes the viewer may see, in order; null in place of unknown, foreign or hidden ids. */

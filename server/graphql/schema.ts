@@ -15,6 +15,7 @@ import './connection-status-change.js';
 import './data-source-status-change.js';
 import './refresh-run-update.js';
 import './notification.js';
+import './webhook.js';
 
 builder.queryType({ description: 'The connection graph of the viewer’s account.' });
 builder.mutationType({ description: 'Changes; each returns a result union of its payload and typed errors.' });

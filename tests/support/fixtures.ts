@@ -10,6 +10,7 @@ import { createAccount, createUser } from '../../server/domain/accounts.js';
 import { authenticateToken, issueApiToken } from '../../server/domain/api-tokens.js';
 import type { ApiTokenKind, ConnectionRow, UserRole, UserRow } from '../../server/domain/types.js';
 import type { Viewer } from '../../server/domain/viewer.js';
+import type { Context } from '../../server/graphql/builder.js';
 import { encodeGlobalId } from '../../server/graphql/global-ids.js';
 import { schema } from '../../server/graphql/schema.js';
 import { Vault } from '../../server/domain/vault.js';
@@ -110,17 +111,18 @@ export async function tenant(db: Database, label: string) {
 
 export type Tenant = Awaited<ReturnType<typeof tenant>>;
 
-/** Executes a GraphQL document in-process as `viewer` (null: anonymous) on `db`. */
+/** Executes a GraphQL document in-process as `viewer` (null: anonymous) on `db`; `context` adds settings. */
 export async function graphql<T = Record<string, any>>(
   db: Database,
   viewer: Viewer | null,
   document: string,
   variables?: Record<string, unknown>,
+  context: Partial<Context> = {},
 ): Promise<ExecutionResult<T>> {
   return (await execute({
     schema,
     document: parse(document),
-    contextValue: { db, viewer, vault: testVault, oauth: testOAuthSettings },
+    contextValue: { db, viewer, vault: testVault, oauth: testOAuthSettings, ...context } satisfies Context,
     variableValues: variables,
   })) as ExecutionResult<T>;
 }

@@ -1,0 +1,309 @@
+/**
+ * Webhooks for partners: an account's endpoints, and the deliveries every connection status
+ * change enqueues in the transaction that makes it (one statement; a rollback takes them back).
+ * jobs/webhooks.ts sends them. Bodies follow Standard Webhooks (`{ type, timestamp, data }`) and
+ * are built at enqueue time, so every attempt sends the same bytes under the same `webhook-id`.
+ *
+ * Private connections are named in payloads: a webhook belongs to the account and goes to its
+ * partners, who see what the account's SERVICE tokens see (canUseConnection: every connection
+ * with its details). Registering an endpoint takes an admin, who can issue a SERVICE token anyway,
+ * so an endpoint reveals nothing new. No credential, token or service error message is ever in a
+ * payload.
+ *
+ * Ids in payloads are the API's global ids (graphql/global-ids.ts, plain functions with no GraphQL
+ * dependency), so a partner can look up what a webhook names.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
+import { encodeGlobalId } from '../graphql/global-ids.js';
+import { DISCONNECT_REASONS } from './disconnect-reasons.js';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { loadIntegrations } from './integrations.js';
+import { checkPublicHost, PrivateAddressError } from './public-addresses.js';
+import { serviceTimeoutSignal } from './service-calls.js';
+import type { ConnectionEventRow, ConnectionRow } from './types.js';
+import type { Vault } from './vault.js';
+import { canReadWebhooks, isAdmin, type Viewer } from './viewer.js';
+
+/** Operator settings for webhooks (config.ts). */
+export interface WebhookSettings {
+  /**
+   * Allow endpoints on private, loopback and link-local addresses, and plain http
+   * (PATCHBAY_WEBHOOK_ALLOW_PRIVATE; for tests and closed networks only).
+   */
+  allowPrivate: boolean;
+}
+
+/** Public https endpoints only: the safe default wherever settings are not passed. */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { allowPrivate: false };
+
+export type WebhookEventType = 'connection.status_changed' | 'webhook.test';
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+const MAX_URL_LENGTH = 2000;
+const MAX_DESCRIPTION_LENGTH = 500;
+const MAX_INTEGRATION_KEYS = 50;
+const SECRET_PREFIX = 'whsec_';
+
+const secretBinding = (endpointId: string) => `webhook-endpoint:${endpointId}`;
+
+/** A new Standard Webhooks signing secret: `whsec_` and 32 random bytes, base64. */
+function newSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** Opens an endpoint's signing secret (for signing only; never returned or logged). */
+export function endpointSecret(vault: Vault, endpoint: Pick<WebhookEndpointRow, 'id' | 'keyId' | 'ciphertext'>): string {
+  return vault.open<{ secret: string }>(secretBinding(endpoint.id), endpoint).secret;
+}
+
+/** An ISO 8601 time from a PostgreSQL timestamp string. */
+function isoTime(timestamp: string): string {
+  return new Date(timestamp).toISOString();
+}
+
+/**
+ * Checks an endpoint URL: absolute, https (http too when private addresses are allowed), no
+ * credentials or fragment, and unless allowed, a host whose every address is public.
+ */
+export async function validWebhookUrl(value: string, settings: WebhookSettings, field = 'url'): Promise<string> {
+  const raw = value.trim();
+  if (raw.length === 0 || raw.length > MAX_URL_LENGTH) {
+    throw new ValidationError(`${field} must be 1 to ${MAX_URL_LENGTH} characters`, field);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError(`${field} must be an absolute URL`, field);
+  }
+  const protocols = settings.allowPrivate ? ['https:', 'http:'] : ['https:'];
+  if (!protocols.includes(url.protocol)) throw new ValidationError(`${field} must use ${protocols.join(' or ')}`, field);
+  if (url.username || url.password) throw new ValidationError(`${field} must not carry a user name or password`, field);
+  if (url.hash) throw new ValidationError(`${field} must not have a fragment`, field);
+  if (!settings.allowPrivate) {
+    try {
+      await checkPublicHost(url, serviceTimeoutSignal());
+    } catch (error) {
+      throw new ValidationError(
+        error instanceof PrivateAddressError
+          ? `${field} must point to the public internet: ${error.message}`
+          : `${field}: ${url.hostname} could not be resolved`,
+        field,
+      );
+    }
+  }
+  return url.toString();
+}
+
+function validDescription(value: string | null | undefined): string | null {
+  const description = value?.trim() ?? '';
+  if (description.length > MAX_DESCRIPTION_LENGTH) {
+    throw new ValidationError(`description must be at most ${MAX_DESCRIPTION_LENGTH} characters`, 'description');
+  }
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(description)) {
+    throw new ValidationError('description must not contain control characters', 'description');
+  }
+  return description || null;
+}
+
+/** Integration keys an endpoint listens to: null for every connection, else known keys of the account. */
+async function validIntegrationKeys(db: Database, accountId: string, keys: readonly string[] | null | undefined) {
+  if (keys == null) return null;
+  const unique = [...new Set(keys.map((key) => key.trim()))];
+  if (unique.length === 0 || unique.length > MAX_INTEGRATION_KEYS) {
+    throw new ValidationError(`integrationKeys must list 1 to ${MAX_INTEGRATION_KEYS} keys (omit it for every connection)`, 'integrationKeys');
+  }
+  const found = await loadIntegrations(db, accountId, unique);
+  const unknown = unique.find((_key, index) => !found[index]);
+  if (unknown !== undefined) throw new ValidationError(`Unknown integration "${unknown}"`, 'integrationKeys');
+  return unique;
+}
+
+function ensureAdmin(viewer: Viewer): void {
+  if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can manage webhook endpoints');
+}
+
+/**
+ * An endpoint of the viewer's account that the viewer may read; another account's, or any for a
+ * viewer who may not read webhooks, is NotFound like a missing id.
+ */
+async function findEndpoint(db: Database, viewer: Viewer, id: string, options: { forUpdate?: boolean } = {}) {
+  const query = db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)));
+  const [row] = options.forUpdate ? await query.for('update') : await query;
+  if (!row || !canReadWebhooks(viewer)) throw new NotFoundError('WebhookEndpoint');
+  return row;
+}
+
+/** What registering an endpoint takes. */
+export interface WebhookEndpointInput {
+  url: string;
+  description?: string | null;
+  integrationKeys?: readonly string[] | null;
+}
+
+/** Registers an endpoint (admins); the signing secret is returned this once, and stored sealed. */
+export async function createWebhookEndpoint(
+  db: Database,
+  vault: Vault,
+  settings: WebhookSettings,
+  viewer: Viewer,
+  input: WebhookEndpointInput,
+): Promise<{ secret: string; endpoint: WebhookEndpointRow }> {
+  ensureAdmin(viewer);
+  const description = validDescription(input.description);
+  const integrationKeys = await validIntegrationKeys(db, viewer.accountId, input.integrationKeys);
+  const url = await validWebhookUrl(input.url, settings);
+  const id = randomUUID();
+  const secret = newSecret();
+  const [endpoint] = await db
+    .insert(webhookEndpoints)
+    .values({
+      id,
+      accountId: viewer.accountId,
+      url,
+      description,
+      integrationKeys,
+      ...vault.seal(secretBinding(id), { secret }),
+      createdById: viewer.userId,
+    })
+    .returning();
+  return { secret, endpoint };
+}
+
+/**
+ * Changes an endpoint's URL, description, filter or enabled flag (admins). `integrationKeys:
+ * null` means every connection again; re-enabling clears why Patchbay disabled it.
+ */
+export async function updateWebhookEndpoint(
+  db: Database,
+  settings: WebhookSettings,
+  viewer: Viewer,
+  id: string,
+  input: {
+    url?: string | null;
+    description?: string | null;
+    enabled?: boolean | null;
+    integrationKeys?: readonly string[] | null;
+  },
+): Promise<WebhookEndpointRow> {
+  ensureAdmin(viewer);
+  if (input.url == null && input.description === undefined && input.enabled == null && input.integrationKeys === undefined) {
+    throw new ValidationError('Give a url, description, enabled flag or integrationKeys to change', 'input');
+  }
+  const description = input.description === undefined ? undefined : validDescription(input.description);
+  const integrationKeys =
+    input.integrationKeys === undefined ? undefined : await validIntegrationKeys(db, viewer.accountId, input.integrationKeys);
+  const url = input.url == null ? undefined : await validWebhookUrl(input.url, settings);
+  await findEndpoint(db, viewer, id);
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({
+      ...(url === undefined ? {} : { url }),
+      ...(description === undefined ? {} : { description }),
+      ...(integrationKeys === undefined ? {} : { integrationKeys }),
+      ...(input.enabled == null ? {} : { enabled: input.enabled, disabledReason: null }),
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)))
+    .returning();
+  return row;
+}
+
+/**
+ * Replaces an endpoint's signing secret (admins); the new one is returned this once. Deliveries
+ * from then on, retries included, are signed with it.
+ */
+export async function rotateWebhookEndpointSecret(
+  db: Database,
+  vault: Vault,
+  viewer: Viewer,
+  id: string,
+): Promise<{ secret: string; endpoint: WebhookEndpointRow }> {
+  ensureAdmin(viewer);
+  await findEndpoint(db, viewer, id);
+  const secret = newSecret();
+  const [endpoint] = await db
+    .update(webhookEndpoints)
+    .set({ ...vault.seal(secretBinding(id), { secret }), updatedAt: new Date().toISOString() })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)))
+    .returning();
+  return { secret, endpoint };
+}
+
+/** Deletes an endpoint and its delivery log (admins); pending deliveries go with it. */
+export async function deleteWebhookEndpoint(db: Database, viewer: Viewer, id: string): Promise<WebhookEndpointRow> {
+  ensureAdmin(viewer);
+  const endpoint = await findEndpoint(db, viewer, id);
+  await db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)));
+  return endpoint;
+}
+
+/** Enqueues a `webhook.test` delivery to an enabled endpoint (admins), to check the receiver. */
+export async function sendTestWebhook(db: Database, viewer: Viewer, id: string): Promise<WebhookDeliveryRow> {
+  ensureAdmin(viewer);
+  const endpoint = await findEndpoint(db, viewer, id);
+  if (!endpoint.enabled) throw new ValidationError('The endpoint is disabled; enable it first', 'id');
+  const payload = {
+    type: 'webhook.test' satisfies WebhookEventType,
+    timestamp: new Date().toISOString(),
+    data: { endpoint: { id: encodeGlobalId('WebhookEndpoint', endpoint.id) } },
+  };
+  const [delivery] = await db
+    .insert(webhookDeliveries)
+    .values({ accountId: endpoint.accountId, endpointId: endpoint.id, eventType: payload.type, payload })
+    .returning();
+  return delivery;
+}
+
+/** The body announcing one status change of a connection. */
+export function connectionStatusChangedPayload(
+  event: Pick<ConnectionEventRow, 'id' | 'fromStatus' | 'toStatus' | 'reason' | 'createdAt'>,
+  connection: Pick<ConnectionRow, 'id' | 'name' | 'integrationKey'>,
+) {
+  const reason = event.reason ? DISCONNECT_REASONS[event.reason] : null;
+  return {
+    type: 'connection.status_changed' satisfies WebhookEventType,
+    timestamp: isoTime(event.createdAt),
+    data: {
+      eventId: encodeGlobalId('ConnectionEvent', event.id),
+      connection: {
+        id: encodeGlobalId('Connection', connection.id),
+        name: connection.name,
+        integration: connection.integrationKey,
+        status: event.toStatus,
+        previousStatus: event.fromStatus,
+        reason: event.reason,
+        interpretation: reason?.interpretation ?? null,
+        resolution: reason?.resolution ?? null,
+        occurredAt: isoTime(event.createdAt),
+      },
+    },
+  };
+}
+
+/**
+ * Enqueues the delivery of a status change to every enabled endpoint of the account that listens
+ * to the connection's integration, inside the caller's transaction: one statement, whether the
+ * account has no endpoint or many.
+ */
+export async function enqueueWebhookDeliveries(
+  tx: Database,
+  event: ConnectionEventRow,
+  connection: Pick<ConnectionRow, 'id' | 'name' | 'integrationKey'>,
+): Promise<void> {
+  const payload = connectionStatusChangedPayload(event, connection);
+  // drizzle's insert().select() wants every column; the statement is clearer written out.
+  await tx.execute(sql`
+    insert into ${webhookDeliveries} (account_id, endpoint_id, event_id, event_type, payload)
+    select ${webhookEndpoints.accountId}, ${webhookEndpoints.id}, ${event.id}::uuid, ${payload.type}::text, ${JSON.stringify(payload)}::jsonb
+    from ${webhookEndpoints}
+    where ${webhookEndpoints.accountId} = ${event.accountId}::uuid and ${webhookEndpoints.enabled}
+      and (${webhookEndpoints.integrationKeys} is null or ${connection.integrationKey}::text = any(${webhookEndpoints.integrationKeys}))`);
+}

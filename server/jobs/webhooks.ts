@@ -1,0 +1,241 @@
+/**
+ * Webhook delivery: the outbox (jobs/outbox.ts) over webhook_deliveries. Every attempt is signed
+ * per Standard Webhooks (`webhook-id` = the delivery id, the same on every retry; a fresh
+ * `webhook-timestamp`; `webhook-signature: v1,<HMAC-SHA256>` with the endpoint's current secret),
+ * POSTed once without following redirects, within the service timeout, and only to public
+ * addresses unless the operator allowed private ones: an IP literal is checked before the
+ * request, a name inside the socket's DNS lookup, so the address connected to is the one checked.
+ *
+ * Outcomes: 2xx delivered; 410 Gone fails the delivery and disables the endpoint; 3xx (not
+ * followed) and other 4xx fail at once, except 408 and 429; 408, 429, 5xx, timeouts and
+ * connection errors are retried with backoff, no sooner than a 429's or 503's Retry-After.
+ * Only a short sanitized excerpt of a failed response is kept; the secret is never logged.
+ */
+import { eq, inArray, sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
+import { Agent, fetch, type Response } from 'undici';
+import type { Database } from '../db/client.js';
+import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
+import { isPublicAddress, literalAddress, PrivateAddressError, publicOnlyLookup } from '../domain/public-addresses.js';
+import { serviceTimeout, serviceTimeoutSignal } from '../domain/service-calls.js';
+import type { Vault } from '../domain/vault.js';
+import { endpointSecret, type WebhookSettings } from '../domain/webhooks.js';
+import { type Log, redact } from '../log.js';
+import { DEFAULT_RETRY_POLICY, type DeliveryOutcome, type Outbox, type RetryPolicy } from './outbox.js';
+
+/** Retries for about 15 hours (30 s doubling to 6 h), so a partner's outage of a night loses nothing. */
+export const WEBHOOK_RETRY_POLICY: RetryPolicy = {
+  ...DEFAULT_RETRY_POLICY,
+  batchSize: 10,
+  maxAttempts: 12,
+  leaseMs: 300_000,
+};
+
+const USER_AGENT = 'Patchbay-Webhooks/1';
+/** How much of a failed response's body is kept in `last_error`. */
+const EXCERPT_CHARS = 200;
+
+export interface WebhookOutboxOptions {
+  vault: Vault;
+  settings: WebhookSettings;
+  log: Log;
+  policy?: RetryPolicy;
+  /** Only this account's deliveries (tests sharing one database). */
+  accountId?: string;
+}
+
+/** One attempt's outcome, and the HTTP status when the endpoint answered. */
+interface Attempt {
+  outcome: DeliveryOutcome;
+  status?: number;
+}
+
+const retry = (error: string, retryAfterMs?: number): Attempt['outcome'] => ({ ok: false, error, retryAfterMs });
+const permanent = (error: string): Attempt['outcome'] => ({ ok: false, error, permanent: true });
+
+/** Retry-After as milliseconds (delta-seconds or an HTTP date); undefined when absent or unusable. */
+function retryAfterMs(response: Response, capMs: number): number | undefined {
+  const header = response.headers.get('retry-after')?.trim();
+  if (!header) return undefined;
+  const ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, capMs) : undefined;
+}
+
+/**
+ * The start of a response body as one line of printable text, with tokens and the endpoint's own
+ * secret (a receiver may echo what it got) redacted; the rest is never read.
+ */
+async function excerpt(response: Response, secret: string): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < EXCERPT_CHARS * 4) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // A body cut short still yields what arrived.
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const text = Buffer.concat(chunks).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
+  const bare = secret.slice(secret.indexOf('_') + 1);
+  const scrubbed = redact(text).split(secret).join('[redacted]').split(bare).join('[redacted]');
+  return scrubbed.length > EXCERPT_CHARS ? `${scrubbed.slice(0, EXCERPT_CHARS)}…` : scrubbed;
+}
+
+/** Classifies an answer (its body is consumed or cancelled). */
+async function answered(response: Response, policy: RetryPolicy, secret: string): Promise<Attempt> {
+  const status = response.status;
+  if (status >= 200 && status < 300) {
+    await response.body?.cancel().catch(() => {});
+    return { outcome: { ok: true }, status };
+  }
+  const body = await excerpt(response, secret);
+  const error = `HTTP ${status}${body ? `: ${body}` : ''}`;
+  if (status === 410) return { outcome: permanent(`${error} (the endpoint was disabled)`), status };
+  if (status >= 300 && status < 400) return { outcome: permanent(`${error} (redirects are not followed; register the final URL)`), status };
+  if (status === 429 || status === 503) return { outcome: retry(error, retryAfterMs(response, policy.maxDelayMs)), status };
+  if (status === 408 || status >= 500 || status < 200) return { outcome: retry(error), status };
+  return { outcome: permanent(error), status };
+}
+
+/** Classifies a request that got no answer. */
+function unanswered(error: unknown): Attempt {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return { outcome: retry(`No answer within ${serviceTimeout()} ms`) };
+  }
+  const cause = error instanceof Error ? (error.cause ?? error) : error;
+  if (cause instanceof PrivateAddressError) return { outcome: permanent(`Refused: ${cause.message}`) };
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return { outcome: retry(`Connection failed${typeof code === 'string' ? `: ${code}` : ''}`) };
+}
+
+/** The webhook outbox, plus `close()` for its connection pool. */
+export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close(): Promise<void> } {
+  const { vault, settings, log } = options;
+  const base = options.policy ?? WEBHOOK_RETRY_POLICY;
+  // A claim must outlast its batch: every row of one endpoint may wait out the timeout.
+  const policy = { ...base, leaseMs: Math.max(base.leaseMs, base.batchSize * serviceTimeout() + 30_000) };
+  const agent = new Agent({ connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup } });
+
+  async function post(row: { id: string; url: string; payload: unknown }, secret: string): Promise<Attempt> {
+    let url: URL;
+    try {
+      url = new URL(row.url);
+    } catch {
+      return { outcome: permanent('The endpoint URL is invalid') };
+    }
+    if (!settings.allowPrivate) {
+      // Settings may have changed since registration; sockets skip the lookup for IP literals.
+      if (url.protocol !== 'https:') return { outcome: permanent('Refused: the endpoint URL is not https') };
+      const literal = literalAddress(url);
+      if (literal && !isPublicAddress(literal)) return { outcome: permanent(`Refused: ${literal} is not a public address`) };
+    }
+    const body = JSON.stringify(row.payload);
+    const now = new Date();
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': USER_AGENT,
+          'webhook-id': row.id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': new Webhook(secret).sign(row.id, now, body),
+        },
+        body,
+        redirect: 'manual',
+        dispatcher: agent,
+        signal: serviceTimeoutSignal(),
+      });
+      return await answered(response, policy, secret);
+    } catch (error) {
+      return unanswered(error);
+    }
+  }
+
+  async function deliver(db: Database, ids: string[]): Promise<Map<string, DeliveryOutcome>> {
+    const rows = await db
+      .select({
+        id: webhookDeliveries.id,
+        payload: webhookDeliveries.payload,
+        endpointId: webhookEndpoints.id,
+        url: webhookEndpoints.url,
+        enabled: webhookEndpoints.enabled,
+        keyId: webhookEndpoints.keyId,
+        ciphertext: webhookEndpoints.ciphertext,
+      })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+      .where(inArray(webhookDeliveries.id, ids))
+      .orderBy(webhookDeliveries.createdAt, webhookDeliveries.id);
+    const byEndpoint = new Map<string, typeof rows>();
+    for (const row of rows) byEndpoint.set(row.endpointId, [...(byEndpoint.get(row.endpointId) ?? []), row]);
+    const outcomes = new Map<string, DeliveryOutcome>();
+    const statuses: { id: string; status: number }[] = [];
+    const gone: string[] = [];
+    // Endpoints in parallel; one endpoint's deliveries in order, stopping at its first failure
+    // that a retry may fix (the rest wait for the next round instead of piling onto it).
+    await Promise.all(
+      [...byEndpoint.values()].map(async (group) => {
+        const [{ endpointId, enabled, keyId, ciphertext }] = group;
+        let secret: string | undefined;
+        try {
+          secret = enabled ? endpointSecret(vault, { id: endpointId, keyId, ciphertext }) : undefined;
+        } catch {
+          log.error('webhook secret could not be opened', { endpointId });
+        }
+        for (const row of group) {
+          if (!enabled) {
+            outcomes.set(row.id, permanent('The endpoint is disabled'));
+            continue;
+          }
+          if (!secret) {
+            outcomes.set(row.id, permanent('The signing secret could not be opened; rotate it'));
+            continue;
+          }
+          const attempt = await post(row, secret);
+          outcomes.set(row.id, attempt.outcome);
+          if (attempt.status !== undefined) statuses.push({ id: row.id, status: attempt.status });
+          if (attempt.outcome.ok) continue;
+          log.warn('webhook delivery failed', { deliveryId: row.id, endpointId, error: attempt.outcome.error });
+          if (attempt.status === 410) gone.push(endpointId);
+          if (attempt.status === 410 || !attempt.outcome.permanent) break;
+        }
+        const rest = gone.includes(endpointId)
+          ? permanent('The endpoint answered 410 Gone and was disabled')
+          : retry('Not attempted: an earlier delivery to this endpoint failed in the same round');
+        for (const row of group) if (!outcomes.has(row.id)) outcomes.set(row.id, rest);
+      }),
+    );
+    if (statuses.length > 0) {
+      const values = sql.join(statuses.map(({ id, status }) => sql`(${id}::uuid, ${status}::integer)`), sql`, `);
+      await db.execute(sql`
+        update ${webhookDeliveries} set response_status = answer.status
+        from (values ${values}) as answer(id, status) where ${webhookDeliveries.id} = answer.id`);
+    }
+    if (gone.length > 0) {
+      await db
+        .update(webhookEndpoints)
+        .set({ enabled: false, disabledReason: `The endpoint answered 410 Gone on ${new Date().toISOString()}`, updatedAt: new Date().toISOString() })
+        .where(inArray(webhookEndpoints.id, gone));
+      log.warn('webhook endpoints disabled after 410 Gone', { endpointIds: gone });
+    }
+    return outcomes;
+  }
+
+  return {
+    name: 'webhooks',
+    table: webhookDeliveries,
+    deliveredAtColumn: 'delivered_at',
+    policy,
+    claimable: options.accountId ? sql`account_id = ${options.accountId}::uuid` : undefined,
+    deliver,
+    close: () => agent.close(),
+  };
+}
