@@ -22,7 +22,7 @@ Commands:
   users create --account <account id> --email <email> --name <name> [--role MEMBER|EDITOR|ADMIN]
   tokens create --email <user email> --name <name> [--kind USER|SERVICE]
   tokens revoke --email <user email> --id <token id>
-  keys rotate      re-seal every secret (credentials, OAuth app secrets) under the newest key
+  keys rotate      re-seal every secret (credentials, OAuth app and webhook secrets) under the newest key
                    (embedded mode: adds a new key to the data dir's key file first; with PATCHBAY_SECRET_KEY, put the new key
                    first in the list, deploy, then run this)
 

@@ -110,7 +110,7 @@ describe('the operators’ CLI', () => {
       await database.close();
     }
     const rotate = await runScript('server/cli.ts', ['keys', 'rotate'], env);
-    expect(JSON.parse(rotate.stdout)).toMatchObject({ resealed: { credentials: 1, oauthApps: 0, oauthAttempts: 0 } });
+    expect(JSON.parse(rotate.stdout)).toMatchObject({ resealed: { credentials: 1, oauthApps: 0, oauthAttempts: 0, webhookEndpoints: 0 } });
     const reopened = await openDatabase({ dataDir: dir });
     try {
       const vault = Vault.fromDataDir(dir);

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connections, credentials } from '../server/db/schema.js';
+import { connections, credentials, webhookEndpoints } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import { loadIntegrations } from '../server/domain/integrations.js';
 import { resealSecrets } from '../server/domain/key-rotation.js';
 import { configureIntegration, loadApp } from '../server/domain/oauth2.js';
 import { Vault, VaultError } from '../server/domain/vault.js';
+import { createWebhookEndpoint, endpointSecret } from '../server/domain/webhooks.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { tenant, testOAuthSettings } from './support/fixtures.js';
 
@@ -55,7 +56,7 @@ describe('the vault', () => {
 });
 
 describeEachDatabase('key rotation', (db) => {
-  it('re-seals every credential and OAuth app secret under the new key; all still open', async () => {
+  it('re-seals every credential, OAuth app secret and webhook secret under the new key; all still open', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
       const oldKey = `old:${key()}`;
@@ -63,12 +64,14 @@ describeEachDatabase('key rotation', (db) => {
       const rows = await tx.select().from(connections).where(eq(connections.accountId, a.account.id));
       for (const row of rows) await storeCredentials(tx, before, row, { apiKey: `key-for-${row.id}` });
       await configureIntegration(tx, before, a.admin.viewer, { integration: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-app-secret' });
+      const hook = await createWebhookEndpoint(tx, before, { allowPrivate: true }, a.admin.viewer, { url: 'https://hooks.example.com/patchbay' });
       const newKey = `new:${key()}`;
       const after = Vault.fromKeyList(`${newKey},${oldKey}`);
       // Other suites may have committed secrets under keys this vault lacks: reported, not fatal.
       const { resealed } = await resealSecrets(tx, after, 2);
       expect(resealed.credentials).toBeGreaterThanOrEqual(rows.length);
       expect(resealed.oauthApps).toBeGreaterThanOrEqual(1);
+      expect(resealed.webhookEndpoints).toBeGreaterThanOrEqual(1);
       const onlyNew = Vault.fromKeyList(newKey);
       for (const row of rows) {
         const [stored] = await tx.select().from(credentials).where(eq(credentials.connectionId, row.id));
@@ -77,7 +80,9 @@ describeEachDatabase('key rotation', (db) => {
       }
       const [salesforce] = await loadIntegrations(tx, a.account.id, ['salesforce']);
       expect(await loadApp(tx, onlyNew, a.account.id, salesforce!, testOAuthSettings)).toMatchObject({ clientId: 'sf-client', clientSecret: 'sf-app-secret' });
-      expect((await resealSecrets(tx, after)).resealed).toEqual({ credentials: 0, oauthApps: 0, oauthAttempts: 0 });
+      const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, hook.endpoint.id));
+      expect(endpointSecret(onlyNew, endpoint)).toBe(hook.secret);
+      expect((await resealSecrets(tx, after)).resealed).toEqual({ credentials: 0, oauthApps: 0, oauthAttempts: 0, webhookEndpoints: 0 });
       await tx.update(credentials).set({ keyId: 'gone' }).where(eq(credentials.connectionId, rows[0].id));
       expect((await resealSecrets(tx, after)).unopenable.credentials).toContain(rows[0].id);
     });

@@ -1,15 +1,16 @@
 /**
  * Key rotation: re-seals every sealed secret not yet under the vault's current key (connection
- * credentials, OAuth app secrets, pending authorization attempts), in small transactions that lock
+ * credentials, OAuth app secrets, pending authorization attempts, webhook signing secrets), in small transactions that lock
  * only the rows they change (SKIP LOCKED), so gateways keep serving meanwhile. A blob the vault
  * cannot open (its key is not configured) is left as it is and reported, not fatal.
  */
 import { and, eq, ne, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { credentials, oauthApps, oauthAttempts } from '../db/schema.js';
+import { credentials, oauthApps, oauthAttempts, webhookEndpoints } from '../db/schema.js';
 import { appBinding, attemptBinding } from './oauth2.js';
 import { type SealedSecret, type Vault, VaultError } from './vault.js';
+import { secretBinding } from './webhooks.js';
 
 /** One table of sealed secrets: its pending rows (not under `keyId`), what each is bound to, and how to save it. */
 interface SealedTable {
@@ -57,6 +58,19 @@ const SEALED_TABLES: SealedTable[] = [
           .for('update', { skipLocked: true })
       ).map((row) => ({ ...row, boundTo: attemptBinding(row.id) })),
     save: (tx, id, sealed) => tx.update(oauthAttempts).set(sealed).where(eq(oauthAttempts.id, id)),
+  },
+  {
+    name: 'webhookEndpoints',
+    pending: async (tx, keyId, skip, limit) =>
+      (
+        await tx
+          .select()
+          .from(webhookEndpoints)
+          .where(and(ne(webhookEndpoints.keyId, keyId), skip.length ? notInArray(webhookEndpoints.id, skip) : undefined))
+          .limit(limit)
+          .for('update', { skipLocked: true })
+      ).map((row) => ({ ...row, boundTo: secretBinding(row.id) })),
+    save: (tx, id, sealed) => tx.update(webhookEndpoints).set(sealed).where(eq(webhookEndpoints.id, id)),
   },
 ];
 

@@ -48,7 +48,8 @@ const MAX_DESCRIPTION_LENGTH = 500;
 const MAX_INTEGRATION_KEYS = 50;
 const SECRET_PREFIX = 'whsec_';
 
-const secretBinding = (endpointId: string) => `webhook-endpoint:${endpointId}`;
+/** What an endpoint's sealed signing secret is bound to. */
+export const secretBinding = (endpointId: string) => `webhook-endpoint:${endpointId}`;
 
 /** A new Standard Webhooks signing secret: `whsec_` and 32 random bytes, base64. */
 function newSecret(): string {
