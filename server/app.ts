@@ -20,7 +20,7 @@ import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
 import type { WebhookSettings } from './domain/webhooks.js';
-import { encodeGlobalId } from './graphql/global-ids.js';
+import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';

@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connectionEvents, connections, dataSources, refreshRuns } from '../server/db/schema.js';
-import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { connectionEvents, connections } from '../server/db/schema.js';
 import { DEFAULT_HEALTH_OPTIONS, type HealthOptions, runHealthRound } from '../server/jobs/health.js';
-import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { parseGlobalId } from '../server/domain/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, testOAuthSettings, testVault } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';

@@ -4,7 +4,7 @@ import type { Database } from '../server/db/client.js';
 import { connectionEvents, connections, credentials, dataSources, notifications, tokenRefreshes } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import { setServiceTimeout } from '../server/domain/service-calls.js';
-import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../server/domain/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';

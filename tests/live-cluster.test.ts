@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openPostgres } from '../server/db/client.js';
 import { connections } from '../server/db/schema.js';
-import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { tenant, type Tenant } from './support/fixtures.js';
 import { postGraphql } from './support/graphql-http.js';
 import { settle, wsClient } from './support/live-clients.js';

@@ -6,7 +6,7 @@ import { transaction } from '../server/db/transaction.js';
 import { type Change, onCommittedChanges } from '../server/domain/changes.js';
 import { transition } from '../server/domain/lifecycle.js';
 import type { ConnectionRow, UserRow } from '../server/domain/types.js';
-import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
 import { MAX_OPERATIONS_PER_SOCKET } from '../server/realtime/websocket.js';

@@ -2,7 +2,7 @@ import { count, eq, inArray } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { apiTokens, connections, dataSources } from '../server/db/schema.js';
-import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../server/domain/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant } from './support/fixtures.js';
 

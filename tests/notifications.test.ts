@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
 import { openPostgres } from '../server/db/client.js';
 import { connections, notifications } from '../server/db/schema.js';
-import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { parseGlobalId } from '../server/domain/global-ids.js';
 import { DEFAULT_HEALTH_OPTIONS, runHealthRound } from '../server/jobs/health.js';
 import { createMailOutbox } from '../server/jobs/mail.js';
 import { drainOutbox, type RetryPolicy } from '../server/jobs/outbox.js';

@@ -5,7 +5,7 @@ import type { Database } from '../server/db/client.js';
 import { connectionEvents, connections, credentials, dataSources, oauthAttempts } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import type { OAuthTokens } from '../server/domain/oauth2.js';
-import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { parseGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';

@@ -7,7 +7,7 @@ import { accessTokenGrants, tokenRefreshes } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import type { OAuthTokens } from '../server/domain/oauth2.js';
 import { Vault } from '../server/domain/vault.js';
-import { parseGlobalId } from '../server/graphql/global-ids.js';
+import { parseGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { tenant, type Tenant } from './support/fixtures.js';
 import { type OAuthServer, registerOAuthIntegration, startOAuthServer } from './support/oauth-server.js';

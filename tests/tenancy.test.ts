@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { connectionEvents } from '../server/db/schema.js';
-import { encodeGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant } from './support/fixtures.js';
 

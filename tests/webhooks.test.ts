@@ -16,7 +16,7 @@ import { setServiceTimeout } from '../server/domain/service-calls.js';
 import type { ConnectionRow } from '../server/domain/types.js';
 import type { Viewer } from '../server/domain/viewer.js';
 import { sendTestWebhook } from '../server/domain/webhooks.js';
-import { encodeGlobalId, parseGlobalId } from '../server/graphql/global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../server/domain/global-ids.js';
 import { drainOutbox, type RetryPolicy, startOutboxWorker } from '../server/jobs/outbox.js';
 import { webhookOutbox } from '../server/jobs/webhooks.js';
 import { createLog } from '../server/log.js';

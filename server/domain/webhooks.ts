@@ -10,14 +10,14 @@
  * so an endpoint reveals nothing new. No credential, token or service error message is ever in a
  * payload.
  *
- * Ids in payloads are the API's global ids (graphql/global-ids.ts, plain functions with no GraphQL
- * dependency), so a partner can look up what a webhook names.
+ * Ids in payloads are the API's global ids (global-ids.ts), so a partner can look up what a
+ * webhook names.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
-import { encodeGlobalId } from '../graphql/global-ids.js';
+import { encodeGlobalId } from './global-ids.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { loadIntegrations } from './integrations.js';

@@ -2,7 +2,7 @@
 import { createApiToken, revokeApiToken } from '../domain/api-tokens.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 
 export const ApiTokenKindEnum = builder.enumType('ApiTokenKind', {
   description: 'Who a token is for.',

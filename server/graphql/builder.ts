@@ -15,7 +15,7 @@ import type { Vault } from '../domain/vault.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { WebhookSettings } from '../domain/webhooks.js';
 import type { LiveHub } from '../realtime/hub.js';
-import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
+import { decodeGlobalId, encodeGlobalId } from '../domain/global-ids.js';
 import { loadVisibleNodes } from './node-access.js';
 
 /** What every resolver receives. */

@@ -4,7 +4,7 @@ import type { connections } from '../db/schema.js';
 import { visibleConnectionsCondition } from '../domain/viewer.js';
 import { builder, viewerOf } from './builder.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 const ActorKindEnum = builder.enumType('ActorKind', {

@@ -5,7 +5,7 @@ import { builder, viewerOf } from './builder.js';
 import { ConnectionType } from './connection.js';
 import { ConnectionEventType, eventCursor } from './connection-event.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 import { liveHubOf } from './live.js';
 
 const ConnectionStatusChangeType = builder.objectRef<ConnectionStatusChangePayload>('ConnectionStatusChange').implement({

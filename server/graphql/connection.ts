@@ -18,7 +18,7 @@ import {
 import { builder, viewerOf, type Context } from './builder.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
 import { COMMON_ERRORS } from './errors.js';
-import { encodeGlobalId, parseGlobalId } from './global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { IntegrationType } from './integration.js';
 import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import type { connections } from '../db/schema.js';

@@ -3,7 +3,7 @@ import { canUseConnection } from '../domain/viewer.js';
 import type { DataSourceStatusChangePayload } from '../realtime/hub.js';
 import { builder, viewerOf } from './builder.js';
 import { DataSourceStatusEnum, DataSourceType } from './data-source.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 import { liveHubOf } from './live.js';
 
 const DataSourceStatusChangeType = builder.objectRef<DataSourceStatusChangePayload>('DataSourceStatusChange').implement({

@@ -3,7 +3,7 @@ import { createDataSource, deleteDataSource, recordRefreshRun, updateDataSource,
 import { RefreshRunStatusRef, RefreshRunType } from './refresh-run.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
-import { encodeGlobalId, parseGlobalId } from './global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 export const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {

@@ -5,7 +5,7 @@ import { ValidationError } from '../domain/errors.js';
 import { builder, viewerOf } from './builder.js';
 import { ConnectionProblem } from './connection.js';
 import { COMMON_ERRORS } from './errors.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 import { ViewerType } from './viewer.js';
 

@@ -5,7 +5,7 @@ import { canUseConnection } from '../domain/viewer.js';
 import type { RefreshRunUpdatePayload } from '../realtime/hub.js';
 import { builder, viewerOf } from './builder.js';
 import { DataSourceType } from './data-source.js';
-import { parseGlobalId } from './global-ids.js';
+import { parseGlobalId } from '../domain/global-ids.js';
 import { liveHubOf } from './live.js';
 import { RefreshRunType } from './refresh-run.js';
 

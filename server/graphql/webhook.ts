@@ -15,7 +15,7 @@ import {
 import { canReadWebhooks } from '../domain/viewer.js';
 import { builder, type Context, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
-import { encodeGlobalId, parseGlobalId } from './global-ids.js';
+import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 const settingsOf = (context: Context) => context.webhooks ?? DEFAULT_WEBHOOK_SETTINGS;

@@ -10,7 +10,7 @@ import type { Database } from '../db/client.js';
 import { connectionEvents, connections, notifications, users } from '../db/schema.js';
 import { loadIntegrations } from '../domain/integrations.js';
 import { composeNotice } from '../domain/notifications.js';
-import { encodeGlobalId } from '../graphql/global-ids.js';
+import { encodeGlobalId } from '../domain/global-ids.js';
 import { DEFAULT_RETRY_POLICY, type DeliveryOutcome, type Outbox, type RetryPolicy } from './outbox.js';
 
 export interface MailSettings {

@@ -11,7 +11,7 @@ import { authenticateToken, issueApiToken } from '../../server/domain/api-tokens
 import type { ApiTokenKind, ConnectionRow, UserRole, UserRow } from '../../server/domain/types.js';
 import type { Viewer } from '../../server/domain/viewer.js';
 import type { Context } from '../../server/graphql/builder.js';
-import { encodeGlobalId } from '../../server/graphql/global-ids.js';
+import { encodeGlobalId } from '../../server/domain/global-ids.js';
 import { schema } from '../../server/graphql/schema.js';
 import { Vault } from '../../server/domain/vault.js';
 

@@ -1,8 +1,9 @@
 /**
  * Opaque global ids: base64url of "<Type>:<uuid>". Decoding checks both parts, so a malformed id
- * is a ValidationError before any SQL runs (PostgreSQL would otherwise reject the uuid).
+ * is a ValidationError before any SQL runs (PostgreSQL would otherwise reject the uuid). The API,
+ * mail links and webhook payloads all name objects by them.
  */
-import { ValidationError } from '../domain/errors.js';
+import { ValidationError } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPENAME = /^[A-Z][A-Za-z]{1,40}$/;
