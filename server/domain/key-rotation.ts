@@ -5,6 +5,7 @@
  * cannot open (its key is not configured) is left as it is and reported, not fatal.
  */
 import { and, eq, ne, notInArray } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { credentials, oauthApps, oauthAttempts, webhookEndpoints } from '../db/schema.js';
@@ -19,59 +20,37 @@ interface SealedTable {
   save(tx: Database, id: string, sealed: SealedSecret): Promise<unknown>;
 }
 
+type SealedRowTable = typeof credentials | typeof oauthApps | typeof oauthAttempts | typeof webhookEndpoints;
+
+/** Describes a table whose rows carry `keyId` and `ciphertext`, identified by `idColumn`. */
+function sealedTable<T extends SealedRowTable>(
+  name: string,
+  table: T,
+  idColumn: AnyPgColumn,
+  identify: (row: T['$inferSelect']) => { id: string; boundTo: string },
+): SealedTable {
+  // The four tables share the columns used here; drizzle's builders cannot see that through a union.
+  const sealed = table as typeof credentials;
+  return {
+    name,
+    pending: async (tx, keyId, skip, limit) =>
+      (
+        await tx
+          .select()
+          .from(sealed)
+          .where(and(ne(sealed.keyId, keyId), skip.length ? notInArray(idColumn, skip) : undefined))
+          .limit(limit)
+          .for('update', { skipLocked: true })
+      ).map((row) => ({ keyId: row.keyId, ciphertext: row.ciphertext, ...identify(row as T['$inferSelect']) })),
+    save: (tx, id, secret) => tx.update(sealed).set(secret).where(eq(idColumn, id)),
+  };
+}
+
 const SEALED_TABLES: SealedTable[] = [
-  {
-    name: 'credentials',
-    pending: async (tx, keyId, skip, limit) =>
-      (
-        await tx
-          .select()
-          .from(credentials)
-          .where(and(ne(credentials.keyId, keyId), skip.length ? notInArray(credentials.connectionId, skip) : undefined))
-          .limit(limit)
-          .for('update', { skipLocked: true })
-      ).map((row) => ({ ...row, id: row.connectionId, boundTo: row.connectionId })),
-    save: (tx, id, sealed) => tx.update(credentials).set(sealed).where(eq(credentials.connectionId, id)),
-  },
-  {
-    name: 'oauthApps',
-    pending: async (tx, keyId, skip, limit) =>
-      (
-        await tx
-          .select()
-          .from(oauthApps)
-          .where(and(ne(oauthApps.keyId, keyId), skip.length ? notInArray(oauthApps.id, skip) : undefined))
-          .limit(limit)
-          .for('update', { skipLocked: true })
-      ).map((row) => ({ ...row, boundTo: appBinding(row.accountId, row.integrationKey) })),
-    save: (tx, id, sealed) => tx.update(oauthApps).set(sealed).where(eq(oauthApps.id, id)),
-  },
-  {
-    name: 'oauthAttempts',
-    pending: async (tx, keyId, skip, limit) =>
-      (
-        await tx
-          .select()
-          .from(oauthAttempts)
-          .where(and(ne(oauthAttempts.keyId, keyId), skip.length ? notInArray(oauthAttempts.id, skip) : undefined))
-          .limit(limit)
-          .for('update', { skipLocked: true })
-      ).map((row) => ({ ...row, boundTo: attemptBinding(row.id) })),
-    save: (tx, id, sealed) => tx.update(oauthAttempts).set(sealed).where(eq(oauthAttempts.id, id)),
-  },
-  {
-    name: 'webhookEndpoints',
-    pending: async (tx, keyId, skip, limit) =>
-      (
-        await tx
-          .select()
-          .from(webhookEndpoints)
-          .where(and(ne(webhookEndpoints.keyId, keyId), skip.length ? notInArray(webhookEndpoints.id, skip) : undefined))
-          .limit(limit)
-          .for('update', { skipLocked: true })
-      ).map((row) => ({ ...row, boundTo: secretBinding(row.id) })),
-    save: (tx, id, sealed) => tx.update(webhookEndpoints).set(sealed).where(eq(webhookEndpoints.id, id)),
-  },
+  sealedTable('credentials', credentials, credentials.connectionId, (row) => ({ id: row.connectionId, boundTo: row.connectionId })),
+  sealedTable('oauthApps', oauthApps, oauthApps.id, (row) => ({ id: row.id, boundTo: appBinding(row.accountId, row.integrationKey) })),
+  sealedTable('oauthAttempts', oauthAttempts, oauthAttempts.id, (row) => ({ id: row.id, boundTo: attemptBinding(row.id) })),
+  sealedTable('webhookEndpoints', webhookEndpoints, webhookEndpoints.id, (row) => ({ id: row.id, boundTo: secretBinding(row.id) })),
 ];
 
 export interface ResealResult {
