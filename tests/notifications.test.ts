@@ -4,7 +4,10 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../server/db/client.js';
-import { openPostgres } from '../server/db/client.js';
+import { countStatements, openPostgres } from '../server/db/client.js';
+import { transaction } from '../server/db/transaction.js';
+import { transition } from '../server/domain/lifecycle.js';
+import type { ConnectionRow } from '../server/domain/types.js';
 import { connections, notifications } from '../server/db/schema.js';
 import { parseGlobalId } from '../server/domain/global-ids.js';
 import { DEFAULT_HEALTH_OPTIONS, runHealthRound } from '../server/jobs/health.js';
@@ -175,11 +178,26 @@ describeEachDatabase('notices of broken connections', (db) => {
     });
   });
 
+  it('a disconnection writes its notices in one statement, whether they go to one person or two', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'counted');
+      const disconnect = (row: ConnectionRow) =>
+        transaction(tx, (inner) => transition(inner, row, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }));
+      // The owner's own connection: one recipient. A member's: the member and the owner.
+      const own = await countStatements(() => disconnect(a.connections.shared));
+      const members = await countStatements(() => disconnect(a.connections.memberPrivate));
+      for (const counted of [own, members]) {
+        expect(counted.statements.filter((statement) => /"notifications"/.test(statement))).toHaveLength(1);
+      }
+      expect(members.statements.length).toBe(own.statements.length);
+      expect(await noticesOf(tx, a.connections.shared.id)).toHaveLength(1);
+      expect(await noticesOf(tx, a.connections.memberPrivate.id)).toHaveLength(2);
+    });
+  });
+
   it('a rolled-back disconnection leaves no notice', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'rollback');
-      const { transition } = await import('../server/domain/lifecycle.js');
-      const { transaction } = await import('../server/db/transaction.js');
       await expect(
         transaction(tx, async (inner) => {
           await transition(inner, a.connections.shared, 'DISCONNECTED', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null });
