@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
-import { connections, dataSources } from '../server/db/schema.js';
+import { eq, max } from 'drizzle-orm';
+import { connectionEvents, connections, dataSources } from '../server/db/schema.js';
 import { transaction } from '../server/db/transaction.js';
 import { type Change, onCommittedChanges } from '../server/domain/changes.js';
 import { transition } from '../server/domain/lifecycle.js';
@@ -235,6 +236,76 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
     expect(messages[3].data.refreshRunUpdated.refreshRun.finishedAt).not.toBeNull();
     const again = await gql(a.service.token, UPDATE, { input: { id: runId, rows: 301 } });
     expect(again.data.updateRefreshRun.code).toBe('VALIDATION');
+  });
+
+  it('a subscription resumed after a cursor gets what it missed, then live changes, none twice and none lost', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Resumed');
+    const filter = { connectionIds: [connection.gid] };
+    let row: ConnectionRow = connection;
+    const flip = async () => {
+      row = await transaction(db(), (tx) =>
+        transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }),
+      );
+    };
+    const first = client(a.owner.token);
+    const before = app.live.counts().connectionStatus;
+    const seen = first.subscribe(STATUS_CHANGED, { filter });
+    for (let i = 0; i < 500 && app.live.counts().connectionStatus <= before; i++) await settle(10);
+    await flip();
+    const [firstChange] = await seen.received.until(1);
+    const cursor = firstChange.data.connectionStatusChanged.cursor;
+    await first.dispose();
+    // Offline: three changes. Then the client resumes while changes keep committing.
+    for (let i = 0; i < 3; i++) await flip();
+    const RESUME = `subscription($filter: ConnectionStatusChangedFilter, $after: String) {
+      connectionStatusChanged(filter: $filter, after: $after) { cursor status event { id } }
+    }`;
+    const resumed = client(a.owner.token).subscribe(RESUME, { filter, after: cursor });
+    const during = Promise.all([flip(), flip()]);
+    await during;
+    await flip();
+    const expected = (await db().select({ id: connectionEvents.id }).from(connectionEvents).where(eq(connectionEvents.connectionId, connection.id)).orderBy(connectionEvents.seq))
+      .map((event) => encodeGlobalId('ConnectionEvent', event.id))
+      .slice(1);
+    const messages = await resumed.received.until(expected.length);
+    await settle(300);
+    expect(resumed.received.messages.map((message) => message.data.connectionStatusChanged.event.id)).toEqual(expected);
+
+    const bad = client(a.owner.token).subscribe(RESUME, { filter, after: 'bm90LWEtY3Vyc29y' });
+    const [refused] = await bad.received.until(1);
+    expect(refused.errors[0].extensions).toMatchObject({ code: 'VALIDATION' });
+    expect(messages).toHaveLength(expected.length);
+  });
+
+  it('resuming never sends an event twice, whether it was queued live before the replay or delivered live after it', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Resumed in the hub');
+    let row: ConnectionRow = connection;
+    const flip = async () => {
+      row = await transaction(db(), (tx) =>
+        transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }),
+      );
+    };
+    const [{ start }] = await db().select({ start: max(connectionEvents.seq) }).from(connectionEvents).where(eq(connectionEvents.accountId, a.account.id));
+    const stream = app.live.subscribe({}, 'connectionStatus', a.owner.viewer, (payload) => payload.connection.id === connection.id);
+    // Two changes reach the subscription live before it resumes: the replay covers them too.
+    await flip();
+    await flip();
+    for (let i = 0; i < 500 && app.live.stats.deliveries === 0; i++) await settle(10);
+    await settle(100);
+    // One more commits and is still on its way live while the replay reads it from the table.
+    const inFlight = flip();
+    await app.live.resume(stream, start ?? 0);
+    await inFlight;
+    await flip();
+    const ids = (await db().select({ id: connectionEvents.id }).from(connectionEvents).where(eq(connectionEvents.connectionId, connection.id)).orderBy(connectionEvents.seq)).map((event) => event.id);
+    const iterator = stream[Symbol.asyncIterator]();
+    const got: string[] = [];
+    for (let i = 0; i < ids.length; i++) got.push(((await iterator.next()).value as { event: { id: string } }).event.id);
+    expect(got).toEqual(ids);
+    await settle(200);
+    const extra = await Promise.race([iterator.next().then(() => 'more'), settle(200).then(() => 'none')]);
+    expect(extra).toBe('none');
+    await iterator.return?.();
   });
 
   it('serves the same subscription over SSE', async () => {

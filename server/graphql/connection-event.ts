@@ -1,5 +1,6 @@
 /** ConnectionEvent: one status change of a connection (history and audit), and the account's event feed. */
-import { encodeBase64, encodeCursorTuple } from '@pothos/core';
+import { decodeBase64, decodeCursorChunk, encodeBase64, encodeCursorTuple } from '@pothos/core';
+import { ValidationError } from '../domain/errors.js';
 import type { connections } from '../db/schema.js';
 import { visibleConnectionsCondition } from '../domain/viewer.js';
 import { builder, viewerOf } from './builder.js';
@@ -43,6 +44,18 @@ export const ConnectionEventType = builder.drizzleNode('connectionEvents', {
  */
 export function eventCursor(event: { seq: number; id: string }): string {
   return encodeBase64(`DC:${encodeCursorTuple([event.seq, event.id])}`);
+}
+
+/** The event sequence number in a cursor made by eventCursor (or by the event feed's pages). */
+export function eventCursorSeq(cursor: string, field = 'after'): number {
+  try {
+    const decoded = decodeBase64(cursor);
+    const [seq] = decoded.startsWith('DC:') ? (decodeCursorChunk(decoded.slice(3)) as unknown[]) : [];
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
+  } catch {
+    // Reported below, like any other cursor that is not ours.
+  }
+  throw new ValidationError('Not a connection event cursor', field);
 }
 
 const ConnectionEventFilter = builder.inputType('ConnectionEventFilter', {

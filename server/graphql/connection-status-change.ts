@@ -1,9 +1,9 @@
 /** ConnectionStatusChange: a live connection status event, and `Subscription.connectionStatusChanged`. */
 import { canSeeConnection } from '../domain/viewer.js';
-import type { ConnectionStatusChangePayload } from '../realtime/hub.js';
+import { type ConnectionStatusChangePayload, REPLAY_LIMIT } from '../realtime/hub.js';
 import { builder, viewerOf } from './builder.js';
 import { ConnectionType } from './connection.js';
-import { ConnectionEventType, eventCursor } from './connection-event.js';
+import { ConnectionEventType, eventCursor, eventCursorSeq } from './connection-event.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
 import { parseGlobalId } from '../domain/global-ids.js';
 import { liveHubOf } from './live.js';
@@ -48,16 +48,25 @@ builder.subscriptionField('connectionStatusChanged', (t) =>
     description:
       'Every status change of the connections the viewer may see (private ones of others: to admins, without their contents).',
     authScopes: { authenticated: true },
-    args: { filter: t.arg({ type: ConnectionStatusChangedFilter, description: 'Narrows what is sent.' }) },
-    subscribe: (_root, args, context) => {
+    args: {
+      filter: t.arg({ type: ConnectionStatusChangedFilter, description: 'Narrows what is sent.' }),
+      after: t.arg.string({
+        description: `Resume after this cursor (a ConnectionStatusChange's or the event feed's): the changes missed since are sent first, in commit order, then live ones, none twice and none lost. At most ${REPLAY_LIMIT}; beyond that the subscription is refused (reload instead).`,
+      }),
+    },
+    subscribe: async (_root, args, context) => {
       const ids = args.filter?.connectionIds?.map((id, index) => parseGlobalId(id, 'Connection', `filter.connectionIds.${index}`));
+      const after = args.after == null ? null : eventCursorSeq(args.after);
       const wanted = ids ? new Set(ids) : null;
       const integration = args.filter?.integration ?? null;
-      return liveHubOf(context).subscribe(context, 'connectionStatus', viewerOf(context), ({ connection }, viewer) =>
+      const hub = liveHubOf(context);
+      const stream = hub.subscribe(context, 'connectionStatus', viewerOf(context), ({ connection }, viewer) =>
         canSeeConnection(viewer, connection) &&
         (!wanted || wanted.has(connection.id)) &&
         (integration === null || connection.integrationKey === integration),
       );
+      if (after !== null) await hub.resume(stream, after);
+      return stream;
     },
     resolve: (change) => change,
   }),

@@ -11,6 +11,7 @@ import { viewersByTokenId } from '../domain/api-tokens.js';
 import { type Change, onCommittedChanges } from '../domain/changes.js';
 import type { ConnectionEventRow, ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow } from '../domain/types.js';
 import { canEditDataSources, canManageConnection, canSeeConnection, canUseConnection, type Viewer } from '../domain/viewer.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Log } from '../log.js';
 import type { ChangeBus } from './bus.js';
 
@@ -66,8 +67,20 @@ export interface HubStats {
   slowConsumers: number;
 }
 
+/** A payload handed to one subscriber, not an execution result shared with others. */
+class Unshared {
+  constructor(readonly payload: unknown) {}
+}
+
+function isStatusPayload(value: unknown): value is Unshared & { payload: ConnectionStatusChangePayload } {
+  return value instanceof Unshared && (value.payload as Partial<ConnectionStatusChangePayload>).event?.seq !== undefined;
+}
+
 /** Results a subscriber may have waiting before it counts as a slow consumer and is ended. */
 export const MAX_QUEUED_RESULTS = 256;
+
+/** Missed events a resuming subscription may replay (below the queue cap, so replay never ends it). */
+export const REPLAY_LIMIT = 200;
 
 /**
  * One subscriber of one field: an async iterator the transport pulls from. Without a shared
@@ -76,6 +89,8 @@ export const MAX_QUEUED_RESULTS = 256;
  */
 export class LiveSubscription implements AsyncIterableIterator<unknown> {
   operation?: { key: string; execute: ExecuteShared };
+  /** connectionStatus resumed from a cursor: events up to this seq were replayed, not sent again. */
+  replayedThrough = 0;
   private readonly queue: unknown[] = [];
   private waiting?: (result: IteratorResult<unknown>) => void;
   private ended = false;
@@ -94,7 +109,7 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = undefined;
-      resolve({ value, done: false });
+      void this.pulled(value).then(resolve);
       return;
     }
     this.queue.push(value);
@@ -125,7 +140,7 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   }
 
   next(): Promise<IteratorResult<unknown>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift(), done: false });
+    if (this.queue.length > 0) return this.pulled(this.queue.shift());
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.waiting = resolve));
   }
@@ -145,6 +160,24 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
 
   [Symbol.asyncIterator]() {
     return this;
+  }
+
+  /**
+   * Puts replayed payloads (what a resuming client missed) ahead of everything queued, and drops
+   * the queued live events they already cover. Called by the field's resolver before it returns,
+   * so nothing has been pulled yet and everything queued is a payload.
+   */
+  replay(payloads: ConnectionStatusChangePayload[]): void {
+    if (payloads.length === 0) return;
+    this.replayedThrough = payloads[payloads.length - 1].event.seq;
+    const live = this.queue.splice(0).filter((value) => !isStatusPayload(value) || value.payload.event.seq > this.replayedThrough);
+    this.queue.push(...payloads.map((payload) => new Unshared(payload)), ...live);
+  }
+
+  /** A queued value as the consumer gets it: a payload queued before sharing began is executed for it alone. */
+  private async pulled(value: unknown): Promise<IteratorResult<unknown>> {
+    if (value instanceof Unshared && this.operation) return { value: await this.operation.execute(value.payload, this.viewer), done: false };
+    return { value: value instanceof Unshared ? value.payload : value, done: false };
   }
 
   private close(): void {
@@ -240,6 +273,39 @@ export class LiveHub {
     return subscription as AsyncIterable<LivePayloads[K]>;
   }
 
+  /**
+   * Resumes a connectionStatus subscription after the event `afterSeq` (from a cursor): replays
+   * the missed events it accepts, in commit order, ahead of live ones, and never sends an event
+   * twice. Called once the subscription is registered, so an event committed while the missed
+   * ones load is queued live, and the two meet without a gap. Refuses more than REPLAY_LIMIT.
+   */
+  async resume(stream: AsyncIterable<ConnectionStatusChangePayload>, afterSeq: number): Promise<void> {
+    const subscription = stream as unknown as LiveSubscription;
+    const missed: ConnectionStatusChangePayload[] = [];
+    for (let seq = afterSeq; ; ) {
+      const rows = await this.db.query.connectionEvents.findMany({
+        where: { accountId: subscription.viewer.accountId, seq: { gt: seq } },
+        with: { connection: true },
+        orderBy: { seq: 'asc' },
+        limit: 500,
+      });
+      for (const { connection, ...event } of rows) {
+        const payload = { event, connection };
+        if (subscription.accepts(payload, subscription.viewer)) missed.push(payload);
+      }
+      if (missed.length > REPLAY_LIMIT) {
+        void subscription.return();
+        throw new ValidationError(
+          `More than ${REPLAY_LIMIT} changes happened since that cursor: reload, then subscribe without after`,
+          'after',
+        );
+      }
+      if (rows.length < 500) break;
+      seq = rows[rows.length - 1].seq;
+    }
+    subscription.replay(missed);
+  }
+
   /** The subscription the resolver registered for `context` (once), for the shared executor. */
   claim(context: object): LiveSubscription | undefined {
     const subscription = this.created.get(context);
@@ -324,9 +390,11 @@ export class LiveHub {
         continue;
       }
       if (!subscription.accepts(payload, viewer)) continue;
+      if (kind === 'connectionStatus' && (payload as ConnectionStatusChangePayload).event.seq <= subscription.replayedThrough) continue;
       if (!subscription.operation) {
+        // Not shared (yet): the consumer executes it, or pulled() does once sharing has begun.
         this.stats.deliveries += 1;
-        subscription.push(payload);
+        subscription.push(new Unshared(payload));
         continue;
       }
       const key = `${subscription.operation.key}\u0000${accessClass(viewer, payload.connection)}`;
