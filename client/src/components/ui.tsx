@@ -1,6 +1,6 @@
 /** Small building blocks every screen uses: badges, notices, loading, empty and error states. */
 import { useState, type ReactNode } from 'react';
-import type { CombinedError } from '@urql/core';
+import type { CombinedError, OperationResult } from '@urql/core';
 import type { ConnectionProblem, ConnectionStatus, MutationError } from '../documents';
 import { dateTime, REASON_LABELS, STATUS_LABELS, timeAgo } from '../format';
 
@@ -147,6 +147,42 @@ export function MutationErrorNotice({ error, onDismiss }: { error: MutationError
   return (
     <Notice tone="error" title={error.message} onDismiss={onDismiss}>
       <p className="muted small">{error.code}</p>
+    </Notice>
+  );
+}
+
+/** What a mutation came to, as a notice: words of ours, or the typed error the gateway returned. */
+export type Outcome =
+  | { kind: 'notice'; tone: 'success' | 'warn' | 'error' | 'info'; title: string; body?: ReactNode }
+  | { kind: 'error'; error: MutationError };
+
+/** The result union of a mutation field, or a transport failure turned into words. */
+export function outcomeOf<T extends { __typename: string }>(
+  result: OperationResult<Record<string, unknown>>,
+  field: string,
+): { value?: T; failure?: Outcome } {
+  if (result.error) {
+    const offline = Boolean(result.error.networkError);
+    return {
+      failure: {
+        kind: 'notice',
+        tone: 'error',
+        title: offline ? 'The gateway could not be reached' : 'The request failed',
+        body: <p>{result.error.graphQLErrors[0]?.message ?? result.error.message}</p>,
+      },
+    };
+  }
+  const value = result.data?.[field] as T | MutationError | undefined;
+  if (!value) return { failure: { kind: 'notice', tone: 'error', title: 'The gateway sent no answer' } };
+  if ('code' in value && 'message' in value) return { failure: { kind: 'error', error: value as MutationError } };
+  return { value: value as T };
+}
+
+export function OutcomeNotice({ outcome, onDismiss }: { outcome: Outcome; onDismiss?: () => void }) {
+  if (outcome.kind === 'error') return <MutationErrorNotice error={outcome.error} onDismiss={onDismiss} />;
+  return (
+    <Notice tone={outcome.tone} title={outcome.title} onDismiss={onDismiss}>
+      {outcome.body}
     </Notice>
   );
 }
