@@ -66,11 +66,11 @@ export function LoadError({ error, retry }: { error: CombinedError; retry?: () =
 }
 
 /**
- * The rest of a paged list: how many are not shown yet, and a button that asks for the next page
- * (`load` resolves once the cache holds it, and the list above grows). A failed page says why and
- * offers to try again.
+ * The rest of a paged list: how many are not shown yet (when known), and a button that asks for
+ * the next page (`load` resolves once the cache holds it, and the list above grows). A failed page
+ * says why and offers to try again.
  */
-export function LoadMore({ label, remaining, load }: { label: string; remaining: string; load: () => Promise<{ error?: CombinedError }> }) {
+export function LoadMore({ label, remaining, load }: { label: string; remaining?: string; load: () => Promise<{ error?: CombinedError }> }) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<CombinedError | null>(null);
   const loadNext = async () => {
@@ -84,7 +84,7 @@ export function LoadMore({ label, remaining, load }: { label: string; remaining:
   };
   return (
     <div className="load-more-row">
-      <span className="muted small">{remaining} not shown</span>
+      {remaining && <span className="muted small">{remaining} not shown</span>}
       <button type="button" className="button button-small button-secondary" disabled={loading} onClick={loadNext}>
         {loading ? 'Loading…' : label}
       </button>
