@@ -15,7 +15,7 @@ import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
-import { connectionEvents, connections, dataSources, refreshRuns } from '../server/db/schema.js';
+import { connectionEvents, connections, dataSources, notifications, refreshRuns } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { launchBrowser, openPage, screenshot } from './support/browser.js';
@@ -122,6 +122,10 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     await page.getByRole('heading', { name: 'Connections' }).waitFor();
   }
 
+  /** The header's bell; its accessible name carries the unread count. */
+  const bell = (page: Page) => page.getByRole('button', { name: /^Notifications/ });
+  const unreadOnServer = async (token: string) => (await gql('{ viewer { unreadNotificationCount } }', {}, token)).viewer.unreadNotificationCount;
+
   const card = (page: Page, name: string) => page.locator('li.card', { has: page.locator('.card-name', { hasText: name }) });
   const groupKeys = (page: Page) => page.locator('section.group').evaluateAll((groups) => groups.map((group) => group.getAttribute('data-integration')));
   const cardNames = (page: Page, integration: string) =>
@@ -198,6 +202,7 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
 
   it('shows a status change made elsewhere live, without a reload, and moves the broken connection to the top', async () => {
     await owner.locator('[data-live="live"]').waitFor();
+    expect(await bell(owner).getAttribute('aria-label')).toBe('Notifications');
     await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
     // A partner worker reports a definitive error through the API, as a sync job would.
     const reported = await gql(
@@ -213,8 +218,118 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     // Broken first: the connection leads its group, and both groups now hold a broken one.
     expect(await cardNames(owner, 'google-analytics-4')).toEqual(['dash shared GA4', 'Aardvark GA4', '(private)', '(private)']);
     expect(await groupKeys(owner)).toEqual(['google-analytics-4', 'salesforce']);
+    // The change wrote the owner a notice: the bell counts it without a reload.
+    await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 1 unread');
+    expect(await bell(owner).locator('.bell-count').textContent()).toBe('1');
     expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await screenshot(owner, 'live-update');
+  });
+
+  it('rings the bell when a connection breaks: the notice says what to do, opens the connection and is marked read, and "Mark all read" empties the count without a refetch', async () => {
+    const broken = await insertConnection('Bell Box', 'box');
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    await reportError(url, broken.gid, 'The Box account was closed');
+    await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 2 unread');
+
+    await bell(owner).click();
+    const panel = owner.getByRole('dialog', { name: 'Notifications' });
+    const notices = panel.locator('li.notification');
+    await expect.poll(() => notices.count(), SOON).toBe(2);
+    // Focus moves into the panel; newest first, unread ones marked as such.
+    expect(await owner.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('dialog');
+    expect(await notices.evaluateAll((items) => items.map((item) => item.getAttribute('data-unread')))).toEqual(['true', 'true']);
+    const newest = await notices.first().textContent();
+    expect(newest).toContain('"Bell Box" (Box) is disconnected');
+    expect(newest).toContain('The Box account was closed');
+    expect(newest).toContain('The service refused access for a reason of its own');
+    expect(newest).toContain('How to fix: Fix the problem in the service (renew the plan, create a new key), then reauthenticate the connection.');
+    expect(await notices.nth(1).textContent()).toContain('"dash shared GA4" (Google Analytics 4) is disconnected');
+    await screenshot(owner, 'notifications');
+
+    // Escape closes it and gives focus back to the bell; Enter on the bell opens it again.
+    await owner.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    expect(await owner.evaluate(() => document.activeElement?.getAttribute('aria-haspopup'))).toBe('dialog');
+    await owner.keyboard.press('Enter');
+    await panel.waitFor();
+
+    // A notice opens its connection's page, where it is reauthenticated, and is read from then on.
+    await notices.first().getByRole('link').click();
+    await owner.getByRole('heading', { name: /Bell Box/ }).waitFor();
+    expect(new URL(owner.url()).pathname).toBe(`/connections/${encodeURIComponent(broken.gid)}`);
+    expect(await owner.locator('button[data-action="reauthenticate"]').count()).toBe(1);
+    expect(await panel.count()).toBe(0);
+    await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 1 unread');
+    expect(await unreadOnServer(a.owner.token)).toBe(1);
+
+    await bell(owner).click();
+    await expect.poll(() => notices.evaluateAll((items) => items.map((item) => item.getAttribute('data-unread'))), SOON).toEqual(['false', 'true']);
+    const operations = recordOperations(owner);
+    try {
+      await panel.getByRole('button', { name: 'Mark all read' }).click();
+      await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications');
+      expect(await notices.evaluateAll((items) => items.map((item) => item.getAttribute('data-unread')))).toEqual(['false', 'false']);
+      expect(await panel.getByRole('button', { name: 'Mark all read' }).getAttribute('aria-disabled')).toBe('true');
+      // The cache took the count and the read notices from the mutation: nothing was read again.
+      expect(operations.names()).toEqual(['MarkNotificationsRead']);
+    } finally {
+      operations.stop();
+    }
+    expect(await unreadOnServer(a.owner.token)).toBe(0);
+    expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    await owner.keyboard.press('Escape');
+    await owner.goto(url);
+    await owner.getByRole('heading', { name: 'Connections' }).waitFor();
+  });
+
+  it('lists every notice on the notifications page a page at a time, a reauthorization deadline with its date, and marks one read', async () => {
+    const yearly = await insertConnection('Yearly LinkedIn', 'linkedin');
+    // 11 deadline warnings from over an hour ago (older than the two above), a minute apart, the
+    // newest for the latest deadline.
+    await database.db.insert(notifications).values(
+      Array.from({ length: 11 }, (_, index) => ({
+        accountId: a.account.id,
+        recipientId: a.owner.user.id,
+        connectionId: yearly.id,
+        kind: 'REAUTHORIZATION_DUE' as const,
+        deadline: new Date(Date.UTC(2031, 0, index + 1)).toISOString(),
+        createdAt: new Date(Date.now() - (71 - index) * 60_000).toISOString(),
+      })),
+    );
+    await owner.goto(`${url}/notifications`);
+    await owner.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+    const items = owner.getByRole('region', { name: 'Notifications' }).locator('li.notification');
+    await expect.poll(() => items.count(), SOON).toBe(10);
+    await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 11 unread');
+    expect(await items.evaluateAll((list) => list.map((item) => item.getAttribute('data-unread')))).toEqual(['false', 'false', ...Array(8).fill('true')]);
+    const due = await items.nth(2).textContent();
+    expect(due).toContain('"Yearly LinkedIn" (LinkedIn) must be reauthorized by Sat, 11 Jan 2031');
+    expect(due).toContain('Sign in again by Jan 11, 2031, 12:00 AM');
+    expect(await items.nth(2).getAttribute('data-kind')).toBe('REAUTHORIZATION_DUE');
+    await screenshot(owner, 'notifications-page');
+
+    const operations = recordOperations(owner);
+    try {
+      await owner.getByRole('button', { name: 'Show older notifications' }).click();
+      await expect.poll(() => items.count(), SOON).toBe(13);
+      expect(await items.last().textContent()).toContain('must be reauthorized by Wed, 01 Jan 2031');
+      expect(await owner.getByRole('button', { name: 'Show older notifications' }).count()).toBe(0);
+      // One notice marked read on its own: its button goes, focus stays on the notice.
+      await items.nth(2).getByRole('button', { name: /^Mark read/ }).click();
+      await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 10 unread');
+      expect(await items.nth(2).getAttribute('data-unread')).toBe('false');
+      expect(await owner.evaluate(() => document.activeElement?.textContent)).toContain('"Yearly LinkedIn" (LinkedIn) must be reauthorized by Sat, 11 Jan 2031');
+      expect(operations.variablesOf('MarkNotificationsRead')).toEqual([{ input: { ids: [expect.any(String)] } }]);
+      expect(operations.names()).toEqual(['Notifications', 'MarkNotificationsRead']);
+    } finally {
+      operations.stop();
+    }
+    expect(await unreadOnServer(a.owner.token)).toBe(10);
+    await owner.getByRole('button', { name: 'Mark all read' }).click();
+    await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications');
+    expect(await unreadOnServer(a.owner.token)).toBe(0);
+    await owner.goto(url);
+    await owner.getByRole('heading', { name: 'Connections' }).waitFor();
   });
 
   it('shows a connection with its details, data sources and live refresh history, and its event timeline', async () => {
@@ -332,9 +447,11 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
       const first = card(owner, 'Offline HubSpot 1');
       await expect.poll(() => first.getAttribute('data-status'), SOON).toBe('DISCONNECTED');
       expect(await first.locator('.problem').textContent()).toContain('The portal was deleted');
-      // It read the events after its position, then that one connection: never the whole list.
+      // It read the events after its position, then that one connection (never the whole list),
+      // then the bell's count: the connection that broke meanwhile wrote the owner a notice.
       await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toEqual([{ ids: [missedFirst.gid] }]);
-      expect(operations.names()).toEqual(['MissedConnectionEvents', 'ConnectionsById']);
+      await expect.poll(() => operations.names(), SOON).toEqual(['MissedConnectionEvents', 'ConnectionsById', 'UnreadNotificationCount']);
+      await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 1 unread');
 
       // A change that arrives live moves the position: the next catch-up starts after it.
       await reportError(url, seenLive.gid, 'Seen as it happened');

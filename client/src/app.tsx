@@ -1,7 +1,7 @@
 /**
- * The dashboard: the session (sign in, sign out, a token revoked mid-session), the header, and
- * the routes. Client routes are real paths (`/connections/<id>`): the gateway answers them with
- * index.html.
+ * The dashboard: the session (sign in, sign out, a token revoked mid-session), the header (with
+ * the notifications bell), and the routes. Client routes are real paths (`/connections/<id>`):
+ * the gateway answers them with index.html.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { Provider, useQuery } from 'urql';
@@ -9,9 +9,11 @@ import { Link, Route, Switch } from 'wouter';
 import { ViewerQuery } from './documents';
 import { createGateway, type Gateway } from './gateway';
 import { LiveIndicator, LiveUpdates } from './live';
+import { NotificationBell } from './components/notifications';
 import { CatalogPage, ConnectPage } from './pages/connect';
 import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
+import { NotificationsPage } from './pages/notifications';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedToken, storeToken } from './session';
 import { EmptyState } from './components/ui';
@@ -77,6 +79,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           {me && <span className="account">{me.account.name}</span>}
           <div className="topbar-right">
             <LiveIndicator />
+            <NotificationBell />
             {me && (
               <span className="whoami" title={me.user.email}>
                 {me.user.name}
@@ -98,6 +101,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/connect">{() => <CatalogPage />}</Route>
           <Route path="/connect/:key">{(params) => <ConnectPage integrationKey={decodeURIComponent(params.key)} />}</Route>
           <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
+          <Route path="/notifications">{() => <NotificationsPage />}</Route>
           <Route>
             <EmptyState title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.

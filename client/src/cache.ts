@@ -1,13 +1,15 @@
 /**
- * The normalized cache: connections, data sources, runs, events and users are entities keyed by
- * id, integrations by key, everything else lives inside its parent. A status change from the
- * subscription (or the catch-up after a reconnect) is merged into the Connection entity, so every
- * badge showing it re-renders; the updaters below only handle what a merge cannot (lists that gain
- * or lose members, timelines).
+ * The normalized cache: connections, data sources, runs, events, notifications and users are
+ * entities keyed by id, integrations by key, everything else lives inside its parent. A status
+ * change from the subscription (or the catch-up after a reconnect) is merged into the Connection
+ * entity, so every badge showing it re-renders; the updaters below only handle what a merge cannot
+ * (lists that gain or lose members, timelines, the notices a broken connection wrote, the unread
+ * count).
  */
+import { gql } from '@urql/core';
 import { cacheExchange, type Cache } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
-import { ERROR_TYPES } from './documents';
+import { ERROR_TYPES, UnreadNotificationCountQuery } from './documents';
 
 /** Objects without an identity of their own: stored inside the entity that holds them. */
 const EMBEDDED = [
@@ -24,12 +26,15 @@ const EMBEDDED = [
   'ConnectionDataSourcesConnection',
   'ConnectionEventsConnection',
   'DataSourceRefreshRunsConnection',
+  'ViewerNotificationsConnection',
   'StartConnectionSuccess',
   'ReauthenticateConnectionSuccess',
   'TestConnectionSuccess',
   'RevokeConnectionSuccess',
   'UpdateConnectionSuccess',
   'DeleteConnectionSuccess',
+  'MarkNotificationsReadSuccess',
+  'MarkNotificationsReadPayload',
   'StartConnectionPayload',
   'TestConnectionPayload',
   'RevokeConnectionPayload',
@@ -46,13 +51,12 @@ function invalidateField(cache: Cache, entity: string, fieldName: string) {
   }
 }
 
-/** Whether a cached page of Query.connections holds the entity `key`. */
-function isListed(cache: Cache, key: string | null): boolean {
-  return cache.inspectFields('Query').some((field) => {
-    if (field.fieldName !== 'connections') return false;
-    const page = cache.resolve('Query', field.fieldName, field.arguments ?? undefined) as string | null | undefined;
-    const nodes = page ? (cache.resolve(page, 'nodes') as (string | null)[] | null | undefined) : undefined;
-    return nodes?.includes(key) ?? false;
+/** The entities every cached page of the list field `entity.fieldName` holds. */
+function listed(cache: Cache, entity: string, fieldName: string): (string | null)[] {
+  return cache.inspectFields(entity).flatMap((field) => {
+    if (field.fieldName !== fieldName) return [];
+    const page = cache.resolve(entity, field.fieldName, field.arguments ?? undefined) as string | null | undefined;
+    return (page ? (cache.resolve(page, 'nodes') as (string | null)[] | null | undefined) : undefined) ?? [];
   });
 }
 
@@ -64,7 +68,47 @@ function isListed(cache: Cache, key: string | null): boolean {
 function statusChanged(cache: Cache, id: string, created: boolean) {
   const key = cache.keyOfEntity({ __typename: 'Connection', id });
   invalidateField(cache, key ?? '', 'events');
-  if (created || !isListed(cache, key)) invalidateField(cache, 'Query', 'connections');
+  if (created || !listed(cache, 'Query', 'connections').includes(key)) invalidateField(cache, 'Query', 'connections');
+}
+
+/** Where the viewer's fields are kept (Viewer is embedded in Query.viewer); null before it is read. */
+function viewerKey(cache: Cache): string | null {
+  return (cache.resolve('Query', 'viewer') as string | null | undefined) ?? null;
+}
+
+/**
+ * A connection broke live: its transaction wrote notices (to its owner and the account owner),
+ * which no subscription carries. The unread count and the notice lists are dropped, so the bell
+ * and any open list read them again from the gateway. (After a reconnect they read them again
+ * themselves: graphcache does not fetch what a query's updater drops for another query.)
+ */
+function noticesWritten(cache: Cache) {
+  const viewer = viewerKey(cache);
+  if (!viewer) return;
+  cache.invalidate(viewer, 'unreadNotificationCount');
+  invalidateField(cache, viewer, 'notifications');
+}
+
+const NotificationReadFragment = gql`
+  fragment NotificationRead on Notification {
+    id
+    readAt
+  }
+`;
+
+/**
+ * Notices were marked read (those with `ids`, or all): each one cached as unread gets a readAt
+ * (this browser's clock; the gateway's own instant is not returned), and the count becomes the
+ * one the gateway answered with.
+ */
+function noticesRead(cache: Cache, ids: string[] | 'all', unreadCount: number) {
+  const viewer = viewerKey(cache);
+  const keys = ids === 'all' ? (viewer ? listed(cache, viewer, 'notifications') : []) : ids.map((id) => cache.keyOfEntity({ __typename: 'Notification', id }));
+  const readAt = new Date().toISOString();
+  for (const key of new Set(keys)) {
+    if (key && cache.resolve(key, 'readAt') === null) cache.writeFragment(NotificationReadFragment, { __typename: 'Notification', id: cache.resolve(key, 'id'), readAt });
+  }
+  cache.updateQuery({ query: UnreadNotificationCountQuery }, (data) => data && { viewer: { ...data.viewer, unreadNotificationCount: unreadCount } });
 }
 
 function typename(data: Record<string, unknown>, field: string): string | undefined {
@@ -84,6 +128,7 @@ export function createCache() {
       Query: { connections: relayPagination() },
       Connection: { events: relayPagination() },
       DataSource: { refreshRuns: relayPagination() },
+      Viewer: { notifications: relayPagination() },
     },
     updates: {
       Query: {
@@ -104,11 +149,18 @@ export function createCache() {
           cache.invalidate({ __typename: 'Connection', id: outcome.deletedId });
           invalidateField(cache, 'Query', 'connections');
         },
+        markNotificationsRead: (result, args, cache) => {
+          const outcome = result.markNotificationsRead as { __typename: string; payload?: { unreadCount: number } };
+          if (outcome.__typename !== 'MarkNotificationsReadSuccess' || !outcome.payload) return;
+          const input = args.input as { ids?: string[] | null; all?: boolean | null };
+          noticesRead(cache, input.all ? 'all' : (input.ids ?? []), outcome.payload.unreadCount);
+        },
       },
       Subscription: {
         connectionStatusChanged: (result, _args, cache) => {
-          const change = result.connectionStatusChanged as { previousStatus: string | null; connection: { id: string } };
+          const change = result.connectionStatusChanged as { previousStatus: string | null; status: string; connection: { id: string } };
           statusChanged(cache, change.connection.id, change.previousStatus === null);
+          if (change.status === 'DISCONNECTED') noticesWritten(cache);
         },
         refreshRunUpdated: (result, _args, cache) => {
           const update = result.refreshRunUpdated as { dataSource: { id: string } };

@@ -184,6 +184,94 @@ export const ViewerQuery = gql<ViewerData, Record<string, never>>`
   }
 `;
 
+export type NotificationKind = 'CONNECTION_DISCONNECTED' | 'REAUTHORIZATION_DUE';
+
+export interface Notification {
+  __typename: 'Notification';
+  id: string;
+  kind: NotificationKind;
+  title: string;
+  createdAt: string;
+  readAt: string | null;
+  /** REAUTHORIZATION_DUE: when the connection must be authorized again. */
+  deadline: string | null;
+  connection: { __typename: 'Connection'; id: string; status: ConnectionStatus };
+  /** CONNECTION_DISCONNECTED: why it broke and what to do, as of the incident. */
+  problem: ConnectionProblem | null;
+}
+
+/** How many notices the bell's panel and the notifications page read at a time. */
+export const NOTIFICATIONS_PAGE_SIZE = 10;
+
+/** The header's bell: how many of the viewer's notices are unread (markNotificationsRead writes it too, see cache.ts). */
+export const UnreadNotificationCountQuery = gql<{ viewer: { unreadNotificationCount: number } }, Record<string, never>>`
+  query UnreadNotificationCount {
+    viewer {
+      unreadNotificationCount
+    }
+  }
+`;
+
+/** The viewer's notices, newest first; a page read with `after` is appended to the first (see cache.ts). */
+export const NotificationsQuery = gql<
+  { viewer: { notifications: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Notification[] } } },
+  { first: number; after?: string | null }
+>`
+  query Notifications($first: Int!, $after: String) {
+    viewer {
+      notifications(first: $first, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        nodes {
+          id
+          kind
+          title
+          createdAt
+          readAt
+          deadline
+          connection {
+            id
+            status
+          }
+          problem {
+            reason
+            message
+            interpretation
+            resolution
+          }
+        }
+      }
+    }
+  }
+`;
+
+export interface MarkNotificationsReadSuccess {
+  __typename: 'MarkNotificationsReadSuccess';
+  payload: { markedCount: number; unreadCount: number };
+}
+
+/** Marks some of the viewer's notices read, or all of them; the cache sets their readAt and the count. */
+export const MarkNotificationsReadMutation = gql<
+  { markNotificationsRead: Result<MarkNotificationsReadSuccess> },
+  { input: { ids: string[] } | { all: true } }
+>`
+  mutation MarkNotificationsRead($input: MarkNotificationsReadInput!) {
+    markNotificationsRead(input: $input) {
+      __typename
+      ... on MarkNotificationsReadSuccess {
+        payload {
+          markedCount
+          unreadCount
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
 export interface ConnectionsData {
   connections: {
     totalCount: number;

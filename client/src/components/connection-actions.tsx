@@ -3,8 +3,8 @@
  * test, reauthenticate, revoke, rename, share or unshare, delete. Each answers in place with the
  * outcome or the typed error the gateway returned.
  */
-import { useState, type ReactNode } from 'react';
-import { useMutation, useQuery, type OperationResult } from 'urql';
+import { useState } from 'react';
+import { useMutation, useQuery } from 'urql';
 import {
   DeleteConnectionMutation,
   IntegrationQuery,
@@ -13,39 +13,12 @@ import {
   TestConnectionMutation,
   UpdateConnectionMutation,
   type ConnectionSummary,
-  type MutationError,
 } from '../documents';
 import { signsInAtService } from '../format';
 import { CredentialFields, filledCredentials, Form } from './credential-form';
-import { MutationErrorNotice, Notice } from './ui';
+import { OutcomeNotice, outcomeOf, type Outcome } from './ui';
 
 type Mode = 'idle' | 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
-
-type Outcome =
-  | { kind: 'notice'; tone: 'success' | 'warn' | 'error' | 'info'; title: string; body?: ReactNode }
-  | { kind: 'error'; error: MutationError };
-
-/** The result union of a mutation field, or a transport failure turned into words. */
-function outcomeOf<T extends { __typename: string }>(
-  result: OperationResult<Record<string, unknown>>,
-  field: string,
-): { value?: T; failure?: Outcome } {
-  if (result.error) {
-    const offline = Boolean(result.error.networkError);
-    return {
-      failure: {
-        kind: 'notice',
-        tone: 'error',
-        title: offline ? 'The gateway could not be reached' : 'The request failed',
-        body: <p>{result.error.graphQLErrors[0]?.message ?? result.error.message}</p>,
-      },
-    };
-  }
-  const value = result.data?.[field] as T | MutationError | undefined;
-  if (!value) return { failure: { kind: 'notice', tone: 'error', title: 'The gateway sent no answer' } };
-  if ('code' in value && 'message' in value) return { failure: { kind: 'error', error: value as MutationError } };
-  return { value: value as T };
-}
 
 type ButtonTone = 'primary' | 'secondary' | 'ghost' | 'danger' | 'danger-quiet';
 
@@ -262,12 +235,7 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
         </div>
       )}
 
-      {outcome?.kind === 'error' && <MutationErrorNotice error={outcome.error} onDismiss={() => setOutcome(null)} />}
-      {outcome?.kind === 'notice' && (
-        <Notice tone={outcome.tone} title={outcome.title} onDismiss={() => setOutcome(null)}>
-          {outcome.body}
-        </Notice>
-      )}
+      {outcome && <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />}
     </div>
   );
 }

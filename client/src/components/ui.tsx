@@ -1,6 +1,6 @@
 /** Small building blocks every screen uses: badges, notices, loading, empty and error states. */
 import { useState, type ReactNode } from 'react';
-import type { CombinedError } from '@urql/core';
+import type { CombinedError, OperationResult } from '@urql/core';
 import type { ConnectionProblem, ConnectionStatus, MutationError } from '../documents';
 import { dateTime, REASON_LABELS, STATUS_LABELS, timeAgo } from '../format';
 
@@ -66,11 +66,11 @@ export function LoadError({ error, retry }: { error: CombinedError; retry?: () =
 }
 
 /**
- * The rest of a paged list: how many are not shown yet, and a button that asks for the next page
- * (`load` resolves once the cache holds it, and the list above grows). A failed page says why and
- * offers to try again.
+ * The rest of a paged list: how many are not shown yet (when known), and a button that asks for
+ * the next page (`load` resolves once the cache holds it, and the list above grows). A failed page
+ * says why and offers to try again.
  */
-export function LoadMore({ label, remaining, load }: { label: string; remaining: string; load: () => Promise<{ error?: CombinedError }> }) {
+export function LoadMore({ label, remaining, load }: { label: string; remaining?: string; load: () => Promise<{ error?: CombinedError }> }) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<CombinedError | null>(null);
   const loadNext = async () => {
@@ -84,7 +84,7 @@ export function LoadMore({ label, remaining, load }: { label: string; remaining:
   };
   return (
     <div className="load-more-row">
-      <span className="muted small">{remaining} not shown</span>
+      {remaining && <span className="muted small">{remaining} not shown</span>}
       <button type="button" className="button button-small button-secondary" disabled={loading} onClick={loadNext}>
         {loading ? 'Loading…' : label}
       </button>
@@ -147,6 +147,42 @@ export function MutationErrorNotice({ error, onDismiss }: { error: MutationError
   return (
     <Notice tone="error" title={error.message} onDismiss={onDismiss}>
       <p className="muted small">{error.code}</p>
+    </Notice>
+  );
+}
+
+/** What a mutation came to, as a notice: words of ours, or the typed error the gateway returned. */
+export type Outcome =
+  | { kind: 'notice'; tone: 'success' | 'warn' | 'error' | 'info'; title: string; body?: ReactNode }
+  | { kind: 'error'; error: MutationError };
+
+/** The result union of a mutation field, or a transport failure turned into words. */
+export function outcomeOf<T extends { __typename: string }>(
+  result: OperationResult<Record<string, unknown>>,
+  field: string,
+): { value?: T; failure?: Outcome } {
+  if (result.error) {
+    const offline = Boolean(result.error.networkError);
+    return {
+      failure: {
+        kind: 'notice',
+        tone: 'error',
+        title: offline ? 'The gateway could not be reached' : 'The request failed',
+        body: <p>{result.error.graphQLErrors[0]?.message ?? result.error.message}</p>,
+      },
+    };
+  }
+  const value = result.data?.[field] as T | MutationError | undefined;
+  if (!value) return { failure: { kind: 'notice', tone: 'error', title: 'The gateway sent no answer' } };
+  if ('code' in value && 'message' in value) return { failure: { kind: 'error', error: value as MutationError } };
+  return { value: value as T };
+}
+
+export function OutcomeNotice({ outcome, onDismiss }: { outcome: Outcome; onDismiss?: () => void }) {
+  if (outcome.kind === 'error') return <MutationErrorNotice error={outcome.error} onDismiss={onDismiss} />;
+  return (
+    <Notice tone={outcome.tone} title={outcome.title} onDismiss={onDismiss}>
+      {outcome.body}
     </Notice>
   );
 }
