@@ -17,7 +17,7 @@ import type { ConnectionRow } from '../server/domain/types.js';
 import type { Viewer } from '../server/domain/viewer.js';
 import { sendTestWebhook } from '../server/domain/webhooks.js';
 import { encodeGlobalId, parseGlobalId } from '../server/domain/global-ids.js';
-import { drainOutbox, type RetryPolicy, startOutboxWorker } from '../server/jobs/outbox.js';
+import { drainOutbox, type Outbox, type RetryPolicy, startOutboxWorker } from '../server/jobs/outbox.js';
 import { webhookOutbox } from '../server/jobs/webhooks.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
@@ -65,11 +65,15 @@ function outboxFor(accountId: string, options: { allowPrivate?: boolean; policy?
     settings: { allowPrivate: options.allowPrivate ?? true },
     log,
     policy: options.policy ?? FAST,
-    accountId,
   });
   outboxes.push(outbox);
+  accounts.set(outbox, accountId);
   return outbox;
 }
+
+const accounts = new WeakMap<object, string>();
+/** One delivery round over the account's deliveries only. */
+const drain = (db: Database, outbox: Outbox) => drainOutbox(db, outbox, { accountId: accounts.get(outbox) });
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
@@ -150,7 +154,7 @@ describeEachDatabase('webhooks', (db) => {
       const [delivery] = await deliveriesOf(tx, a.account.id);
       expect(delivery).toMatchObject({ endpointId: endpoint.id, eventType: 'connection.status_changed', status: 'PENDING', attempts: 0 });
 
-      expect(await drainOutbox(tx, outboxFor(a.account.id))).toEqual({ delivered: 1, retried: 0, failed: 0 });
+      expect(await drain(tx, outboxFor(a.account.id))).toEqual({ delivered: 1, retried: 0, failed: 0 });
       expect(receiver.received.length).toBe(received + 1);
       const request = receiver.received.at(-1)!;
       expect(request.verified.ok).toBe(true);
@@ -283,7 +287,7 @@ describeEachDatabase('webhooks', (db) => {
       ).rejects.toThrow('the caller failed');
       expect(inside).toBe(1);
       expect(await deliveriesOf(tx, a.account.id)).toHaveLength(0);
-      expect(await drainOutbox(tx, outboxFor(a.account.id))).toEqual({ delivered: 0, retried: 0, failed: 0 });
+      expect(await drain(tx, outboxFor(a.account.id))).toEqual({ delivered: 0, retried: 0, failed: 0 });
       expect(receiver.received.length).toBe(received);
     });
   });
@@ -297,14 +301,14 @@ describeEachDatabase('webhooks', (db) => {
       receiver.answers = [{ status: 500, body: 'upstream\n exploded <html>' }, { status: 200 }];
       await graphql(tx, a.service.viewer, REPORT, { id: a.connections.shared.gid });
 
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
       let [logged] = (await endpointLog(tx, a.admin.viewer, endpoint.gid)).deliveries.nodes;
       expect(logged).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'HTTP 500: upstream exploded <html>', responseStatus: 500, deliveredAt: null });
       expect(logged.nextAttemptAt).not.toBeNull();
       // Not due yet: another round sends nothing.
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 0 });
       await makeDue(tx, a.account.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
       [logged] = (await endpointLog(tx, a.admin.viewer, endpoint.gid)).deliveries.nodes;
       expect(logged).toMatchObject({ status: 'SENT', attempts: 2, responseStatus: 200, lastError: null });
       const attempts = receiver.received.slice(received);
@@ -316,7 +320,7 @@ describeEachDatabase('webhooks', (db) => {
       // 503 with Retry-After: the retry waits at least that long.
       receiver.answers = [{ status: 503, headers: { 'retry-after': '120' } }];
       const test = await sendTestWebhook(tx, a.admin.viewer, endpoint.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
       const [{ wait }] = (await tx
         .select({ wait: sql<number>`extract(epoch from ${webhookDeliveries.nextAttemptAt} - now())` })
         .from(webhookDeliveries)
@@ -328,14 +332,14 @@ describeEachDatabase('webhooks', (db) => {
       try {
         receiver.answers = [{ status: 500, delayMs: 2_000 }, { status: 502 }];
         await makeDue(tx, a.account.id);
-        expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
+        expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
         const [timedOut] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, test.id));
         expect(timedOut).toMatchObject({ status: 'PENDING', attempts: 2, lastError: 'No answer within 300 ms' });
       } finally {
         setServiceTimeout(10_000);
       }
       await makeDue(tx, a.account.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
       const [spent] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, test.id));
       expect(spent).toMatchObject({ status: 'FAILED', attempts: 3, lastError: 'HTTP 502', responseStatus: 502 });
     });
@@ -350,7 +354,7 @@ describeEachDatabase('webhooks', (db) => {
       await disconnect(tx, a.connections.shared);
       await disconnect(tx, a.connections.memberPrivate);
       receiver.answers = [{ status: 502 }];
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 2, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 2, failed: 0 });
       expect(receiver.received.length).toBe(received + 1);
       expect((await deliveriesOf(tx, a.account.id)).map((row) => row.lastError).sort()).toEqual([
         'HTTP 502',
@@ -358,7 +362,7 @@ describeEachDatabase('webhooks', (db) => {
       ]);
       receiver.answers = [{ status: 410 }];
       await makeDue(tx, a.account.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 2 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 2 });
       expect(receiver.received.length).toBe(received + 2);
       expect((await deliveriesOf(tx, a.account.id)).map((row) => row.lastError).sort()).toEqual([
         'HTTP 410 (the endpoint was disabled)',
@@ -375,7 +379,7 @@ describeEachDatabase('webhooks', (db) => {
       const outbox = outboxFor(a.account.id);
       receiver.answers = [{ status: 404, body: 'no such hook' }];
       await sendTestWebhook(tx, a.admin.viewer, endpoint.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
       let logged = await endpointLog(tx, a.admin.viewer, endpoint.gid);
       const ofType = (type: string) => logged.deliveries.nodes.find((node: { eventType: string }) => node.eventType === type);
       expect(logged).toMatchObject({ enabled: true, disabledReason: null });
@@ -385,7 +389,7 @@ describeEachDatabase('webhooks', (db) => {
       const beforeRedirect = receiver.received.length;
       receiver.answers = [{ status: 307, headers: { location: `${receiver.url}?followed=1` } }];
       const redirected = await sendTestWebhook(tx, a.admin.viewer, endpoint.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
       expect(receiver.received.length).toBe(beforeRedirect + 1);
       const [redirectRow] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, redirected.id));
       expect(redirectRow).toMatchObject({ status: 'FAILED', responseStatus: 307, lastError: 'HTTP 307 (redirects are not followed; register the final URL)' });
@@ -393,7 +397,7 @@ describeEachDatabase('webhooks', (db) => {
 
       receiver.answers = [{ status: 410 }];
       await graphql(tx, a.service.viewer, REPORT, { id: a.connections.shared.gid });
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 1 });
       logged = await endpointLog(tx, a.admin.viewer, endpoint.gid);
       expect(logged.enabled).toBe(false);
       expect(logged.disabledReason).toMatch(/410 Gone/);
@@ -409,7 +413,7 @@ describeEachDatabase('webhooks', (db) => {
       expect(await deliveriesOf(tx, a.account.id)).toHaveLength(2);
       const test = await graphql(tx, a.admin.viewer, `mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { __typename ... on Error { message } } }`, { id: endpoint.gid });
       expect(test.data!.sendTestWebhook).toMatchObject({ __typename: 'ValidationError', message: 'The endpoint is disabled; enable it first' });
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 0, failed: 0 });
       expect(receiver.received.length).toBe(received);
     });
   });
@@ -423,7 +427,7 @@ describeEachDatabase('webhooks', (db) => {
     receiver.answers = Array.from({ length: count }, () => ({ status: 200, delayMs: 10 }));
     const received = receiver.received.length;
     const outbox = outboxFor(a.account.id, { policy: { ...FAST, batchSize: 4 } });
-    const [first, second] = await Promise.all([drainOutbox(db(), outbox), drainOutbox(db(), outbox)]);
+    const [first, second] = await Promise.all([drain(db(), outbox), drain(db(), outbox)]);
     expect(first.delivered + second.delivered).toBe(count);
     // Both drains did part of the work, interleaved.
     expect(first.delivered).toBeGreaterThan(0);
@@ -504,7 +508,7 @@ describeEachDatabase('webhooks', (db) => {
       const [afterRound] = await deliveriesOf(tx, a.account.id);
       expect(afterRound).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'HTTP 500: echo [redacted]' });
       await makeDue(tx, a.account.id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
       const first = receiver.received.at(-1)!;
       expect(first.verified.ok).toBe(true);
       expect((first.verified as { payload: unknown }).payload).toMatchObject({ type: 'webhook.test', data: { endpoint: { id: gid } } });
@@ -520,7 +524,7 @@ describeEachDatabase('webhooks', (db) => {
       expect(newSecret).not.toBe(secret);
       receiver.secret = newSecret;
       await sendTestWebhook(tx, a.admin.viewer, id);
-      expect(await drainOutbox(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+      expect(await drain(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
       const second = receiver.received.at(-1)!;
       expect(second.verified.ok).toBe(true);
       receiver.secret = secret;
@@ -607,7 +611,7 @@ describeEachDatabase('webhooks', (db) => {
       await sendTestWebhook(tx, a.admin.viewer, literal.id);
       await sendTestWebhook(tx, a.admin.viewer, named.id);
       // The operator turned private addresses off after these were registered.
-      expect(await drainOutbox(tx, outboxFor(a.account.id, { allowPrivate: false }))).toEqual({ delivered: 0, retried: 0, failed: 2 });
+      expect(await drain(tx, outboxFor(a.account.id, { allowPrivate: false }))).toEqual({ delivered: 0, retried: 0, failed: 2 });
       expect(receiver.received.length).toBe(received);
       const rows = await deliveriesOf(tx, a.account.id);
       const errorOf = (endpointId: string) => rows.find((row) => row.endpointId === endpointId)!.lastError;
@@ -617,7 +621,7 @@ describeEachDatabase('webhooks', (db) => {
       await tx.update(webhookEndpoints).set({ url: `https://127.0.0.1:${port}/hooks/patchbay` }).where(eq(webhookEndpoints.id, literal.id));
       await tx.update(webhookDeliveries).set({ status: 'PENDING', attempts: 0 }).where(eq(webhookDeliveries.accountId, a.account.id));
       await makeDue(tx, a.account.id);
-      expect(await drainOutbox(tx, outboxFor(a.account.id, { allowPrivate: false }))).toEqual({ delivered: 0, retried: 0, failed: 2 });
+      expect(await drain(tx, outboxFor(a.account.id, { allowPrivate: false }))).toEqual({ delivered: 0, retried: 0, failed: 2 });
       const again = await deliveriesOf(tx, a.account.id);
       const refusedOf = (endpointId: string) => again.find((row) => row.endpointId === endpointId)!.lastError;
       expect(refusedOf(literal.id)).toBe('Refused: 127.0.0.1 is not a public address');

@@ -40,8 +40,6 @@ export interface WebhookOutboxOptions {
   settings: WebhookSettings;
   log: Log;
   policy?: RetryPolicy;
-  /** Only this account's deliveries (tests sharing one database). */
-  accountId?: string;
 }
 
 /** One attempt's outcome, and the HTTP status when the endpoint answered. */
@@ -234,7 +232,6 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
     table: webhookDeliveries,
     deliveredAtColumn: 'delivered_at',
     policy,
-    claimable: options.accountId ? sql`account_id = ${options.accountId}::uuid` : undefined,
     deliver,
     close: () => agent.close(),
   };
