@@ -68,15 +68,18 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
   }
 
-  /** reportError through a second gateway instance on the same database, started for it alone. */
-  async function reportErrorElsewhere(connection: string, message: string) {
+  /** Runs `work` against a second gateway instance on the same database, started for it alone. */
+  async function elsewhere<T>(work: (base: string) => Promise<T>): Promise<T> {
     const other = createApp(gatewayDeps());
     try {
-      await reportError(await other.start(0), connection, message);
+      return await work(await other.start(0));
     } finally {
       await other.stop();
     }
   }
+
+  /** reportError through a second gateway instance. */
+  const reportErrorElsewhere = (connection: string, message: string) => elsewhere((base) => reportError(base, connection, message));
 
   /** The GraphQL operations a page sends over HTTP from now on (queries go as GET, mutations as POST). */
   function recordOperations(page: Page) {
