@@ -68,15 +68,31 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
     expect(reported.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
   }
 
-  /** reportError through a second gateway instance on the same database, started for it alone. */
-  async function reportErrorElsewhere(connection: string, message: string) {
+  /** Runs `work` against a second gateway instance on the same database, started for it alone. */
+  async function elsewhere<T>(work: (base: string) => Promise<T>): Promise<T> {
     const other = createApp(gatewayDeps());
     try {
-      await reportError(await other.start(0), connection, message);
+      return await work(await other.start(0));
     } finally {
       await other.stop();
     }
   }
+
+  /** reportError through a second gateway instance. */
+  const reportErrorElsewhere = (connection: string, message: string) => elsewhere((base) => reportError(base, connection, message));
+
+  /** The owner connects the stub service with a good API key through a second gateway instance; the new connection's id. */
+  const startConnectionElsewhere = (name: string) =>
+    elsewhere(async (base) => {
+      const started = await graphqlData(
+        base,
+        a.owner.token,
+        `mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on StartConnectionSuccess { result { connection { id } } } } }`,
+        { input: { integration: 'stub-metrics', name, shared: true, credentials: { apiKey: 'sk_dash_good_key' } } },
+      );
+      expect(started.startConnection.__typename).toBe('StartConnectionSuccess');
+      return started.startConnection.result.connection.id as string;
+    });
 
   /** The GraphQL operations a page sends over HTTP from now on (queries go as GET, mutations as POST). */
   function recordOperations(page: Page) {
@@ -463,6 +479,35 @@ describe('the dashboard in a browser', { timeout: 60_000 }, () => {
       expect(operations.names()).not.toContain('Connections');
       expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
       await screenshot(owner, 'caught-up');
+    } finally {
+      operations.stop();
+    }
+  });
+
+  it('shows a connection created elsewhere while the live channel was down, without a reload, and reads the list again for it', async () => {
+    const positioned = owner.waitForResponse((response) => new URL(response.url()).searchParams.get('operationName') === 'LatestConnectionEvent');
+    await owner.goto(url);
+    await card(owner, 'Aardvark GA4').waitFor();
+    await positioned;
+    await owner.locator('[data-live="live"]').waitFor(SOON);
+    await owner.evaluate(() => Object.assign(window, { sameDocument: true }));
+    const operations = recordOperations(owner);
+    try {
+      let created = '';
+      await whileGatewayDown(owner, async () => {
+        created = await startConnectionElsewhere('Offline Metrics');
+      });
+      const made = card(owner, 'Offline Metrics');
+      await made.waitFor(SOON);
+      expect(await made.getAttribute('data-connection')).toBe(created);
+      expect(await made.getAttribute('data-status')).toBe('ACTIVE');
+      expect(await groupKeys(owner)).toContain('stub-metrics');
+      // It caught up from its position (no full refetch), read the one connection the feed named,
+      // and, as the list did not hold it, read the list once.
+      expect(operations.variablesOf('ConnectionsById')).toEqual([{ ids: [created] }]);
+      expect(operations.names().filter((name) => name === 'Connections')).toHaveLength(1);
+      expect(operations.names()).not.toContain('LatestConnectionEvent');
+      expect(await owner.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     } finally {
       operations.stop();
     }

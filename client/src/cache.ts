@@ -63,7 +63,9 @@ function listed(cache: Cache, entity: string, fieldName: string): (string | null
 /**
  * A status change of connection `id`, live or read from the feed after a reconnect: the merge
  * updated the connection itself (or the catch-up's refetch will); its timeline gained an event,
- * and a connection the list does not hold yet (created elsewhere) makes the list refetch.
+ * and a connection the list does not hold yet (created elsewhere) drops the list. After a live
+ * change graphcache then reads the list again itself; after a catch-up it does not (it fetches
+ * nothing another query's result dropped), so the list page asks for it (see connections.tsx).
  */
 function statusChanged(cache: Cache, id: string, created: boolean) {
   const key = cache.keyOfEntity({ __typename: 'Connection', id });

@@ -3,8 +3,10 @@
  * (`Query.connectionEvents`, in commit order): the cursor of the last live ConnectionStatusChange,
  * or, until one arrives, where the feed ended when the socket first connected. On reconnect it
  * reads the events after that position and refetches just the connections they name; the cache
- * merges them, so badges and problems update wherever they are shown. When that cannot be done
- * (no known position, too many missed events, a failed request) the screens refetch instead.
+ * merges them, so badges and problems update wherever they are shown, and the outcome names them,
+ * so a list that does not hold one of them (created while the socket was down) can read itself
+ * again. When that cannot be done (no known position, too many missed events, a failed request)
+ * the screens refetch instead.
  */
 import type { Client } from '@urql/core';
 import { ConnectionsByIdQuery, LatestConnectionEventQuery, MissedConnectionEventsQuery } from './documents';
@@ -14,8 +16,11 @@ const PAGE_SIZE = 100;
 /** More missed events than this and a full refetch is cheaper than reading them all. */
 export const MAX_MISSED_EVENTS = 200;
 
-/** `caught-up`: what was missed is in the cache. `refetch`: the screens must read everything again. */
-export type CatchUpOutcome = 'caught-up' | 'refetch';
+/**
+ * `caught-up`: what was missed is in the cache; `changed` names the connections read again (global
+ * ids). `refetch`: the screens must read everything again.
+ */
+export type CatchUpOutcome = { kind: 'caught-up'; changed: string[] } | { kind: 'refetch' };
 
 export interface EventFeedPosition {
   /** Reads where the feed ends now, unless a live change has already said (the first connect). */
@@ -61,12 +66,12 @@ export function trackEventFeed(client: Client): EventFeedPosition {
       // A live change that arrived meanwhile already moved the position; the feed's end only
       // replaces the position this catch-up started from.
       if (position === from) position = missed.end;
-      return 'caught-up';
+      return { kind: 'caught-up', changed: [...missed.ids] };
     }
     // The screens read everything again: first take the feed's end, so nothing after it is lost.
     if (position === from) position = undefined;
     await start();
-    return 'refetch';
+    return { kind: 'refetch' };
   }
 
   return {

@@ -3,7 +3,7 @@
  * graphql-ws socket on the same /graphql path, both carrying the token. The socket's state is
  * published for the "Live" indicator. After a reconnect the gateway catches the cache up on what
  * was missed (see catch-up.ts) and then tells the screens, which refetch only when that could not
- * be done.
+ * be done or when it named a connection they do not hold.
  */
 import { Client, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createSocketClient, type Client as SocketClient } from 'graphql-ws/client';

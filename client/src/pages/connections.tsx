@@ -58,13 +58,15 @@ export function ConnectionsPage() {
   const [result, reexecute] = useQuery({ query: ConnectionsQuery, variables: { after } });
   const returned = useReturnedSignIn();
   const [dismissed, setDismissed] = useState(false);
-  // Missed status changes are caught up connection by connection; the whole list is read again
-  // only when that could not be done.
-  useReconnected((outcome) => {
-    if (outcome === 'refetch') reexecute({ requestPolicy: 'network-only' });
-  });
-
   const connections = result.data?.connections;
+  // Missed status changes are caught up connection by connection; the whole list is read again
+  // only when that could not be done, or when a connection changed that the list does not hold
+  // (created while the socket was down). The cache drops the list then, but graphcache does not
+  // fetch a query that another query's result dropped, so the list asks for itself.
+  useReconnected((outcome) => {
+    const held = new Set(connections?.nodes.map((connection) => connection.id));
+    if (outcome.kind === 'refetch' || outcome.changed.some((id) => !held.has(id))) reexecute({ requestPolicy: 'network-only' });
+  });
   const groups = useMemo(() => groupByIntegration(connections?.nodes ?? []), [connections]);
   const counts = useMemo(() => {
     const tally: Record<ConnectionStatus, number> = { DISCONNECTED: 0, PENDING: 0, ACTIVE: 0, REVOKED: 0 };
