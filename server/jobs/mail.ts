@@ -44,7 +44,8 @@ function failure(error: unknown, scrub: (text: string) => string): DeliveryOutco
 
 /** Builds the mail outbox; `close()` releases the SMTP transport. */
 export function createMailOutbox(settings: MailSettings): Outbox & { close(): void } {
-  const transport = createTransport(settings.smtpUrl);
+  // Pooled: a round reuses a few connections (and their TLS sessions) instead of one per mail.
+  const transport = createTransport({ url: settings.smtpUrl, pool: true, maxConnections: 2 });
   const scrub = scrubber(settings.smtpUrl);
   const owner = alias(users, 'owner');
   return {
@@ -86,7 +87,8 @@ export function createMailOutbox(settings: MailSettings): Outbox & { close(): vo
         keys.forEach((key, index) => integrationNames.set(`${accountId}:${key}`, found[index]?.name ?? key));
       }
       const outcomes = new Map<string, DeliveryOutcome>();
-      for (const row of rows) {
+      // Sent together: the pool spreads them over its connections.
+      await Promise.all(rows.map(async (row) => {
         const mail = composeNotice({
           kind: row.kind,
           recipientName: row.recipientName,
@@ -110,7 +112,7 @@ export function createMailOutbox(settings: MailSettings): Outbox & { close(): vo
         } catch (error) {
           outcomes.set(row.id, failure(error, scrub));
         }
-      }
+      }));
       return outcomes;
     },
   };

@@ -85,24 +85,37 @@ async function claim(db: Database, outbox: Outbox, attempted: Set<string>, accou
   return rows.map((row) => ({ id: row.id, attempts: Number(row.attempts) }));
 }
 
-/** Records one attempt's outcome on its row. */
-async function settle(db: Database, outbox: Outbox, row: { id: string; attempts: number }, outcome: DeliveryOutcome) {
+/**
+ * Records a batch's outcomes: the delivered rows in one statement, each failure on its own row
+ * (failures are few, and each has its own error and delay).
+ */
+async function settle(db: Database, outbox: Outbox, rows: { id: string; attempts: number }[], outcomes: Map<string, DeliveryOutcome>) {
   const { table, policy } = outbox;
-  const delivered = sql.identifier(outbox.deliveredAtColumn);
-  if (outcome.ok) {
-    await db.execute(sql`update ${table} set status = 'SENT', ${delivered} = now(), last_error = null where id = ${row.id}`);
-    return 'delivered' as const;
+  const counts = { delivered: 0, retried: 0, failed: 0 };
+  const delivered = rows.filter((row) => outcomes.get(row.id)?.ok);
+  if (delivered.length) {
+    const ids = sql.join(delivered.map((row) => sql`${row.id}`), sql`, `);
+    await db.execute(sql`
+      update ${table} set status = 'SENT', ${sql.identifier(outbox.deliveredAtColumn)} = now(), last_error = null
+      where id in (${ids})`);
+    counts.delivered = delivered.length;
   }
-  const error = outcome.error.slice(0, 1000);
-  if (outcome.permanent || row.attempts >= policy.maxAttempts) {
-    await db.execute(sql`update ${table} set status = 'FAILED', last_error = ${error} where id = ${row.id}`);
-    return 'failed' as const;
+  for (const row of rows) {
+    const outcome = outcomes.get(row.id) ?? { ok: false, error: 'not attempted' };
+    if (outcome.ok) continue;
+    const error = outcome.error.slice(0, 1000);
+    if (outcome.permanent || row.attempts >= policy.maxAttempts) {
+      await db.execute(sql`update ${table} set status = 'FAILED', last_error = ${error} where id = ${row.id}`);
+      counts.failed += 1;
+      continue;
+    }
+    const delayMs = retryDelayMs(row.attempts, policy, outcome.retryAfterMs);
+    await db.execute(sql`
+      update ${table} set last_error = ${error}, next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
+      where id = ${row.id}`);
+    counts.retried += 1;
   }
-  const delayMs = retryDelayMs(row.attempts, policy, outcome.retryAfterMs);
-  await db.execute(sql`
-    update ${table} set last_error = ${error}, next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
-    where id = ${row.id}`);
-  return 'retried' as const;
+  return counts;
 }
 
 export interface DrainResult {
@@ -131,10 +144,10 @@ export async function drainOutbox(db: Database, outbox: Outbox, options: { accou
       const message = error instanceof Error ? error.message : 'delivery failed';
       outcomes = new Map(rows.map((row) => [row.id, { ok: false, error: message }]));
     }
-    for (const row of rows) {
-      const outcome = outcomes.get(row.id) ?? { ok: false, error: 'not attempted' };
-      result[await settle(db, outbox, row, outcome)] += 1;
-    }
+    const settled = await settle(db, outbox, rows, outcomes);
+    result.delivered += settled.delivered;
+    result.retried += settled.retried;
+    result.failed += settled.failed;
   }
 }
 
