@@ -155,6 +155,22 @@ describeEachDatabase('notices of broken connections', (db) => {
     });
   });
 
+  it('listing notices costs the same statements for one notice or many about a custom integration', async () => {
+    await inRollback(db(), async (tx) => {
+      const { a, gid, id } = await brokenConnection(tx, 'counted-list');
+      const list = `{ viewer { unreadNotificationCount notifications(first: 20) { edges { node { title problem { reason } connection { id name } } } } } }`;
+      const one = await countStatements(() => graphql(tx, a.member.viewer, list));
+      expect(one.result.data!.viewer.notifications.edges).toHaveLength(1);
+      for (let i = 0; i < 4; i++) {
+        await tx.update(connections).set({ status: 'ACTIVE', disconnectReason: null }).where(eq(connections.id, id));
+        await graphql(tx, a.member.viewer, TEST, { id: gid });
+      }
+      const five = await countStatements(() => graphql(tx, a.member.viewer, list));
+      expect(five.result.data!.viewer.notifications.edges).toHaveLength(5);
+      expect(five.statements.length).toBe(one.statements.length);
+    });
+  });
+
   it('a reauthorization deadline within the warning window warns owner and account owner once per deadline', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'deadline');

@@ -1,8 +1,9 @@
 /** Notification: a notice to the viewer (a broken connection, a reauthorization deadline), and marking them read. */
 import { countUnread, markNotificationsRead, noticeTitle } from '../domain/notifications.js';
-import { loadIntegrations } from '../domain/integrations.js';
+import { type Integration, loadIntegrations } from '../domain/integrations.js';
 import { ValidationError } from '../domain/errors.js';
-import { builder, viewerOf } from './builder.js';
+import { createContextCache } from '@pothos/core';
+import { builder, type Context, viewerOf } from './builder.js';
 import { ConnectionProblem } from './connection.js';
 import { COMMON_ERRORS } from './errors.js';
 import { parseGlobalId } from '../domain/global-ids.js';
@@ -26,6 +27,21 @@ const NotificationMailStatusEnum = builder.enumType('NotificationMailStatus', {
   },
 });
 
+/**
+ * The viewer's integrations by key, each looked up once per request: a page of notices about the
+ * same custom integration costs one statement, not one per notice (built-ins cost none).
+ */
+const integrationNamed = createContextCache((context: Context) => {
+  const byKey = new Map<string, Promise<Integration | undefined>>();
+  return {
+    get: (key: string) => {
+      let found = byKey.get(key);
+      if (!found) byKey.set(key, (found = loadIntegrations(context.db, viewerOf(context).accountId, [key]).then(([integration]) => integration)));
+      return found;
+    },
+  };
+});
+
 const NotificationType = builder.drizzleNode('notifications', {
   name: 'Notification',
   description: 'A notice to the viewer about one of the account’s connections.',
@@ -37,7 +53,7 @@ const NotificationType = builder.drizzleNode('notifications', {
       select: { columns: { kind: true, deadline: true, recipientId: true, accountId: true }, with: { connection: { with: { owner: true } } } },
       resolve: async (notification, _args, context) => {
         const { connection } = notification;
-        const [integration] = await loadIntegrations(context.db, notification.accountId, [connection.integrationKey]);
+        const integration = await integrationNamed(context).get(connection.integrationKey);
         return noticeTitle({
           kind: notification.kind,
           connectionName: connection.shared || connection.ownerId === notification.recipientId ? connection.name : null,
