@@ -52,10 +52,16 @@ describe('npm start (embedded PGlite)', () => {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ viewer { user { name } } connections(first: 100) { totalCount nodes { status } } }' }),
+      body: JSON.stringify({
+        query: '{ viewer { user { name } unreadNotificationCount notifications(first: 20) { nodes { kind } } } connections(first: 100) { totalCount nodes { status } } }',
+      }),
     });
     const body = (await response.json()) as any;
     expect(body.data.viewer.user.name).toBe('Pam Beesly');
+    // Pam has the notices of the demo's broken connections and of LinkedIn's coming deadline.
+    const kinds = body.data.viewer.notifications.nodes.map((node: { kind: string }) => node.kind);
+    expect(new Set(kinds)).toEqual(new Set(['CONNECTION_DISCONNECTED', 'REAUTHORIZATION_DUE']));
+    expect(body.data.viewer.unreadNotificationCount).toBe(kinds.length);
     const statuses = new Set(body.data.connections.nodes.map((node: { status: string }) => node.status));
     expect([...statuses].sort()).toEqual(['ACTIVE', 'DISCONNECTED', 'PENDING', 'REVOKED']);
     expect(await first.stop()).toBe(0);

@@ -10,6 +10,7 @@ import { transaction } from '../db/transaction.js';
 import { apiTokens, connectionEvents, connections, dataSources, refreshRuns } from '../db/schema.js';
 import { createAccount, createUser } from '../domain/accounts.js';
 import { issueApiToken } from '../domain/api-tokens.js';
+import { DEFAULT_WARNING_DAYS, noticeDisconnection, queueReauthorizationWarnings } from '../domain/notifications.js';
 import type { ConnectionStatus, DisconnectReason } from '../domain/types.js';
 
 const DEMO_OWNER_EMAIL = 'pam@acme.example';
@@ -132,7 +133,7 @@ export async function seedDemo(db: Database): Promise<void> {
         })
         .returning();
       const path = historyTo(demo.status);
-      await tx.insert(connectionEvents).values(
+      const events = await tx.insert(connectionEvents).values(
         path.map((toStatus, step) => ({
           accountId: account.id,
           connectionId: connection.id,
@@ -144,7 +145,9 @@ export async function seedDemo(db: Database): Promise<void> {
           actorUserId: toStatus === 'DISCONNECTED' ? null : people[demo.owner].id,
           createdAt: iso(createdAt + step * (step === path.length - 1 ? 2 * DAY : 60_000)),
         })),
-      );
+      ).returning();
+      // The notices its owner and Pam got when it broke, as a real disconnection writes them.
+      if (demo.status === 'DISCONNECTED') await noticeDisconnection(tx, connection, events[events.length - 1].id);
       for (const [sourceIndex, [resourceId, name]] of demo.sources.entries()) {
         const [source] = await tx
           .insert(dataSources)
@@ -178,6 +181,8 @@ export async function seedDemo(db: Database): Promise<void> {
         );
       }
     }
+    // And the warnings of deadlines coming up (LinkedIn's yearly sign-in), as the health job writes them.
+    await queueReauthorizationWarnings(tx, { warningDays: DEFAULT_WARNING_DAYS, accountId: account.id });
   });
 }
 
