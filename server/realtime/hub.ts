@@ -176,8 +176,14 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
 
   /** A queued value as the consumer gets it: a payload queued before sharing began is executed for it alone. */
   private async pulled(value: unknown): Promise<IteratorResult<unknown>> {
-    if (value instanceof Unshared && this.operation) return { value: await this.operation.execute(value.payload, this.viewer), done: false };
-    return { value: value instanceof Unshared ? value.payload : value, done: false };
+    if (!(value instanceof Unshared)) return { value, done: false };
+    if (!this.operation) return { value: value.payload, done: false };
+    try {
+      return { value: await this.operation.execute(value.payload, this.viewer), done: false };
+    } catch {
+      // execute() reports field errors in its result; this is the executor itself failing.
+      return { value: { errors: [new GraphQLError('This change could not be sent')] }, done: false };
+    }
   }
 
   private close(): void {
