@@ -637,7 +637,7 @@ describeEachDatabase('webhooks', (db) => {
 });
 
 describe('the gateway process (npm start)', () => {
-  it('starts the outbox worker and wakes it at commit: a reported error reaches the receiver long before the next interval', async () => {
+  it('starts the outbox worker and wakes it at commit: a reported error and a test webhook reach the receiver long before the next interval', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchbay-hooks-'));
     try {
       // Set up before the gateway starts: PGlite allows one process per data dir.
@@ -681,15 +681,31 @@ describe('the gateway process (npm start)', () => {
       try {
         const base = /GraphQL:\s+(\S+)\/graphql/.exec(gateway.stdout())![1];
         const created = await postGraphql(base, token, CREATE, { input: { url: receiver.url } });
-        receiver.secret = created.data!.createWebhookEndpoint.payload.secret;
-        const received = receiver.received.length;
-        const reportedAt = Date.now();
-        const reported = await postGraphql(base, token, REPORT, { id: connectionGid });
-        expect(reported.data!.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
-        while (receiver.received.length === received && Date.now() - reportedAt < 15_000) await new Promise((resolve) => setTimeout(resolve, 25));
-        const request = receiver.received.at(-1)!;
-        expect(receiver.received.length).toBe(received + 1);
-        expect(request.verified).toMatchObject({
+        const endpoint = created.data!.createWebhookEndpoint.payload;
+        receiver.secret = endpoint.secret;
+        /** Runs `send` and waits (15 s at most) for the one request it causes. */
+        const arrival = async (send: () => Promise<void>) => {
+          const received = receiver.received.length;
+          const sentAt = Date.now();
+          await send();
+          while (receiver.received.length === received && Date.now() - sentAt < 15_000) await new Promise((resolve) => setTimeout(resolve, 25));
+          expect(receiver.received.length).toBe(received + 1);
+          return receiver.received.at(-1)!;
+        };
+        // First (nothing has woken the worker yet), a test webhook: it changes no connection, its own commit wakes the worker.
+        const tested = await arrival(async () => {
+          const result = await postGraphql(base, token, `mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { __typename } }`, {
+            id: endpoint.webhookEndpoint.id,
+          });
+          expect(result.data!.sendTestWebhook.__typename).toBe('SendTestWebhookSuccess');
+        });
+        expect(tested.verified).toMatchObject({ ok: true, payload: { type: 'webhook.test', data: { endpoint: { id: endpoint.webhookEndpoint.id } } } });
+        // Then a status change.
+        const reported = await arrival(async () => {
+          const result = await postGraphql(base, token, REPORT, { id: connectionGid });
+          expect(result.data!.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+        });
+        expect(reported.verified).toMatchObject({
           ok: true,
           payload: { type: 'connection.status_changed', data: { connection: { id: connectionGid, status: 'DISCONNECTED', reason: 'INVALID_REFRESH_TOKEN' } } },
         });

@@ -16,7 +16,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
+import { recordOutboxRows } from './changes.js';
 import { encodeGlobalId } from './global-ids.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
@@ -246,21 +248,27 @@ export async function deleteWebhookEndpoint(db: Database, viewer: Viewer, id: st
   return endpoint;
 }
 
-/** Enqueues a `webhook.test` delivery to an enabled endpoint (admins), to check the receiver. */
+/**
+ * Enqueues a `webhook.test` delivery to an enabled endpoint (admins), to check the receiver; the
+ * worker of this process sends it as soon as it is committed.
+ */
 export async function sendTestWebhook(db: Database, viewer: Viewer, id: string): Promise<WebhookDeliveryRow> {
   ensureAdmin(viewer);
-  const endpoint = await findEndpoint(db, viewer, id);
-  if (!endpoint.enabled) throw new ValidationError('The endpoint is disabled; enable it first', 'id');
-  const payload = {
-    type: 'webhook.test' satisfies WebhookEventType,
-    timestamp: new Date().toISOString(),
-    data: { endpoint: { id: encodeGlobalId('WebhookEndpoint', endpoint.id) } },
-  };
-  const [delivery] = await db
-    .insert(webhookDeliveries)
-    .values({ accountId: endpoint.accountId, endpointId: endpoint.id, eventType: payload.type, payload })
-    .returning();
-  return delivery;
+  return transaction(db, async (tx) => {
+    const endpoint = await findEndpoint(tx, viewer, id);
+    if (!endpoint.enabled) throw new ValidationError('The endpoint is disabled; enable it first', 'id');
+    const payload = {
+      type: 'webhook.test' satisfies WebhookEventType,
+      timestamp: new Date().toISOString(),
+      data: { endpoint: { id: encodeGlobalId('WebhookEndpoint', endpoint.id) } },
+    };
+    const [delivery] = await tx
+      .insert(webhookDeliveries)
+      .values({ accountId: endpoint.accountId, endpointId: endpoint.id, eventType: payload.type, payload })
+      .returning();
+    recordOutboxRows('webhooks');
+    return delivery;
+  });
 }
 
 /** The body announcing one status change of a connection. */
@@ -292,7 +300,7 @@ export function connectionStatusChangedPayload(
 /**
  * Enqueues the delivery of a status change to every enabled endpoint of the account that listens
  * to the connection's integration, inside the caller's transaction: one statement, whether the
- * account has no endpoint or many.
+ * account has no endpoint or many. Once committed, this process's worker sends them.
  */
 export async function enqueueWebhookDeliveries(
   tx: Database,
@@ -307,4 +315,5 @@ export async function enqueueWebhookDeliveries(
     from ${webhookEndpoints}
     where ${webhookEndpoints.accountId} = ${event.accountId}::uuid and ${webhookEndpoints.enabled}
       and (${webhookEndpoints.integrationKeys} is null or ${connection.integrationKey}::text = any(${webhookEndpoints.integrationKeys}))`);
+  recordOutboxRows('webhooks');
 }
