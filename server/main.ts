@@ -7,7 +7,7 @@ import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
-import { onCommittedChanges } from './domain/changes.js';
+import { onCommittedOutboxRows } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 import { webhookOutbox } from './jobs/webhooks.js';
@@ -76,10 +76,8 @@ async function main() {
     });
     const outboxes: Outbox[] = [webhookOutbox({ vault, settings: webhooks, log }), ...(mail ? [mail] : [])];
     outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
-    // A status change writes notices and webhook deliveries in its transaction: send them once committed.
-    onCommittedChanges(database.db, (changes) => {
-      if (changes.some((change) => change.type === 'connection')) outboxWorker?.wake();
-    });
+    // Notices and webhook deliveries are written in the transaction that causes them: send them once committed.
+    onCommittedOutboxRows(database.db, () => outboxWorker?.wake());
   }
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   const liveVia = config.redisUrl ? 'Redis pub/sub' : config.databaseUrl ? 'PostgreSQL LISTEN/NOTIFY' : 'in-process';

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connections, credentials, webhookEndpoints } from '../server/db/schema.js';
+import { connections, credentials, webhookEndpoints, webhookPreviousSecrets } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import { loadIntegrations } from '../server/domain/integrations.js';
 import { resealSecrets } from '../server/domain/key-rotation.js';
 import { configureIntegration, loadApp } from '../server/domain/oauth2.js';
 import { Vault, VaultError } from '../server/domain/vault.js';
-import { createWebhookEndpoint, endpointSecret } from '../server/domain/webhooks.js';
+import { createWebhookEndpoint, endpointSecret, previousEndpointSecret, rotateWebhookEndpointSecret } from '../server/domain/webhooks.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { tenant, testOAuthSettings } from './support/fixtures.js';
 
@@ -56,7 +56,7 @@ describe('the vault', () => {
 });
 
 describeEachDatabase('key rotation', (db) => {
-  it('re-seals every credential, OAuth app secret and webhook secret under the new key; all still open', async () => {
+  it('re-seals every credential, OAuth app secret and webhook secret, current and previous, under the new key; all still open', async () => {
     await inRollback(db(), async (tx) => {
       const a = await tenant(tx, 'a');
       const oldKey = `old:${key()}`;
@@ -65,6 +65,8 @@ describeEachDatabase('key rotation', (db) => {
       for (const row of rows) await storeCredentials(tx, before, row, { apiKey: `key-for-${row.id}` });
       await configureIntegration(tx, before, a.admin.viewer, { integration: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-app-secret' });
       const hook = await createWebhookEndpoint(tx, before, { allowPrivate: true }, a.admin.viewer, { url: 'https://hooks.example.com/patchbay' });
+      // Rotated with a grace period: the first secret is now the previous one, sealed on its own.
+      const rotated = await rotateWebhookEndpointSecret(tx, before, a.admin.viewer, hook.endpoint.id, { keepPreviousForHours: 24 });
       const newKey = `new:${key()}`;
       const after = Vault.fromKeyList(`${newKey},${oldKey}`);
       // Other suites may have committed secrets under keys this vault lacks: reported, not fatal.
@@ -72,6 +74,7 @@ describeEachDatabase('key rotation', (db) => {
       expect(resealed.credentials).toBeGreaterThanOrEqual(rows.length);
       expect(resealed.oauthApps).toBeGreaterThanOrEqual(1);
       expect(resealed.webhookEndpoints).toBeGreaterThanOrEqual(1);
+      expect(resealed.webhookPreviousSecrets).toBeGreaterThanOrEqual(1);
       const onlyNew = Vault.fromKeyList(newKey);
       for (const row of rows) {
         const [stored] = await tx.select().from(credentials).where(eq(credentials.connectionId, row.id));
@@ -81,10 +84,27 @@ describeEachDatabase('key rotation', (db) => {
       const [salesforce] = await loadIntegrations(tx, a.account.id, ['salesforce']);
       expect(await loadApp(tx, onlyNew, a.account.id, salesforce!, testOAuthSettings)).toMatchObject({ clientId: 'sf-client', clientSecret: 'sf-app-secret' });
       const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, hook.endpoint.id));
-      expect(endpointSecret(onlyNew, endpoint)).toBe(hook.secret);
-      expect((await resealSecrets(tx, after)).resealed).toEqual({ credentials: 0, oauthApps: 0, oauthAttempts: 0, webhookEndpoints: 0 });
+      expect(endpointSecret(onlyNew, endpoint)).toBe(rotated.secret);
+      const [previous] = await tx.select().from(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, hook.endpoint.id));
+      expect(previous.keyId).toBe('new');
+      expect(previousEndpointSecret(onlyNew, previous.endpointId, previous)).toBe(hook.secret);
+      // The two blobs are bound apart: swapped between their columns, neither opens.
+      expect(() => previousEndpointSecret(onlyNew, endpoint.id, endpoint)).toThrow(VaultError);
+      expect(() => endpointSecret(onlyNew, { id: endpoint.id, keyId: previous.keyId, ciphertext: previous.ciphertext })).toThrow(VaultError);
+      expect((await resealSecrets(tx, after)).resealed).toEqual({
+        credentials: 0,
+        oauthApps: 0,
+        oauthAttempts: 0,
+        webhookEndpoints: 0,
+        webhookPreviousSecrets: 0,
+      });
       await tx.update(credentials).set({ keyId: 'gone' }).where(eq(credentials.connectionId, rows[0].id));
       expect((await resealSecrets(tx, after)).unopenable.credentials).toContain(rows[0].id);
+      // A current webhook secret whose key is gone cannot be kept: rotating it (the remedy) drops it.
+      await tx.update(webhookEndpoints).set({ keyId: 'gone' }).where(eq(webhookEndpoints.id, hook.endpoint.id));
+      const remedied = await rotateWebhookEndpointSecret(tx, after, a.admin.viewer, hook.endpoint.id, { keepPreviousForHours: 24 });
+      expect(endpointSecret(after, remedied.endpoint)).toBe(remedied.secret);
+      expect(await tx.select().from(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, hook.endpoint.id))).toHaveLength(0);
     });
   });
 });

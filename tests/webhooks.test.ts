@@ -5,7 +5,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../server/config.js';
 import { countStatements, type Database, openDatabase } from '../server/db/client.js';
-import { connectionEvents, connections, webhookDeliveries, webhookEndpoints } from '../server/db/schema.js';
+import { connectionEvents, connections, webhookDeliveries, webhookEndpoints, webhookPreviousSecrets } from '../server/db/schema.js';
 import { transaction } from '../server/db/transaction.js';
 import { createAccount } from '../server/domain/accounts.js';
 import { authenticateToken, issueApiToken } from '../server/domain/api-tokens.js';
@@ -24,7 +24,7 @@ import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
 import { postGraphql } from './support/graphql-http.js';
 import { startScript } from './support/processes.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) {
@@ -37,10 +37,18 @@ const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
 const REPORT = `mutation($id: ID!) {
   reportConnectionError(input: { id: $id, reason: INVALID_REFRESH_TOKEN, message: "invalid_grant" }) { __typename }
 }`;
+const ROTATE = `mutation($id: ID!, $hours: Int) {
+  rotateWebhookEndpointSecret(input: { id: $id, keepPreviousForHours: $hours }) {
+    __typename
+    ... on RotateWebhookEndpointSecretSuccess { payload { secret webhookEndpoint { id previousSecretExpiresAt } } }
+    ... on Error { message }
+    ... on ValidationError { field }
+  }
+}`;
 const ENDPOINT = `query($id: ID!) {
   node(id: $id) {
     ... on WebhookEndpoint {
-      id url description enabled disabledReason integrationKeys createdAt updatedAt createdBy { id }
+      id url description enabled disabledReason integrationKeys previousSecretExpiresAt createdAt updatedAt createdBy { id }
       deliveries(first: 20) {
         totalCount
         nodes { id eventType status attempts lastError responseStatus createdAt nextAttemptAt deliveredAt payload }
@@ -91,6 +99,14 @@ async function register(db: Database, t: Tenant, input: Record<string, unknown> 
   const { secret, webhookEndpoint } = result.data!.createWebhookEndpoint.payload;
   receiver.secret = secret;
   return { secret: secret as string, gid: webhookEndpoint.id as string, id: parseGlobalId(webhookEndpoint.id, 'WebhookEndpoint') };
+}
+
+/** Rotates the endpoint's secret (as `t`'s admin), keeping the old one for `hours` (omitted: the default); returns the new one. */
+async function rotate(db: Database, t: Tenant, gid: string, hours?: number) {
+  const result = await graphql(db, t.admin.viewer, ROTATE, { id: gid, hours });
+  expect(result.errors).toBeUndefined();
+  expect(result.data!.rotateWebhookEndpointSecret.__typename).toBe('RotateWebhookEndpointSecretSuccess');
+  return result.data!.rotateWebhookEndpointSecret.payload.secret as string;
 }
 
 async function deliveriesOf(db: Database, accountId: string) {
@@ -513,30 +529,29 @@ describeEachDatabase('webhooks', (db) => {
       expect(first.verified.ok).toBe(true);
       expect((first.verified as { payload: unknown }).payload).toMatchObject({ type: 'webhook.test', data: { endpoint: { id: gid } } });
 
-      const rotated = await graphql(
-        tx,
-        a.admin.viewer,
-        `mutation($id: ID!) { rotateWebhookEndpointSecret(input: { id: $id }) { ... on RotateWebhookEndpointSecretSuccess { payload { secret webhookEndpoint { id } } } } }`,
-        { id: gid },
-      );
-      const newSecret: string = rotated.data!.rotateWebhookEndpointSecret.payload.secret;
+      // Rotated with the default grace period, the old secret is kept (sealed) and signs too.
+      const newSecret = await rotate(tx, a, gid);
       expect(newSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
       expect(newSecret).not.toBe(secret);
       receiver.secret = newSecret;
-      await sendTestWebhook(tx, a.admin.viewer, id);
+      // The receiver echoes both secrets in an error page: both are scrubbed from the stored excerpt.
+      receiver.answers = [{ status: 500, body: `echo ${secret} and ${newSecret.slice('whsec_'.length)}` }, { status: 200 }];
+      const echoed = await sendTestWebhook(tx, a.admin.viewer, id);
+      expect(await drain(tx, outbox)).toEqual({ delivered: 0, retried: 1, failed: 0 });
+      const [scrubbed] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, echoed.id));
+      expect(scrubbed.lastError).toBe('HTTP 500: echo [redacted] and [redacted]');
+      await makeDue(tx, a.account.id);
       expect(await drain(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
       const second = receiver.received.at(-1)!;
       expect(second.verified.ok).toBe(true);
-      receiver.secret = secret;
-      expect(receiver.verify(second).ok).toBe(false);
-      receiver.secret = newSecret;
+      expect(receiver.verify(second, secret).ok).toBe(true);
 
       // Everything else a reader can ask for carries neither secret.
       const everything = await graphql(
         tx,
         a.admin.viewer,
         `query($id: ID!) {
-          viewer { account { webhookEndpoints(first: 10) { nodes { id url description enabled disabledReason integrationKeys createdAt updatedAt } } } }
+          viewer { account { webhookEndpoints(first: 10) { nodes { id url description enabled disabledReason integrationKeys previousSecretExpiresAt createdAt updatedAt } } } }
           node(id: $id) { ... on WebhookEndpoint { deliveries(first: 10) { nodes { id eventType status attempts lastError responseStatus payload createdAt deliveredAt } } } }
         }`,
         { id: gid },
@@ -545,13 +560,95 @@ describeEachDatabase('webhooks', (db) => {
       const logged = logLines.slice(lines).join('\n');
       expect(logged).toMatch(/webhook delivery failed/);
       const [row] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+      const [previous] = await tx.select().from(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, id));
+      const stored = [row.ciphertext, previous.ciphertext].flatMap((blob) => [blob.toString('latin1'), blob.toString('base64')]);
       for (const value of [secret, newSecret]) {
         const bare = value.slice('whsec_'.length);
-        for (const text of [JSON.stringify(everything), logged, row.ciphertext.toString('latin1'), row.ciphertext.toString('base64')]) {
+        for (const text of [JSON.stringify(everything), logged, ...stored]) {
           expect(text).not.toContain(bare);
         }
       }
       expect(row.keyId).toBe(testVault.currentKeyId);
+      expect(previous.keyId).toBe(testVault.currentKeyId);
+    });
+  });
+
+  it('a rotation keeps the old secret signing for its grace period: deliveries verify with either, then only with the new one', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const { secret: first, gid, id } = await register(tx, a);
+      const outbox = outboxFor(a.account.id);
+      /** Sends a test webhook and returns the request the receiver got. */
+      const delivered = async () => {
+        const received = receiver.received.length;
+        await sendTestWebhook(tx, a.admin.viewer, id);
+        expect(await drain(tx, outbox)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+        expect(receiver.received.length).toBe(received + 1);
+        return receiver.received.at(-1)!;
+      };
+      const verifiesWith = (request: ReceivedWebhook, secrets: string[]) => secrets.map((secret) => receiver.verify(request, secret).ok);
+      const expiresIn = async () => {
+        const expiresAt: string | null = (await endpointLog(tx, a.admin.viewer, gid)).previousSecretExpiresAt;
+        return expiresAt === null ? null : Math.round((Date.parse(expiresAt) - Date.now()) / 3_600_000);
+      };
+      expect(await expiresIn()).toBeNull();
+
+      // Rotated (default: 24 hours), the partner still runs with the first secret: it verifies.
+      const second = await rotate(tx, a, gid);
+      expect(await expiresIn()).toBe(24);
+      let request = await delivered();
+      expect(request.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+      expect(request.verified.ok).toBe(true);
+      expect(verifiesWith(request, [first, second, 'whsec_' + Buffer.alloc(32).toString('base64')])).toEqual([true, true, false]);
+
+      // Rotated again within the grace period: only one previous secret is kept, the second.
+      const third = await rotate(tx, a, gid, 2);
+      expect(await expiresIn()).toBe(2);
+      receiver.secret = second;
+      request = await delivered();
+      expect(verifiesWith(request, [first, second, third])).toEqual([false, true, true]);
+
+      // The grace period is over: only the newest secret signs, and the field is null.
+      await tx.update(webhookPreviousSecrets).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(webhookPreviousSecrets.endpointId, id));
+      expect(await expiresIn()).toBeNull();
+      receiver.secret = third;
+      request = await delivered();
+      expect(request.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+      expect(verifiesWith(request, [first, second, third])).toEqual([false, false, true]);
+
+      // keepPreviousForHours: 0 drops the old secret at once.
+      await rotate(tx, a, gid, 12);
+      const fifth = await rotate(tx, a, gid, 0);
+      expect(await expiresIn()).toBeNull();
+      expect(await tx.select().from(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, id))).toHaveLength(0);
+      receiver.secret = fifth;
+      request = await delivered();
+      expect(request.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+      expect(verifiesWith(request, [third, fifth])).toEqual([false, true]);
+    });
+  });
+
+  it('keepPreviousForHours outside 0..168 is a ValidationError and changes nothing', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const { gid, id } = await register(tx, a);
+      await rotate(tx, a, gid, 5);
+      const snapshot = async () => ({
+        endpoint: (await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)))[0],
+        previous: await tx.select().from(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, id)),
+      });
+      const before = await snapshot();
+      for (const hours of [-1, 169, 100_000]) {
+        const result = await graphql(tx, a.admin.viewer, ROTATE, { id: gid, hours });
+        expect(result.data!.rotateWebhookEndpointSecret, String(hours)).toEqual({
+          __typename: 'ValidationError',
+          field: 'keepPreviousForHours',
+          message: 'keepPreviousForHours must be a whole number from 0 to 168',
+        });
+      }
+      // Not an Int at all: GraphQL refuses it before the mutation runs.
+      expect((await graphql(tx, a.admin.viewer, ROTATE, { id: gid, hours: 1.5 })).errors?.[0].message).toMatch(/Int/);
+      expect(await snapshot()).toEqual(before);
     });
   });
 
@@ -637,7 +734,7 @@ describeEachDatabase('webhooks', (db) => {
 });
 
 describe('the gateway process (npm start)', () => {
-  it('starts the outbox worker and wakes it at commit: a reported error reaches the receiver long before the next interval', async () => {
+  it('starts the outbox worker and wakes it at commit: a reported error and a test webhook reach the receiver long before the next interval', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'patchbay-hooks-'));
     try {
       // Set up before the gateway starts: PGlite allows one process per data dir.
@@ -681,15 +778,31 @@ describe('the gateway process (npm start)', () => {
       try {
         const base = /GraphQL:\s+(\S+)\/graphql/.exec(gateway.stdout())![1];
         const created = await postGraphql(base, token, CREATE, { input: { url: receiver.url } });
-        receiver.secret = created.data!.createWebhookEndpoint.payload.secret;
-        const received = receiver.received.length;
-        const reportedAt = Date.now();
-        const reported = await postGraphql(base, token, REPORT, { id: connectionGid });
-        expect(reported.data!.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
-        while (receiver.received.length === received && Date.now() - reportedAt < 15_000) await new Promise((resolve) => setTimeout(resolve, 25));
-        const request = receiver.received.at(-1)!;
-        expect(receiver.received.length).toBe(received + 1);
-        expect(request.verified).toMatchObject({
+        const endpoint = created.data!.createWebhookEndpoint.payload;
+        receiver.secret = endpoint.secret;
+        /** Runs `send` and waits (15 s at most) for the one request it causes. */
+        const arrival = async (send: () => Promise<void>) => {
+          const received = receiver.received.length;
+          const sentAt = Date.now();
+          await send();
+          while (receiver.received.length === received && Date.now() - sentAt < 15_000) await new Promise((resolve) => setTimeout(resolve, 25));
+          expect(receiver.received.length).toBe(received + 1);
+          return receiver.received.at(-1)!;
+        };
+        // First (nothing has woken the worker yet), a test webhook: it changes no connection, its own commit wakes the worker.
+        const tested = await arrival(async () => {
+          const result = await postGraphql(base, token, `mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { __typename } }`, {
+            id: endpoint.webhookEndpoint.id,
+          });
+          expect(result.data!.sendTestWebhook.__typename).toBe('SendTestWebhookSuccess');
+        });
+        expect(tested.verified).toMatchObject({ ok: true, payload: { type: 'webhook.test', data: { endpoint: { id: endpoint.webhookEndpoint.id } } } });
+        // Then a status change.
+        const reported = await arrival(async () => {
+          const result = await postGraphql(base, token, REPORT, { id: connectionGid });
+          expect(result.data!.reportConnectionError.__typename).toBe('ReportConnectionErrorSuccess');
+        });
+        expect(reported.verified).toMatchObject({
           ok: true,
           payload: { type: 'connection.status_changed', data: { connection: { id: connectionGid, status: 'DISCONNECTED', reason: 'INVALID_REFRESH_TOKEN' } } },
         });

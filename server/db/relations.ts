@@ -83,6 +83,7 @@ export const relations = defineRelations(schema, (r) => ({
     account: r.one.accounts({ from: r.webhookEndpoints.accountId, to: r.accounts.id, optional: false }),
     createdBy: r.one.users({ from: r.webhookEndpoints.createdById, to: r.users.id }),
     deliveries: r.many.webhookDeliveries({ from: r.webhookEndpoints.id, to: r.webhookDeliveries.endpointId }),
+    previousSecret: r.one.webhookPreviousSecrets({ from: r.webhookEndpoints.id, to: r.webhookPreviousSecrets.endpointId }),
   },
   webhookDeliveries: {
     endpoint: r.one.webhookEndpoints({ from: r.webhookDeliveries.endpointId, to: r.webhookEndpoints.id, optional: false }),

@@ -437,6 +437,28 @@ export const webhookEndpoints = table(
 );
 
 /**
+ * The secret an endpoint signed with before its last rotation, kept for a grace period so a
+ * partner's receiver can deploy the new one: until `expiresAt`, deliveries carry a signature
+ * with each. One per endpoint (a rotation replaces it); sealed by the vault like the current
+ * secret, but bound to its own identity, so the two blobs cannot be swapped.
+ */
+export const webhookPreviousSecrets = table(
+  'webhook_previous_secrets',
+  {
+    endpointId: uuid()
+      .primaryKey()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    accountId: accountId(),
+    /** Which vault key sealed it, so keys can rotate. */
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    /** When deliveries stop carrying its signature; past, it is ignored (and replaced by the next rotation). */
+    expiresAt: timestamp({ withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [index('webhook_previous_secrets_account_id_idx').on(t.accountId)],
+);
+
+/**
  * The webhook outbox and delivery log: one row per endpoint per event, written in the
  * transaction of the change. `payload` is the exact body, built then, so every attempt sends the
  * same bytes under the same `webhook-id` (the row id).

@@ -1,7 +1,8 @@
 /**
  * The one transaction helper. Work that must happen only once a transaction has committed (the
- * live messages of the changes it made) is queued with `afterCommit` and runs after the outermost
- * `transaction()` commits; a rollback drops it, so no one hears of a change that never happened.
+ * live messages of the changes it made, waking the outbox worker for rows it wrote) is queued
+ * with `afterCommit` and runs after the outermost `transaction()` commits; a rollback drops it,
+ * so no one hears of a change that never happened.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database } from './client.js';
@@ -42,4 +43,40 @@ export function afterCommit(hook: CommitHook): void {
   const current = scope.getStore();
   if (!current) throw new Error('afterCommit() must be called inside transaction()');
   current.hooks.push(hook);
+}
+
+/** One kind of announcement made inside transactions and heard once they commit. */
+export interface CommitSignal<T> {
+  /** Announces `values` once the current transaction commits; a programming error outside one. */
+  raise(values: T[]): void;
+  /** Registers `listener` for the values committed through `db`; returns the unregister call. */
+  listen(db: Database, listener: (values: T[]) => void): () => void;
+}
+
+/**
+ * A new kind of announcement: `raise` queues its values with `afterCommit`, and the listeners
+ * registered for the database the outermost transaction was opened on hear them after commit. A
+ * listener's failure is swallowed: the transaction has committed, its caller must not fail.
+ */
+export function commitSignal<T>(): CommitSignal<T> {
+  const listeners = new WeakMap<Database, Set<(values: T[]) => void>>();
+  return {
+    raise(values) {
+      afterCommit((root) => {
+        for (const listener of listeners.get(root) ?? []) {
+          try {
+            listener(values);
+          } catch {
+            // See above: heard after commit, never fatal to the request that committed.
+          }
+        }
+      });
+    },
+    listen(db, listener) {
+      let set = listeners.get(db);
+      if (!set) listeners.set(db, (set = new Set()));
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+  };
 }

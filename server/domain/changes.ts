@@ -1,11 +1,15 @@
 /**
- * Changes the domain announces: a connection's status event, a data source's status, a refresh
- * run's progress. They carry ids and the few facts routing needs, never rows or secrets; the
- * realtime layer loads the rows in batches. Recorded inside a transaction, heard only after it
- * commits (db/transaction.ts), by the listeners registered for that database.
+ * What the domain announces once a transaction commits (db/transaction.ts), to the listeners
+ * registered for that database:
+ * - changes: a connection's status event, a data source's status, a refresh run's progress. They
+ *   carry ids and the few facts routing needs, never rows or secrets; the realtime layer loads
+ *   the rows in batches and fans them out to every instance.
+ * - outbox rows: a transaction wrote mail notices or webhook deliveries, so the outbox worker of
+ *   this process sends them at once instead of at its next interval (other processes find them
+ *   on theirs).
  */
 import type { Database } from '../db/client.js';
-import { afterCommit } from '../db/transaction.js';
+import { commitSignal } from '../db/transaction.js';
 import type { DataSourceStatus } from './types.js';
 
 /** One committed change, small enough to cross a process boundary as JSON. */
@@ -24,26 +28,32 @@ export type Change =
 /** Hears the changes committed on one database. */
 export type ChangeListener = (changes: Change[]) => void;
 
-const listeners = new WeakMap<Database, Set<ChangeListener>>();
+const changes = commitSignal<Change>();
 
-/** Announces `changes` once the current transaction commits. */
-export function recordChanges(changes: Change[]): void {
-  if (changes.length === 0) return;
-  afterCommit((root) => {
-    for (const listener of listeners.get(root) ?? []) {
-      try {
-        listener(changes);
-      } catch {
-        // A listener's failure must not fail the request whose transaction already committed.
-      }
-    }
-  });
+/** Announces `list` once the current transaction commits. */
+export function recordChanges(list: Change[]): void {
+  if (list.length > 0) changes.raise(list);
 }
 
 /** Registers `listener` for the changes committed through `db`; returns the unregister call. */
 export function onCommittedChanges(db: Database, listener: ChangeListener): () => void {
-  let set = listeners.get(db);
-  if (!set) listeners.set(db, (set = new Set()));
-  set.add(listener);
-  return () => set.delete(listener);
+  return changes.listen(db, listener);
+}
+
+/** The outboxes domain code writes to: mail (notifications) and webhooks (webhook_deliveries). */
+export type OutboxName = 'mail' | 'webhooks';
+
+const outboxRows = commitSignal<OutboxName>();
+
+/**
+ * Announces that the current transaction wrote (or may have written) rows to `outbox`, once it
+ * commits. Call it wherever outbox rows are inserted; a wake with nothing due costs one claim.
+ */
+export function recordOutboxRows(outbox: OutboxName): void {
+  outboxRows.raise([outbox]);
+}
+
+/** Registers `listener` for the outboxes written by transactions committed through `db`. */
+export function onCommittedOutboxRows(db: Database, listener: (outboxes: OutboxName[]) => void): () => void {
+  return outboxRows.listen(db, listener);
 }

@@ -1,17 +1,18 @@
 /**
  * Key rotation: re-seals every sealed secret not yet under the vault's current key (connection
- * credentials, OAuth app secrets, pending authorization attempts, webhook signing secrets), in small transactions that lock
- * only the rows they change (SKIP LOCKED), so gateways keep serving meanwhile. A blob the vault
- * cannot open (its key is not configured) is left as it is and reported, not fatal.
+ * credentials, OAuth app secrets, pending authorization attempts, webhook signing secrets, current
+ * and previous), in small transactions that lock only the rows they change (SKIP LOCKED), so
+ * gateways keep serving meanwhile. A blob the vault cannot open (its key is not configured) is
+ * left as it is and reported, not fatal.
  */
 import { and, eq, ne, notInArray } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { credentials, oauthApps, oauthAttempts, webhookEndpoints } from '../db/schema.js';
+import { credentials, oauthApps, oauthAttempts, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
 import { appBinding, attemptBinding } from './oauth2.js';
 import { type SealedSecret, type Vault, VaultError } from './vault.js';
-import { secretBinding } from './webhooks.js';
+import { previousSecretBinding, secretBinding } from './webhooks.js';
 
 /** One table of sealed secrets: its pending rows (not under `keyId`), what each is bound to, and how to save it. */
 interface SealedTable {
@@ -20,7 +21,12 @@ interface SealedTable {
   save(tx: Database, id: string, sealed: SealedSecret): Promise<unknown>;
 }
 
-type SealedRowTable = typeof credentials | typeof oauthApps | typeof oauthAttempts | typeof webhookEndpoints;
+type SealedRowTable =
+  | typeof credentials
+  | typeof oauthApps
+  | typeof oauthAttempts
+  | typeof webhookEndpoints
+  | typeof webhookPreviousSecrets;
 
 /** Describes a table whose rows carry `keyId` and `ciphertext`, identified by `idColumn`. */
 function sealedTable<T extends SealedRowTable>(
@@ -29,7 +35,7 @@ function sealedTable<T extends SealedRowTable>(
   idColumn: AnyPgColumn,
   identify: (row: T['$inferSelect']) => { id: string; boundTo: string },
 ): SealedTable {
-  // The four tables share the columns used here; drizzle's builders cannot see that through a union.
+  // The tables share the columns used here; drizzle's builders cannot see that through a union.
   const sealed = table as typeof credentials;
   return {
     name,
@@ -51,6 +57,11 @@ const SEALED_TABLES: SealedTable[] = [
   sealedTable('oauthApps', oauthApps, oauthApps.id, (row) => ({ id: row.id, boundTo: appBinding(row.accountId, row.integrationKey) })),
   sealedTable('oauthAttempts', oauthAttempts, oauthAttempts.id, (row) => ({ id: row.id, boundTo: attemptBinding(row.id) })),
   sealedTable('webhookEndpoints', webhookEndpoints, webhookEndpoints.id, (row) => ({ id: row.id, boundTo: secretBinding(row.id) })),
+  // Expired ones too: never opened again, but a key must be retirable without leaving blobs behind.
+  sealedTable('webhookPreviousSecrets', webhookPreviousSecrets, webhookPreviousSecrets.endpointId, (row) => ({
+    id: row.endpointId,
+    boundTo: previousSecretBinding(row.endpointId),
+  })),
 ];
 
 export interface ResealResult {

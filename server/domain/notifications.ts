@@ -6,7 +6,9 @@
  */
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { connections, notifications, users } from '../db/schema.js';
+import { recordOutboxRows } from './changes.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import type { ConnectionRow, DisconnectReason } from './types.js';
@@ -34,30 +36,36 @@ export async function noticeDisconnection(
       select ${users.id} from ${users} where ${users.accountId} = ${connection.accountId} and ${users.isOwner}
     ) as recipients
     on conflict do nothing`);
+  recordOutboxRows('mail');
 }
 
 /**
  * Writes REAUTHORIZATION_DUE notices for ACTIVE connections whose reauthorization deadline falls
  * within `warningDays`: once per deadline (a reauthorization sets a new one), to the owner and
- * the account owner. One statement; safe in any number of processes. Returns the rows written.
+ * the account owner. One statement; safe in any number of processes. Returns the rows written
+ * (mailed at once by this process's worker).
  */
 export async function queueReauthorizationWarnings(
   db: Database,
   options: { warningDays: number; accountId?: string },
 ): Promise<number> {
-  const result = await db.execute(sql`
-    insert into ${notifications} (account_id, recipient_id, connection_id, deadline, kind)
-    select c.account_id, recipient.id, c.id, c.reauthorize_by, 'REAUTHORIZATION_DUE'
-    from ${connections} c
-    join ${users} recipient on recipient.account_id = c.account_id and (recipient.id = c.owner_id or recipient.is_owner)
-    where c.status = 'ACTIVE'
-      and c.reauthorize_by is not null
-      and c.reauthorize_by > now()
-      and c.reauthorize_by <= now() + make_interval(days => ${options.warningDays})
-      ${options.accountId ? sql`and c.account_id = ${options.accountId}` : sql``}
-    on conflict do nothing
-    returning id`);
-  return Array.isArray(result) ? result.length : ((result as unknown as { rows: unknown[] }).rows?.length ?? 0);
+  return transaction(db, async (tx) => {
+    const result = await tx.execute(sql`
+      insert into ${notifications} (account_id, recipient_id, connection_id, deadline, kind)
+      select c.account_id, recipient.id, c.id, c.reauthorize_by, 'REAUTHORIZATION_DUE'
+      from ${connections} c
+      join ${users} recipient on recipient.account_id = c.account_id and (recipient.id = c.owner_id or recipient.is_owner)
+      where c.status = 'ACTIVE'
+        and c.reauthorize_by is not null
+        and c.reauthorize_by > now()
+        and c.reauthorize_by <= now() + make_interval(days => ${options.warningDays})
+        ${options.accountId ? sql`and c.account_id = ${options.accountId}` : sql``}
+      on conflict do nothing
+      returning id`);
+    const written = Array.isArray(result) ? result.length : ((result as unknown as { rows: unknown[] }).rows?.length ?? 0);
+    if (written > 0) recordOutboxRows('mail');
+    return written;
+  });
 }
 
 /** The viewer's unread notices. */

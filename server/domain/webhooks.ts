@@ -16,7 +16,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
+import { transaction } from '../db/transaction.js';
+import { webhookDeliveries, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
+import { recordOutboxRows } from './changes.js';
 import { encodeGlobalId } from './global-ids.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
@@ -24,7 +26,7 @@ import { loadIntegrations } from './integrations.js';
 import { checkPublicHost, PrivateAddressError } from './public-addresses.js';
 import { serviceTimeoutSignal } from './service-calls.js';
 import type { ConnectionEventRow, ConnectionRow } from './types.js';
-import type { Vault } from './vault.js';
+import { type SealedSecret, type Vault, VaultError } from './vault.js';
 import { canReadWebhooks, isAdmin, type Viewer } from './viewer.js';
 
 /** Operator settings for webhooks (config.ts). */
@@ -47,9 +49,14 @@ const MAX_URL_LENGTH = 2000;
 const MAX_DESCRIPTION_LENGTH = 500;
 const MAX_INTEGRATION_KEYS = 50;
 const SECRET_PREFIX = 'whsec_';
+/** How long a rotated-out secret keeps signing, by default and at most (a week). */
+export const DEFAULT_KEEP_PREVIOUS_HOURS = 24;
+const MAX_KEEP_PREVIOUS_HOURS = 168;
 
 /** What an endpoint's sealed signing secret is bound to. */
 export const secretBinding = (endpointId: string) => `webhook-endpoint:${endpointId}`;
+/** What an endpoint's sealed previous secret is bound to: not the current one's binding, so the blobs cannot be swapped. */
+export const previousSecretBinding = (endpointId: string) => `webhook-endpoint-previous:${endpointId}`;
 
 /** A new Standard Webhooks signing secret: `whsec_` and 32 random bytes, base64. */
 function newSecret(): string {
@@ -59,6 +66,11 @@ function newSecret(): string {
 /** Opens an endpoint's signing secret (for signing only; never returned or logged). */
 export function endpointSecret(vault: Vault, endpoint: Pick<WebhookEndpointRow, 'id' | 'keyId' | 'ciphertext'>): string {
   return vault.open<{ secret: string }>(secretBinding(endpoint.id), endpoint).secret;
+}
+
+/** Opens an endpoint's previous secret (for signing only during its grace period; never returned or logged). */
+export function previousEndpointSecret(vault: Vault, endpointId: string, sealed: SealedSecret): string {
+  return vault.open<{ secret: string }>(previousSecretBinding(endpointId), sealed).secret;
 }
 
 /** An ISO 8601 time from a PostgreSQL timestamp string. */
@@ -217,25 +229,62 @@ export async function updateWebhookEndpoint(
   return row;
 }
 
+function validKeepPreviousHours(value: number | null | undefined): number {
+  const hours = value ?? DEFAULT_KEEP_PREVIOUS_HOURS;
+  if (!Number.isInteger(hours) || hours < 0 || hours > MAX_KEEP_PREVIOUS_HOURS) {
+    throw new ValidationError(`keepPreviousForHours must be a whole number from 0 to ${MAX_KEEP_PREVIOUS_HOURS}`, 'keepPreviousForHours');
+  }
+  return hours;
+}
+
 /**
  * Replaces an endpoint's signing secret (admins); the new one is returned this once. Deliveries
- * from then on, retries included, are signed with it.
+ * from then on, retries included, are signed with it and, for `keepPreviousForHours` (default 24,
+ * at most 168; 0 drops it now), with the secret it replaces too, so the partner's receiver keeps
+ * verifying until it deploys the new one. Only one previous secret is kept: rotating during a
+ * grace period drops the older one. A current secret the vault can no longer open (its key is
+ * gone) cannot be kept, and is dropped.
  */
 export async function rotateWebhookEndpointSecret(
   db: Database,
   vault: Vault,
   viewer: Viewer,
   id: string,
+  input: { keepPreviousForHours?: number | null } = {},
 ): Promise<{ secret: string; endpoint: WebhookEndpointRow }> {
   ensureAdmin(viewer);
-  await findEndpoint(db, viewer, id);
-  const secret = newSecret();
-  const [endpoint] = await db
-    .update(webhookEndpoints)
-    .set({ ...vault.seal(secretBinding(id), { secret }), updatedAt: new Date().toISOString() })
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)))
-    .returning();
-  return { secret, endpoint };
+  const hours = validKeepPreviousHours(input.keepPreviousForHours);
+  return transaction(db, async (tx) => {
+    // Locked, so two rotations at once keep the secret that really was current.
+    const current = await findEndpoint(tx, viewer, id, { forUpdate: true });
+    let previous: string | undefined;
+    if (hours > 0) {
+      try {
+        previous = endpointSecret(vault, current);
+      } catch (error) {
+        if (!(error instanceof VaultError)) throw error;
+      }
+    }
+    const secret = newSecret();
+    const [endpoint] = await tx
+      .update(webhookEndpoints)
+      .set({ ...vault.seal(secretBinding(id), { secret }), updatedAt: new Date().toISOString() })
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, viewer.accountId)))
+      .returning();
+    if (previous === undefined) {
+      await tx.delete(webhookPreviousSecrets).where(eq(webhookPreviousSecrets.endpointId, id));
+    } else {
+      const kept = {
+        ...vault.seal(previousSecretBinding(id), { secret: previous }),
+        expiresAt: sql`now() + make_interval(hours => ${hours})`,
+      };
+      await tx
+        .insert(webhookPreviousSecrets)
+        .values({ endpointId: id, accountId: current.accountId, ...kept })
+        .onConflictDoUpdate({ target: webhookPreviousSecrets.endpointId, set: kept });
+    }
+    return { secret, endpoint };
+  });
 }
 
 /** Deletes an endpoint and its delivery log (admins); pending deliveries go with it. */
@@ -246,21 +295,27 @@ export async function deleteWebhookEndpoint(db: Database, viewer: Viewer, id: st
   return endpoint;
 }
 
-/** Enqueues a `webhook.test` delivery to an enabled endpoint (admins), to check the receiver. */
+/**
+ * Enqueues a `webhook.test` delivery to an enabled endpoint (admins), to check the receiver; the
+ * worker of this process sends it as soon as it is committed.
+ */
 export async function sendTestWebhook(db: Database, viewer: Viewer, id: string): Promise<WebhookDeliveryRow> {
   ensureAdmin(viewer);
-  const endpoint = await findEndpoint(db, viewer, id);
-  if (!endpoint.enabled) throw new ValidationError('The endpoint is disabled; enable it first', 'id');
-  const payload = {
-    type: 'webhook.test' satisfies WebhookEventType,
-    timestamp: new Date().toISOString(),
-    data: { endpoint: { id: encodeGlobalId('WebhookEndpoint', endpoint.id) } },
-  };
-  const [delivery] = await db
-    .insert(webhookDeliveries)
-    .values({ accountId: endpoint.accountId, endpointId: endpoint.id, eventType: payload.type, payload })
-    .returning();
-  return delivery;
+  return transaction(db, async (tx) => {
+    const endpoint = await findEndpoint(tx, viewer, id);
+    if (!endpoint.enabled) throw new ValidationError('The endpoint is disabled; enable it first', 'id');
+    const payload = {
+      type: 'webhook.test' satisfies WebhookEventType,
+      timestamp: new Date().toISOString(),
+      data: { endpoint: { id: encodeGlobalId('WebhookEndpoint', endpoint.id) } },
+    };
+    const [delivery] = await tx
+      .insert(webhookDeliveries)
+      .values({ accountId: endpoint.accountId, endpointId: endpoint.id, eventType: payload.type, payload })
+      .returning();
+    recordOutboxRows('webhooks');
+    return delivery;
+  });
 }
 
 /** The body announcing one status change of a connection. */
@@ -292,7 +347,7 @@ export function connectionStatusChangedPayload(
 /**
  * Enqueues the delivery of a status change to every enabled endpoint of the account that listens
  * to the connection's integration, inside the caller's transaction: one statement, whether the
- * account has no endpoint or many.
+ * account has no endpoint or many. Once committed, this process's worker sends them.
  */
 export async function enqueueWebhookDeliveries(
   tx: Database,
@@ -307,4 +362,5 @@ export async function enqueueWebhookDeliveries(
     from ${webhookEndpoints}
     where ${webhookEndpoints.accountId} = ${event.accountId}::uuid and ${webhookEndpoints.enabled}
       and (${webhookEndpoints.integrationKeys} is null or ${connection.integrationKey}::text = any(${webhookEndpoints.integrationKeys}))`);
+  recordOutboxRows('webhooks');
 }

@@ -1,10 +1,12 @@
 /**
  * WebhookEndpoint and WebhookDelivery: where an account's partners receive connection status
  * changes, and the delivery log. Admins manage endpoints; admins and SERVICE tokens read them.
- * A signing secret appears in exactly two responses: the endpoint's creation and its rotation.
+ * A signing secret appears in exactly two responses: the endpoint's creation and its rotation;
+ * a rotated-out secret that still signs during its grace period appears in none.
  */
 import {
   createWebhookEndpoint,
+  DEFAULT_KEEP_PREVIOUS_HOURS,
   DEFAULT_WEBHOOK_SETTINGS,
   deleteWebhookEndpoint,
   rotateWebhookEndpointSecret,
@@ -81,6 +83,15 @@ export const WebhookEndpointType = builder.drizzleNode('webhookEndpoints', {
       description: 'Only changes of connections to these integrations are delivered; null: every connection.',
     }),
     createdBy: t.relation('createdBy', { nullable: true, description: 'The admin who registered it.' }),
+    previousSecretExpiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'Until when deliveries are also signed with the secret the last rotation replaced (its grace period); null when none is kept or the grace period is over.',
+      select: { with: { previousSecret: { columns: { expiresAt: true } } } },
+      resolve: ({ previousSecret }) =>
+        previousSecret && Date.parse(previousSecret.expiresAt) > Date.now() ? previousSecret.expiresAt : null,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was registered.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
     deliveries: t.relatedConnection('deliveries', {
@@ -129,7 +140,7 @@ const CreateWebhookEndpointPayload = secretPayload(
 );
 const RotateWebhookEndpointSecretPayload = secretPayload(
   'RotateWebhookEndpointSecretPayload',
-  'An endpoint’s new signing secret, shown this once; the old one no longer signs.',
+  'An endpoint’s new signing secret, shown this once; the old one keeps signing too until `webhookEndpoint.previousSecretExpiresAt` (null: not at all).',
 );
 
 const integrationKeysDescription =
@@ -167,12 +178,21 @@ builder.mutationFields((t) => ({
   }),
   rotateWebhookEndpointSecret: t.fieldWithInput({
     type: RotateWebhookEndpointSecretPayload,
-    description: 'Replaces an endpoint’s signing secret (admins); pending deliveries are signed with the new one.',
+    description:
+      'Replaces an endpoint’s signing secret (admins). Deliveries from then on, pending ones included, are signed with the new secret and, for a grace period, with the old one too (`webhook-signature: v1,<new> v1,<old>`), so the receiver verifies while it deploys the new secret. Rotating again within the grace period drops the older secret: only one previous secret is kept.',
     authScopes: { admin: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'payload' } },
-    input: { id: t.input.id({ required: true, description: 'The WebhookEndpoint id.' }) },
+    input: {
+      id: t.input.id({ required: true, description: 'The WebhookEndpoint id.' }),
+      keepPreviousForHours: t.input.int({
+        defaultValue: DEFAULT_KEEP_PREVIOUS_HOURS,
+        description: `How many hours the old secret keeps signing, 0 to 168; 0 stops it now. Omitted or null: ${DEFAULT_KEEP_PREVIOUS_HOURS}.`,
+      }),
+    },
     resolve: (_root, { input }, context) =>
-      rotateWebhookEndpointSecret(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'WebhookEndpoint')),
+      rotateWebhookEndpointSecret(context.db, context.vault, viewerOf(context), parseGlobalId(input.id, 'WebhookEndpoint'), {
+        keepPreviousForHours: input.keepPreviousForHours,
+      }),
   }),
   deleteWebhookEndpoint: t.fieldWithInput({
     type: 'ID',

@@ -1,7 +1,9 @@
 /**
  * Webhook delivery: the outbox (jobs/outbox.ts) over webhook_deliveries. Every attempt is signed
  * per Standard Webhooks (`webhook-id` = the delivery id, the same on every retry; a fresh
- * `webhook-timestamp`; `webhook-signature: v1,<HMAC-SHA256>` with the endpoint's current secret),
+ * `webhook-timestamp`; `webhook-signature: v1,<HMAC-SHA256>` with the endpoint's current secret,
+ * followed during a rotation's grace period by ` v1,<HMAC-SHA256>` with the previous one, so a
+ * receiver verifies with either),
  * POSTed once without following redirects, within the service timeout, and only to public
  * addresses unless the operator allowed private ones: an IP literal is checked before the
  * request, a name inside the socket's DNS lookup, so the address connected to is the one checked.
@@ -9,17 +11,17 @@
  * Outcomes: 2xx delivered; 410 Gone fails the delivery and disables the endpoint; 3xx (not
  * followed) and other 4xx fail at once, except 408 and 429; 408, 429, 5xx, timeouts and
  * connection errors are retried with backoff, no sooner than a 429's or 503's Retry-After.
- * Only a short sanitized excerpt of a failed response is kept; the secret is never logged.
+ * Only a short sanitized excerpt of a failed response is kept; the secrets are never logged.
  */
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { Agent, fetch, type Response } from 'undici';
 import type { Database } from '../db/client.js';
-import { webhookDeliveries, webhookEndpoints } from '../db/schema.js';
+import { webhookDeliveries, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
 import { isPublicAddress, literalAddress, PrivateAddressError, publicOnlyLookup } from '../domain/public-addresses.js';
 import { serviceTimeout, serviceTimeoutSignal } from '../domain/service-calls.js';
 import type { Vault } from '../domain/vault.js';
-import { endpointSecret, type WebhookSettings } from '../domain/webhooks.js';
+import { endpointSecret, previousEndpointSecret, type WebhookSettings } from '../domain/webhooks.js';
 import { type Log, redact } from '../log.js';
 import { DEFAULT_RETRY_POLICY, type DeliveryOutcome, type Outbox, type RetryPolicy } from './outbox.js';
 
@@ -61,9 +63,9 @@ function retryAfterMs(response: Response, capMs: number): number | undefined {
 
 /**
  * The start of a response body as one line of printable text, with tokens and the endpoint's own
- * secret (a receiver may echo what it got) redacted; the rest is never read.
+ * secrets (a receiver may echo what it got) redacted; the rest is never read.
  */
-async function excerpt(response: Response, secret: string): Promise<string> {
+async function excerpt(response: Response, secrets: readonly string[]): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -81,19 +83,22 @@ async function excerpt(response: Response, secret: string): Promise<string> {
     await reader.cancel().catch(() => {});
   }
   const text = Buffer.concat(chunks).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
-  const bare = secret.slice(secret.indexOf('_') + 1);
-  const scrubbed = redact(text).split(secret).join('[redacted]').split(bare).join('[redacted]');
+  let scrubbed = redact(text);
+  for (const secret of secrets) {
+    const bare = secret.slice(secret.indexOf('_') + 1);
+    scrubbed = scrubbed.split(secret).join('[redacted]').split(bare).join('[redacted]');
+  }
   return scrubbed.length > EXCERPT_CHARS ? `${scrubbed.slice(0, EXCERPT_CHARS)}…` : scrubbed;
 }
 
 /** Classifies an answer (its body is consumed or cancelled). */
-async function answered(response: Response, policy: RetryPolicy, secret: string): Promise<Attempt> {
+async function answered(response: Response, policy: RetryPolicy, secrets: readonly string[]): Promise<Attempt> {
   const status = response.status;
   if (status >= 200 && status < 300) {
     await response.body?.cancel().catch(() => {});
     return { outcome: { ok: true }, status };
   }
-  const body = await excerpt(response, secret);
+  const body = await excerpt(response, secrets);
   const error = `HTTP ${status}${body ? `: ${body}` : ''}`;
   if (status === 410) return { outcome: permanent(`${error} (the endpoint was disabled)`), status };
   if (status >= 300 && status < 400) return { outcome: permanent(`${error} (redirects are not followed; register the final URL)`), status };
@@ -121,7 +126,8 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
   const policy = { ...base, leaseMs: Math.max(base.leaseMs, base.batchSize * serviceTimeout() + 30_000) };
   const agent = new Agent({ connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup } });
 
-  async function post(row: { id: string; url: string; payload: unknown }, secret: string): Promise<Attempt> {
+  /** POSTs a delivery signed with each of `secrets` (the current one first). */
+  async function post(row: { id: string; url: string; payload: unknown }, secrets: readonly string[]): Promise<Attempt> {
     let url: URL;
     try {
       url = new URL(row.url);
@@ -144,16 +150,45 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
           'user-agent': USER_AGENT,
           'webhook-id': row.id,
           'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-          'webhook-signature': new Webhook(secret).sign(row.id, now, body),
+          'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(row.id, now, body)).join(' '),
         },
         body,
         redirect: 'manual',
         dispatcher: agent,
         signal: serviceTimeoutSignal(),
       });
-      return await answered(response, policy, secret);
+      return await answered(response, policy, secrets);
     } catch (error) {
       return unanswered(error);
+    }
+  }
+
+  /**
+   * The secrets an endpoint's deliveries are signed with: its current one, then, during a
+   * rotation's grace period, the previous one. None when the current one cannot be opened; a
+   * previous one that cannot be opened is left out (the current one still signs).
+   */
+  function signingSecrets(endpoint: {
+    endpointId: string;
+    keyId: string;
+    ciphertext: Buffer;
+    previousKeyId: string | null;
+    previousCiphertext: Buffer | null;
+  }): string[] {
+    const { endpointId, previousKeyId, previousCiphertext } = endpoint;
+    let current: string;
+    try {
+      current = endpointSecret(vault, { id: endpointId, keyId: endpoint.keyId, ciphertext: endpoint.ciphertext });
+    } catch {
+      log.error('webhook secret could not be opened', { endpointId });
+      return [];
+    }
+    if (previousKeyId === null || previousCiphertext === null) return [current];
+    try {
+      return [current, previousEndpointSecret(vault, endpointId, { keyId: previousKeyId, ciphertext: previousCiphertext })];
+    } catch {
+      log.error('previous webhook secret could not be opened', { endpointId });
+      return [current];
     }
   }
 
@@ -167,9 +202,15 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
         enabled: webhookEndpoints.enabled,
         keyId: webhookEndpoints.keyId,
         ciphertext: webhookEndpoints.ciphertext,
+        previousKeyId: webhookPreviousSecrets.keyId,
+        previousCiphertext: webhookPreviousSecrets.ciphertext,
       })
       .from(webhookDeliveries)
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+      .leftJoin(
+        webhookPreviousSecrets,
+        and(eq(webhookPreviousSecrets.endpointId, webhookEndpoints.id), gt(webhookPreviousSecrets.expiresAt, sql`now()`)),
+      )
       .where(inArray(webhookDeliveries.id, ids))
       .orderBy(webhookDeliveries.createdAt, webhookDeliveries.id);
     const byEndpoint = new Map<string, typeof rows>();
@@ -181,23 +222,18 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
     // that a retry may fix (the rest wait for the next round instead of piling onto it).
     await Promise.all(
       [...byEndpoint.values()].map(async (group) => {
-        const [{ endpointId, enabled, keyId, ciphertext }] = group;
-        let secret: string | undefined;
-        try {
-          secret = enabled ? endpointSecret(vault, { id: endpointId, keyId, ciphertext }) : undefined;
-        } catch {
-          log.error('webhook secret could not be opened', { endpointId });
-        }
+        const [{ endpointId, enabled }] = group;
+        const secrets = enabled ? signingSecrets(group[0]) : [];
         for (const row of group) {
           if (!enabled) {
             outcomes.set(row.id, permanent('The endpoint is disabled'));
             continue;
           }
-          if (!secret) {
+          if (secrets.length === 0) {
             outcomes.set(row.id, permanent('The signing secret could not be opened; rotate it'));
             continue;
           }
-          const attempt = await post(row, secret);
+          const attempt = await post(row, secrets);
           outcomes.set(row.id, attempt.outcome);
           if (attempt.status !== undefined) statuses.push({ id: row.id, status: attempt.status });
           if (attempt.outcome.ok) continue;

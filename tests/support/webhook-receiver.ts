@@ -31,8 +31,11 @@ export interface WebhookReceiver {
   /** Answers for the next requests, in order. */
   answers: ReceiverAnswer[];
   received: ReceivedWebhook[];
-  /** Verifies a request the way the receiver does (`Webhook.verify`, 5-minute tolerance). */
-  verify(request: { headers: IncomingHttpHeaders; body: string }): ReceivedWebhook['verified'];
+  /**
+   * Verifies a request the way the receiver does (`Webhook.verify`, 5-minute tolerance: any one
+   * of the signatures in `webhook-signature` must match), with its secret or the one given.
+   */
+  verify(request: { headers: IncomingHttpHeaders; body: string }, secret?: string): ReceivedWebhook['verified'];
   close(): Promise<void>;
 }
 
@@ -45,9 +48,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const receiver: Omit<WebhookReceiver, 'url' | 'close'> = {
     answers: [],
     received: [],
-    verify({ headers, body }) {
+    verify({ headers, body }, secret = receiver.secret) {
       try {
-        return { ok: true, payload: new Webhook(receiver.secret ?? 'whsec_AAAA').verify(body, headerRecord(headers)) };
+        return { ok: true, payload: new Webhook(secret ?? 'whsec_AAAA').verify(body, headerRecord(headers)) };
       } catch (error) {
         return { ok: false, error: (error as Error).message };
       }
