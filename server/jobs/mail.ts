@@ -88,31 +88,33 @@ export function createMailOutbox(settings: MailSettings): Outbox & { close(): vo
       }
       const outcomes = new Map<string, DeliveryOutcome>();
       // Sent together: the pool spreads them over its connections.
-      await Promise.all(rows.map(async (row) => {
-        const mail = composeNotice({
-          kind: row.kind,
-          recipientName: row.recipientName,
-          // Another user's private connection is named to no one but them (as in the API).
-          connectionName: row.shared || row.ownerId === row.recipientId ? row.connectionName : null,
-          ownerName: row.ownerName,
-          integrationName: integrationNames.get(`${row.accountId}:${row.integrationKey}`) ?? row.integrationKey,
-          reason: row.reason,
-          message: row.message,
-          deadline: row.deadline,
-          url: new URL(`/connections/${encodeGlobalId('Connection', row.connectionId)}`, settings.dashboardUrl()).toString(),
-        });
-        try {
-          await transport.sendMail({
-            from: settings.from,
-            to: { name: row.recipientName, address: row.recipientEmail },
-            messageId: `<${row.id}@patchbay>`,
-            ...mail,
+      await Promise.all(
+        rows.map(async (row) => {
+          const mail = composeNotice({
+            kind: row.kind,
+            recipientName: row.recipientName,
+            // Another user's private connection is named to no one but them (as in the API).
+            connectionName: row.shared || row.ownerId === row.recipientId ? row.connectionName : null,
+            ownerName: row.ownerName,
+            integrationName: integrationNames.get(`${row.accountId}:${row.integrationKey}`) ?? row.integrationKey,
+            reason: row.reason,
+            message: row.message,
+            deadline: row.deadline,
+            url: new URL(`/connections/${encodeGlobalId('Connection', row.connectionId)}`, settings.dashboardUrl()).toString(),
           });
-          outcomes.set(row.id, { ok: true });
-        } catch (error) {
-          outcomes.set(row.id, failure(error, scrub));
-        }
-      }));
+          try {
+            await transport.sendMail({
+              from: settings.from,
+              to: { name: row.recipientName, address: row.recipientEmail },
+              messageId: `<${row.id}@patchbay>`,
+              ...mail,
+            });
+            outcomes.set(row.id, { ok: true });
+          } catch (error) {
+            outcomes.set(row.id, failure(error, scrub));
+          }
+        }),
+      );
       return outcomes;
     },
   };
