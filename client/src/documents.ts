@@ -422,6 +422,18 @@ export interface ConnectionDetail extends ConnectionSummary {
 }
 
 /** One connection with its data sources, their recent refreshes, and its event timeline. */
+/** The credential form's fields, as the connect and reauthenticate forms render them. */
+export const CredentialFieldsFragment = gql`
+  fragment CredentialFields on Integration {
+    credentialFields {
+      key
+      label
+      secret
+      required
+    }
+  }
+`;
+
 export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id: string; runs: number; events: number }>`
   query Connection($id: ID!, $runs: Int!, $events: Int!) {
     connection(id: $id) {
@@ -433,12 +445,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
         key
         description
         docsUrl
-        credentialFields {
-          key
-          label
-          secret
-          required
-        }
+        ...CredentialFields
         tokenLifetime {
           note
         }
@@ -463,6 +470,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
     }
   }
   ${ConnectionSummaryFragment}
+  ${CredentialFieldsFragment}
   ${RefreshRunsPageFragment}
   ${ConnectionEventsPageFragment}
 `;
@@ -548,18 +556,14 @@ export const IntegrationQuery = gql<{ integration: IntegrationDetail | null }, {
       requirements
       oauthClientId
       resourceKind
-      credentialFields {
-        key
-        label
-        secret
-        required
-      }
+      ...CredentialFields
       tokenLifetime {
         note
         refreshable
       }
     }
   }
+  ${CredentialFieldsFragment}
 `;
 
 /** A mutation result: the success type's payload, or one of the typed errors. */
