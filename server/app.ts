@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import { isDashboardRequest, serveDashboard } from './dashboard.js';
+import { escapeHtml } from './html.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
@@ -232,6 +233,5 @@ export function createApp({
 
 /** A minimal page for people landing on the callback without a return URL. */
 function page(title: string, message: string): string {
-  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><meta charset="utf-8"><title>${escape(title)} – Patchbay</title><main style="font:16px system-ui;max-width:32rem;margin:4rem auto"><h1>${escape(title)}</h1><p>${escape(message)}</p></main>`;
+  return `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)} – Patchbay</title><main style="font:16px system-ui;max-width:32rem;margin:4rem auto"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></main>`;
 }

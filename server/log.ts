@@ -15,9 +15,13 @@ export interface Log {
 
 const SECRETISH = /\b(pb_[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._~+\/-]+=*)/g;
 
-/** Replaces API tokens and bearer credentials in a string. */
-export function redact(text: string): string {
-  return text.replace(SECRETISH, '[redacted]');
+/**
+ * Replaces API tokens and bearer credentials in a string, and any of the `known` secrets the
+ * caller holds (an SMTP password, a webhook secret a receiver echoed); very short ones are skipped.
+ */
+export function redact(text: string, known: readonly string[] = []): string {
+  const scrubbed = text.replace(SECRETISH, '[redacted]');
+  return known.filter((secret) => secret.length >= 3).reduce((out, secret) => out.split(secret).join('[redacted]'), scrubbed);
 }
 
 /** Creates a logger writing at `level` and above to `write` (stderr by default). */

@@ -50,6 +50,14 @@ export function executedStatements(): number {
   return statementsExecuted;
 }
 
+/**
+ * The rows of a raw `db.execute(sql...)`: postgres.js returns the rows themselves, PGlite a result
+ * holding them. Everything above this module reads raw results through here.
+ */
+export function rowsOf<Row>(result: unknown): Row[] {
+  return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as Row[];
+}
+
 const logger: Logger = {
   logQuery(query) {
     statementsExecuted += 1;

@@ -5,11 +5,12 @@
  * `viewer.notifications` lists them whether or not mail is configured.
  */
 import { and, count, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import { type Database, rowsOf } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { connections, notifications, users } from '../db/schema.js';
 import { recordOutboxRows } from './changes.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { escapeHtml } from '../html.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import type { ConnectionRow, DisconnectReason } from './types.js';
 import type { Viewer } from './viewer.js';
@@ -62,7 +63,7 @@ export async function queueReauthorizationWarnings(
         ${options.accountId ? sql`and c.account_id = ${options.accountId}` : sql``}
       on conflict do nothing
       returning id`);
-    const written = Array.isArray(result) ? result.length : ((result as unknown as { rows: unknown[] }).rows?.length ?? 0);
+    const written = rowsOf(result).length;
     if (written > 0) recordOutboxRows('mail');
     return written;
   });
@@ -134,7 +135,6 @@ function formatDay(iso: string | null): string {
   return iso ? new Date(iso).toUTCString().slice(0, 16) : 'its deadline';
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The mail of a notice: subject, plain text and the same as simple HTML. */
 export function composeNotice(facts: NoticeFacts): { subject: string; text: string; html: string } {

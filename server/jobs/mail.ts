@@ -11,6 +11,7 @@ import { connectionEvents, connections, notifications, users } from '../db/schem
 import { loadIntegrations } from '../domain/integrations.js';
 import { composeNotice } from '../domain/notifications.js';
 import { encodeGlobalId } from '../domain/global-ids.js';
+import { redact } from '../log.js';
 import { DEFAULT_RETRY_POLICY, type DeliveryOutcome, type Outbox, type RetryPolicy } from './outbox.js';
 
 export interface MailSettings {
@@ -26,19 +27,16 @@ export interface MailSettings {
 /** Notices older than this are listed in the API but no longer mailed (e.g. when mail is set up later). */
 const MAIL_WITHIN = sql`created_at > now() - interval '7 days'`;
 
-/** Removes the SMTP URL's user and password from a message. */
-function scrubber(smtpUrl: string): (text: string) => string {
+/** The SMTP URL's user and password, as they may appear in a message (raw or decoded). */
+function smtpSecrets(smtpUrl: string): string[] {
   const url = new URL(smtpUrl);
-  const secrets = [url.password, decodeURIComponent(url.password), url.username, decodeURIComponent(url.username)].filter(
-    (secret) => secret.length >= 3,
-  );
-  return (text) => secrets.reduce((scrubbed, secret) => scrubbed.split(secret).join('[redacted]'), text);
+  return [url.password, decodeURIComponent(url.password), url.username, decodeURIComponent(url.username)];
 }
 
 /** One SMTP failure as an outcome: 5xx replies are final, everything else is retried. */
-function failure(error: unknown, scrub: (text: string) => string): DeliveryOutcome {
+function failure(error: unknown, secrets: readonly string[]): DeliveryOutcome {
   const smtp = error as { responseCode?: number; message?: string };
-  const message = scrub(smtp.message ?? 'mail delivery failed');
+  const message = redact(smtp.message ?? 'mail delivery failed', secrets);
   return { ok: false, error: message, permanent: smtp.responseCode !== undefined && smtp.responseCode >= 500 };
 }
 
@@ -46,7 +44,7 @@ function failure(error: unknown, scrub: (text: string) => string): DeliveryOutco
 export function createMailOutbox(settings: MailSettings): Outbox & { close(): void } {
   // Pooled: a round reuses a few connections (and their TLS sessions) instead of one per mail.
   const transport = createTransport({ url: settings.smtpUrl, pool: true, maxConnections: 2 });
-  const scrub = scrubber(settings.smtpUrl);
+  const secrets = smtpSecrets(settings.smtpUrl);
   const owner = alias(users, 'owner');
   return {
     name: 'mail',
@@ -111,7 +109,7 @@ export function createMailOutbox(settings: MailSettings): Outbox & { close(): vo
             });
             outcomes.set(row.id, { ok: true });
           } catch (error) {
-            outcomes.set(row.id, failure(error, scrub));
+            outcomes.set(row.id, failure(error, secrets));
           }
         }),
       );

@@ -12,7 +12,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import type { Database } from '../db/client.js';
+import { type Database, rowsOf } from '../db/client.js';
 import type { Log } from '../log.js';
 
 export interface RetryPolicy {
@@ -80,9 +80,7 @@ async function claim(db: Database, outbox: Outbox, attempted: Set<string>, accou
       for update skip locked
     )
     returning id, attempts`);
-  // postgres.js returns the rows, PGlite a result holding them.
-  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as { id: string; attempts: number }[];
-  return rows.map((row) => ({ id: row.id, attempts: Number(row.attempts) }));
+  return rowsOf<{ id: string; attempts: number }>(result).map((row) => ({ id: row.id, attempts: Number(row.attempts) }));
 }
 
 /**
