@@ -9,7 +9,7 @@ import { transition } from '../server/domain/lifecycle.js';
 import type { ConnectionRow, UserRow } from '../server/domain/types.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
+import { MAX_QUEUED_RESULTS, REPLAY_LIMIT } from '../server/realtime/hub.js';
 import { MAX_OPERATIONS_PER_SOCKET } from '../server/realtime/websocket.js';
 import WebSocket from 'ws';
 import { describeEachDatabase } from './support/db.js';
@@ -306,6 +306,22 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
     const extra = await Promise.race([iterator.next().then(() => 'more'), settle(200).then(() => 'none')]);
     expect(extra).toBe('none');
     await iterator.return?.();
+  });
+
+  it('resuming after more than the replay limit is refused with a typed error and leaves no subscriber', async () => {
+    const connection = await activeConnection(a.owner.user, true, 'Too far behind');
+    let row: ConnectionRow = connection;
+    const [{ start }] = await db().select({ start: max(connectionEvents.seq) }).from(connectionEvents).where(eq(connectionEvents.accountId, a.account.id));
+    for (let i = 0; i <= REPLAY_LIMIT; i++) {
+      row = await transaction(db(), (tx) =>
+        transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null }),
+      );
+    }
+    await settle(200);
+    const before = app.live.counts().connectionStatus;
+    const stream = app.live.subscribe({}, 'connectionStatus', a.owner.viewer, (payload) => payload.connection.id === connection.id);
+    await expect(app.live.resume(stream, start ?? 0)).rejects.toMatchObject({ code: 'VALIDATION', field: 'after' });
+    expect(app.live.counts().connectionStatus).toBe(before);
   });
 
   it('serves the same subscription over SSE', async () => {
