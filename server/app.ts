@@ -5,9 +5,6 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { PothosValidationError } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
@@ -23,6 +20,8 @@ import type { Vault } from './domain/vault.js';
 import type { WebhookSettings } from './domain/webhooks.js';
 import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
+import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
+import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import type { Log } from './log.js';
@@ -47,7 +46,17 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Which webhook URLs may be registered (default: public https only). */
   webhooks?: WebhookSettings;
+  /** Production mode, GraphiQL, CORS and document limits (default: development, DEFAULT_LIMITS, no CORS). */
+  edge?: EdgeSettings;
 }
+
+/** The edge when none is given: development mode (tests, tools); main.ts passes the configured one. */
+const DEVELOPMENT_EDGE: EdgeSettings = {
+  production: false,
+  graphiql: true,
+  corsOrigins: [],
+  document: { limits: DEFAULT_LIMITS, introspection: true },
+};
 
 export interface App {
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:4000). */
@@ -64,7 +73,20 @@ export interface App {
 /** What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer. */
 type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer };
 
-/** Turns a thrown error into the error a client sees: ours keep their message and code. */
+/**
+ * Turns a thrown error into the error a client sees: ours keep their message and code. Without
+ * introspection, graphql-js's "Did you mean" hints (in variable and enum errors) are dropped too.
+ */
+function maskErrors(hideSuggestions: boolean) {
+  return (error: unknown, message: string, isDev?: boolean): Error => {
+    const masked = maskError(error, message, isDev);
+    if (hideSuggestions && masked instanceof GraphQLError && masked.message.includes('Did you mean')) {
+      return new GraphQLError(withoutSuggestions(masked.message), { nodes: masked.nodes, path: masked.path, extensions: masked.extensions });
+    }
+    return masked;
+  };
+}
+
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof PatchbayError) {
@@ -110,6 +132,7 @@ export function createApp({
   bus = createMemoryBus(),
   dashboardDir,
   webhooks,
+  edge = DEVELOPMENT_EDGE,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
@@ -122,8 +145,9 @@ export function createApp({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
-    maskedErrors: { maskError },
+    graphiql: edge.graphiql ? { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
+    cors: corsPolicy(edge.corsOrigins),
+    maskedErrors: { maskError: maskErrors(!edge.document.introspection) },
     logging: {
       debug: (...args) => log.debug(String(args[0])),
       info: (...args) => log.info(String(args[0])),
@@ -131,9 +155,8 @@ export function createApp({
       error: (...args) => log.error(String(args[0]), { error: args[1] instanceof Error ? args[1].message : undefined }),
     },
     plugins: [
-      maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
-      maxAliasesPlugin({ n: 30 }),
-      maxTokensPlugin({ n: 5000 }),
+      useRequireToken(edge),
+      ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
     ],
     context: async (initial) => ({

@@ -1,6 +1,8 @@
 /** Environment -> typed Config. The one place that reads process.env for settings. */
 import path from 'node:path';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
+import { DEFAULT_LIMITS } from './edge/limits.js';
+import type { EdgeSettings } from './edge/requests.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -49,6 +51,12 @@ export interface Config {
   outboxIntervalMs: number;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * The edge: production mode (NODE_ENV=production or PATCHBAY_PRODUCTION), GraphiQL and
+   * introspection (PATCHBAY_GRAPHIQL, PATCHBAY_INTROSPECTION; off in production unless set), CORS
+   * origins (PATCHBAY_CORS_ORIGINS) and document limits (PATCHBAY_MAX_QUERY_COST, _DEPTH).
+   */
+  edge: EdgeSettings;
 }
 
 /** A setting that is present but unusable; the message names the variable and the fix. */
@@ -103,6 +111,42 @@ function oauthAppSettings(env: NodeJS.ProcessEnv): Map<string, { clientId: strin
   return apps;
 }
 
+function originList(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError(`${name} has an invalid origin "${origin}" (expected e.g. https://app.example.com)`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ConfigError(`${name} has an invalid origin "${origin}" (expected e.g. https://app.example.com)`);
+      }
+      return url.origin;
+    });
+}
+
+function edgeSettings(env: NodeJS.ProcessEnv): EdgeSettings {
+  const production = booleanSetting(env, 'PATCHBAY_PRODUCTION', env.NODE_ENV === 'production');
+  return {
+    production,
+    graphiql: booleanSetting(env, 'PATCHBAY_GRAPHIQL', !production),
+    corsOrigins: originList(env, 'PATCHBAY_CORS_ORIGINS'),
+    document: {
+      introspection: booleanSetting(env, 'PATCHBAY_INTROSPECTION', !production),
+      limits: {
+        ...DEFAULT_LIMITS,
+        maxCost: integerSetting(env, 'PATCHBAY_MAX_QUERY_COST', DEFAULT_LIMITS.maxCost, 100, 10_000_000),
+        maxDepth: integerSetting(env, 'PATCHBAY_MAX_QUERY_DEPTH', DEFAULT_LIMITS.maxDepth, 3, 50),
+      },
+    },
+  };
+}
+
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -130,20 +174,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),
     serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
-    returnOrigins: (env.PATCHBAY_RETURN_ORIGINS ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean)
-      .map((origin) => {
-        try {
-          return new URL(origin).origin;
-        } catch {
-          throw new ConfigError(`PATCHBAY_RETURN_ORIGINS has an invalid origin "${origin}"`);
-        }
-      }),
+    returnOrigins: originList(env, 'PATCHBAY_RETURN_ORIGINS'),
     smtpUrl: urlSetting(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smtpFrom: env.SMTP_FROM || 'Patchbay <patchbay@localhost>',
     reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),
     logLevel: logLevel as Config['logLevel'],
+    edge: edgeSettings(env),
   };
 }

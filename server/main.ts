@@ -41,6 +41,7 @@ async function main() {
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
     webhooks,
+    edge: config.edge,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
       ? createRedisBus(config.redisUrl)

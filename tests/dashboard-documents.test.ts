@@ -2,10 +2,17 @@
  * The dashboard's GraphQL documents against the server's schema: every query, mutation and
  * subscription the client sends must validate, so renaming a field breaks this test, not a page.
  */
-import { isInterfaceType, parse, print, validate, type DocumentNode } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { isInterfaceType, parse, print, validate, type DocumentNode, type OperationDefinitionNode, type TypeNode } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as documents from '../client/src/documents.js';
+import { createApp, type App } from '../server/app.js';
+import { openPglite, type DatabaseHandle } from '../server/db/client.js';
+import { encodeGlobalId } from '../server/domain/global-ids.js';
+import { queryCost } from '../server/edge/cost.js';
+import { DEFAULT_LIMITS } from '../server/edge/limits.js';
 import { schema } from '../server/graphql/schema.js';
+import { createLog } from '../server/log.js';
+import { testVault } from './support/fixtures.js';
 
 const operations = Object.entries(documents).filter(
   (entry): entry is [string, DocumentNode] =>
@@ -32,5 +39,55 @@ describe('the dashboard’s GraphQL documents', () => {
     if (!isInterfaceType(error)) throw new Error('Error is not an interface');
     const implementations = schema.getPossibleTypes(error).map((type) => type.name).sort();
     expect([...documents.ERROR_TYPES].sort()).toEqual(implementations);
+  });
+});
+
+/**
+ * The largest variables the dashboard sends: its page sizes where it names them, else the
+ * gateway's maximum of 100, 100 ids per
+ * `nodes` call (catch-up splits longer lists), and inputs that pass validation.
+ */
+function largestVariables(operation: OperationDefinitionNode): Record<string, unknown> {
+  const id = encodeGlobalId('Connection', '00000000-0000-4000-8000-000000000000');
+  const inputs: Record<string, unknown> = {
+    MarkNotificationsReadInput: { all: true },
+    StartConnectionInput: { integration: 'hubspot', name: 'x', returnTo: 'http://app.example.test/' },
+    ReauthenticateConnectionInput: { id, returnTo: 'http://app.example.test/' },
+    UpdateConnectionInput: { id, name: 'x' },
+  };
+  const value = (type: TypeNode): unknown => {
+    if (type.kind === 'NonNullType') return value(type.type);
+    if (type.kind === 'ListType') return Array.from({ length: 100 }, () => value(type.type));
+    const name = type.name.value;
+    if (name in inputs) return inputs[name];
+    return { ID: id, String: 'x', Int: 100, Boolean: true }[name];
+  };
+  const named: Record<string, unknown> = { runs: documents.RUNS_PAGE_SIZE, events: documents.EVENTS_PAGE_SIZE };
+  return Object.fromEntries(
+    (operation.variableDefinitions ?? []).map(({ variable, type }) => [variable.name.value, named[variable.name.value] ?? value(type)]),
+  );
+}
+
+describe('the dashboard’s GraphQL documents at the edge', () => {
+  let handle: DatabaseHandle;
+  let app: App;
+  beforeAll(async () => {
+    handle = await openPglite();
+    app = createApp({ db: handle.db, vault: testVault, log: createLog('silent') });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await handle?.close();
+  });
+
+  it.each(operations)('%s passes the default document limits with its largest variables', (_name, document) => {
+    // The gateway's own parse and validate: graphql-armor's token, depth, alias and directive limits.
+    const enveloped = app.yoga.getEnveloped({ request: new Request('http://dashboard.test/graphql', { method: 'POST' }) } as never);
+    const parsed = enveloped.parse(print(document));
+    expect(enveloped.validate(enveloped.schema, parsed).map((error: Error) => error.message)).toEqual([]);
+    const operation = (parsed as DocumentNode).definitions.find((definition): definition is OperationDefinitionNode => definition.kind === 'OperationDefinition')!;
+    const measured = queryCost(enveloped.schema, parsed, largestVariables(operation), undefined, {});
+    expect(measured, 'variables fit the operation').not.toBeNull();
+    expect(measured!.cost).toBeLessThanOrEqual(DEFAULT_LIMITS.maxCost);
   });
 });

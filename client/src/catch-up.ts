@@ -15,6 +15,8 @@ import { ConnectionsByIdQuery, LatestConnectionEventQuery, MissedConnectionEvent
 const PAGE_SIZE = 100;
 /** More missed events than this and a full refetch is cheaper than reading them all. */
 export const MAX_MISSED_EVENTS = 200;
+/** Ids per `nodes(ids:)` request (the gateway takes at most 100). */
+const IDS_PER_REQUEST = 100;
 
 /**
  * `caught-up`: what was missed is in the cache; `changed` names the connections read again (global
@@ -58,10 +60,19 @@ export function trackEventFeed(client: Client): EventFeedPosition {
     }
   }
 
+  /** Reads the named connections again, a request per 100; false when one fails. */
+  async function refetch(ids: string[]): Promise<boolean> {
+    for (let start = 0; start < ids.length; start += IDS_PER_REQUEST) {
+      const result = await client.query(ConnectionsByIdQuery, { ids: ids.slice(start, start + IDS_PER_REQUEST) }, fresh).toPromise();
+      if (result.error) return false;
+    }
+    return true;
+  }
+
   async function catchUp(): Promise<CatchUpOutcome> {
     const from = position;
     const missed = from === undefined ? null : await readMissed(from);
-    const refetched = missed && (missed.ids.size === 0 || !(await client.query(ConnectionsByIdQuery, { ids: [...missed.ids] }, fresh).toPromise()).error);
+    const refetched = missed && (await refetch([...missed.ids]));
     if (missed && refetched) {
       // A live change that arrived meanwhile already moved the position; the feed's end only
       // replaces the position this catch-up started from.

@@ -1,5 +1,6 @@
 /** The Pothos builder: configuration only. Types live one module per domain noun. */
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
@@ -16,6 +17,7 @@ import type { Viewer } from '../domain/viewer.js';
 import type { WebhookSettings } from '../domain/webhooks.js';
 import type { LiveHub } from '../realtime/hub.js';
 import { decodeGlobalId, encodeGlobalId } from '../domain/global-ids.js';
+import { fieldCost } from '../edge/cost.js';
 import { loadVisibleNodes } from './node-access.js';
 
 /** What every resolver receives. */
@@ -55,8 +57,10 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin],
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  // Costs are stored on each field; the edge (server/edge/limits.ts) enforces them before execution.
+  complexity: { disabled: true, fieldComplexity: fieldCost },
   scopeAuth: {
     authScopes: (context) => ({
       authenticated: context.viewer !== null,

@@ -1,0 +1,115 @@
+/**
+ * What a document may ask for, checked before anything runs, for HTTP, SSE and graphql-ws alike
+ * (all of them go through Yoga's envelop): tokens, depth, aliases and directives (graphql-armor),
+ * the cost of the selection (server/edge/cost.ts), a parser that cannot overflow the stack, and in
+ * production no introspection and no "Did you mean" suggestions. Refusals never state the limit:
+ * a caller learns that the query is too large, not where the line is.
+ */
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { type ExecutionArgs, GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import type { Plugin, YogaServerOptions } from 'graphql-yoga';
+import { queryCost } from './cost.js';
+
+/** The document limits; every one is a setting (server/config.ts). */
+export interface DocumentLimits {
+  /** Most a selection may cost: fields, multiplied by the page sizes and ids above them. */
+  maxCost: number;
+  /** Deepest selection (graphql-armor counting: every field and fragment level is one). */
+  maxDepth: number;
+  /** Most aliases in one document. */
+  maxAliases: number;
+  /** Most lexical tokens in one document (bounds parsing itself). */
+  maxTokens: number;
+  /** Most directives in one document. */
+  maxDirectives: number;
+}
+
+/** The defaults: the dashboard's largest documents pass with room, a graph 4 pages deep does not. */
+export const DEFAULT_LIMITS: DocumentLimits = {
+  maxCost: 25_000,
+  maxDepth: 10,
+  maxAliases: 15,
+  maxTokens: 1_000,
+  maxDirectives: 50,
+};
+
+/** What the edge does with a document besides its limits. */
+export interface DocumentPolicy {
+  limits: DocumentLimits;
+  /** Answer introspection queries (off in production unless enabled). */
+  introspection: boolean;
+}
+
+const TOO_LARGE = 'The query is too large: select fewer fields, nest fewer lists or ask for smaller pages';
+
+/**
+ * A refused document, code QUERY_TOO_LARGE, nothing about the limit itself. Like any invalid
+ * document (GraphQL over HTTP): a 400 for application/graphql-response+json, 200 for application/json.
+ */
+function tooLarge(message = TOO_LARGE): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_LARGE', http: { spec: true, status: 400 } } });
+}
+
+const isArmorRefusal = (error: unknown) => error instanceof GraphQLError && error.message.endsWith(TOO_LARGE);
+
+/**
+ * One shape for refusals while parsing: graphql-armor's token limit gets the QUERY_TOO_LARGE code,
+ * and a document nested so deeply that parsing ran out of stack is a 400 like any syntax error.
+ */
+function useTooLargeErrors(): Plugin {
+  return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof RangeError) replaceParseResult(tooLarge('Syntax Error: the document is nested too deeply'));
+      else if (isArmorRefusal(result)) replaceParseResult(tooLarge());
+    },
+  };
+}
+
+/** Refuses an operation whose cost is over the limit before it executes or subscribes. */
+function useCostLimit(maxCost: number): Plugin {
+  const check = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
+    const measured = queryCost(args.schema, args.document, args.variableValues, args.operationName, (args.contextValue ?? {}) as object);
+    if (measured && measured.cost > maxCost) stop({ errors: [tooLarge()] });
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
+  };
+}
+
+/** Removes graphql-js's "Did you mean ...?" hints from a message (schema names stay private). */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '').trim();
+}
+
+/** Yoga takes envelop plugins of any context; graphql-armor's are typed for an empty one. */
+export type AnyPlugin = NonNullable<YogaServerOptions<object, object>['plugins']>[number];
+
+/** The envelop plugins that enforce the document policy, in the order they must run. */
+export function documentLimitPlugins({ limits, introspection }: DocumentPolicy): AnyPlugin[] {
+  // Validation rules report our error instead of throwing graphql-armor's "Syntax Error".
+  const armor = {
+    exposeLimits: false,
+    errorMessage: TOO_LARGE,
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null) => context?.reportError(tooLarge())],
+  };
+  return [
+    useTooLargeErrors(),
+    maxTokensPlugin({ n: limits.maxTokens, exposeLimits: false, errorMessage: TOO_LARGE }),
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, ...armor }),
+    maxAliasesPlugin({ n: limits.maxAliases, ...armor }),
+    maxDirectivesPlugin({ n: limits.maxDirectives, ...armor }),
+    ...(introspection
+      ? []
+      : [
+          { onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) } satisfies Plugin,
+          blockFieldSuggestionsPlugin({ mask: '' }),
+        ]),
+    useCostLimit(limits.maxCost),
+  ];
+}
