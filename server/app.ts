@@ -22,6 +22,7 @@ import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
 import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.js';
+import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import type { Log } from './log.js';
@@ -157,6 +158,7 @@ export function createApp({
     plugins: [
       useRequireToken(edge),
       ...documentLimitPlugins(edge.document),
+      useVariableErrors(),
       useSharedExecution(live),
     ],
     context: async (initial) => ({

@@ -164,6 +164,22 @@ describe('the edge', () => {
     });
   });
 
+  describe('variables', () => {
+    it('refuses variables that do not fit with VALIDATION naming the path, never repeating the value', async () => {
+      const secret = 'sk_live_do_not_echo_4242';
+      const start = 'mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename } }';
+      const wrongKind = await post('dev', { query: start, variables: { input: { integration: 'stub', name: 'x', credentials: secret } } });
+      expect(wrongKind.body.errors).toEqual([
+        expect.objectContaining({ message: expect.stringContaining('input.credentials'), extensions: { code: 'VALIDATION', field: 'input.credentials' } }),
+      ]);
+      const badEnum = await post('dev', { query: 'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { __typename } }', variables: { input: { name: 'x', kind: secret } } });
+      expect(badEnum.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'VALIDATION', field: 'input.kind' } })]);
+      const missing = await post('dev', { query: start, variables: { input: { name: secret } } });
+      expect(missing.body.errors[0]).toMatchObject({ message: expect.stringContaining('"integration"'), extensions: { code: 'VALIDATION', field: 'input' } });
+      for (const { text } of [wrongKind, badEnum, missing]) expect(text).not.toContain(secret);
+    });
+  });
+
   describe('production mode', () => {
     it('answers a request without a token with 401 before reading its document', async () => {
       for (const body of ['{ __schema { types { name } } }', '{ nonsense', '{ connections(first: 100) { nodes { id } } }']) {
