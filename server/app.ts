@@ -157,8 +157,9 @@ export function createApp({
     },
     plugins: [
       useRequireToken(edge),
-      ...documentLimitPlugins(edge.document),
+      // Variables first: the cost check reads them, and must not decode 40,000 ids to refuse them.
       useVariableErrors(),
+      ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
     ],
     context: async (initial) => ({

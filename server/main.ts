@@ -87,7 +87,9 @@ async function main() {
       `Patchbay is running on ${where}`,
       `  Dashboard: ${base}/`,
       `  GraphQL:  ${base}/graphql`,
-      `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`,
+      config.edge.graphiql
+        ? `  GraphiQL: ${base}/graphql (open in a browser; send the token as an Authorization header)`
+        : '  GraphiQL: off (production; PATCHBAY_GRAPHIQL=true serves it)',
       `  Live:     ${base.replace(/^http/, 'ws')}/graphql (graphql-ws; changes fan out ${liveVia})`,
       `  Mail:     ${config.smtpUrl ? `notices via SMTP ${new URL(config.smtpUrl).host}` : 'off (set SMTP_URL; notices are listed in viewer.notifications)'}`,
       ...(demoToken ? [`  Demo API token (Pam, account owner): ${demoToken}`] : []),

@@ -178,6 +178,17 @@ describe('the edge', () => {
       expect(missing.body.errors[0]).toMatchObject({ message: expect.stringContaining('"integration"'), extensions: { code: 'VALIDATION', field: 'input' } });
       for (const { text } of [wrongKind, badEnum, missing]) expect(text).not.toContain(secret);
     });
+
+    it('refuses a list of more than 1,000 items before reading its items', async () => {
+      const ids = Array.from({ length: 40_000 }, () => a.connections.shared.gid);
+      const { body } = await post('dev', { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids } });
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'VALIDATION', field: 'ids' } })]);
+      const nested = await post('dev', {
+        query: 'mutation($input: MarkNotificationsReadInput!) { markNotificationsRead(input: $input) { __typename } }',
+        variables: { input: { ids: Array.from({ length: 1_001 }, () => 'x') } },
+      });
+      expect(nested.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'VALIDATION', field: 'input.ids' } })]);
+    });
   });
 
   describe('production mode', () => {

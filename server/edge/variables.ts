@@ -72,12 +72,39 @@ function rewrite(error: GraphQLError, definitions: readonly VariableDefinitionNo
   });
 }
 
+/** Most items any list in the variables may hold (pages and `nodes(ids:)` take 100). */
+export const MAX_INPUT_LIST_ITEMS = 1_000;
+
+/**
+ * The path of the first list longer than the limit, found without recursion (JSON may be nested
+ * deeper than the stack) and before graphql-js coerces, or Pothos decodes, every item of it.
+ */
+function overlongList(variables: Record<string, unknown>): string | undefined {
+  const pending: [unknown, string][] = Object.entries(variables).map(([name, value]) => [value, name]);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, path] = next;
+    if (Array.isArray(value)) {
+      if (value.length > MAX_INPUT_LIST_ITEMS) return path;
+      value.forEach((item, index) => typeof item === 'object' && item !== null && pending.push([item, `${path}[${index}]`]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) if (typeof item === 'object' && item !== null) pending.push([item, `${path}.${key}`]);
+    }
+  }
+  return undefined;
+}
+
 /** Checks the variables of the operation about to run; refuses it with value-free errors. */
 export function useVariableErrors(): Plugin {
   const check = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
     const operation = selectedOperation(args);
     const definitions = operation?.variableDefinitions ?? [];
     if (definitions.length === 0) return;
+    const long = overlongList((args.variableValues ?? {}) as Record<string, unknown>);
+    if (long) {
+      const message = `${long} holds more than ${MAX_INPUT_LIST_ITEMS} items; send fewer at a time`;
+      stop({ errors: [new GraphQLError(message, { extensions: { code: 'VALIDATION', field: long } })] });
+      return;
+    }
     const coerced = getVariableValues(args.schema, definitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 20 });
     if (coerced.errors) stop({ errors: coerced.errors.map((error) => rewrite(error, definitions, args)) });
   };
