@@ -17,6 +17,7 @@ import type { WebhookSettings } from '../domain/webhooks.js';
 import type { LiveHub } from '../realtime/hub.js';
 import { decodeGlobalId, encodeGlobalId } from '../domain/global-ids.js';
 import { loadVisibleNodes } from './node-access.js';
+import InputRulesPlugin from './input-rules.js';
 
 /** What every resolver receives. */
 export interface Context {
@@ -55,7 +56,7 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin],
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, InputRulesPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (context) => ({
