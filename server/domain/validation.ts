@@ -54,11 +54,16 @@ export function textProblem(value: string, kind: TextKind): string | null {
   return null;
 }
 
-/** The instants both JavaScript and PostgreSQL store exactly, in ISO 8601 four-digit years (UTC). */
-export const EARLIEST_INSTANT = '0001-01-01T00:00:00.000Z';
+/**
+ * The instants accepted: four-digit years, 1000 to 9999 (UTC). PostgreSQL stores years 4713 BC to
+ * 294276 AD and JavaScript ±275760, but ISO 8601 wants expanded years signed and PostgreSQL refuses
+ * those, and timestamps are read back through JavaScript's Date, which misreads PostgreSQL's text
+ * for years below 100 (year 1 comes back as 2001). Nothing Patchbay records predates year 1000.
+ */
+export const EARLIEST_INSTANT = '1000-01-01T00:00:00.000Z';
 export const LATEST_INSTANT = '9999-12-31T23:59:59.999Z';
 
-/** A date-time must be one, in years 1 to 9999 (UTC). */
+/** A date-time must be one, in years 1000 to 9999 (UTC). */
 export function instantProblem(value: Date): string | null {
   const time = value.getTime();
   if (Number.isNaN(time)) return 'must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z';

@@ -1,7 +1,7 @@
 /**
  * Custom scalars: DateTime (ISO 8601 in UTC) and JSONObject (graphql-scalars' parsing). A value of
  * the wrong JSON type (a number for a DateTime, a list for a JSONObject) is a type error here, as
- * for GraphQL's own scalars. Whether a string is a date-time PostgreSQL can store (years 1 to
+ * for GraphQL's own scalars. Whether a string is a date-time PostgreSQL can store (years 1000 to
  * 9999), and whether an object is JSON it can store (depth, size, no NUL), is checked with every
  * other argument by input-rules.ts, which knows the argument's path: its error names the field
  * and comes back in a mutation's result union.
