@@ -206,6 +206,14 @@ const CASES: Case[] = [
     hidden: privateConnection,
     expected: { connection: null },
   },
+  {
+    name: 'connectionEvents(filter: { connectionIds })',
+    viewer: member2,
+    document: `query($id: ID!) { connectionEvents(first: 5, filter: { connectionIds: [$id] }) { nodes { id } } }`,
+    variables: (id) => ({ id }),
+    hidden: privateConnection,
+    expected: { connectionEvents: { nodes: [] } },
+  },
   ...(
     [
       ['Connection', privateConnection],
