@@ -7,10 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { apiTokens, users } from '../db/schema.js';
-import { ForbiddenError, NotFoundError } from './errors.js';
+import { ForbiddenError } from './errors.js';
 import type { ApiTokenKind, ApiTokenRow } from './types.js';
 import { validName } from './validation.js';
 import { isAdmin, type Viewer } from './viewer.js';
+import { findVisibleRow } from './visibility.js';
 
 const TOKEN_PREFIX = 'pb_';
 /** How stale `last_used_at` may get before a request refreshes it (one write per minute at most). */
@@ -52,15 +53,12 @@ export async function createApiToken(
   return issueApiToken(db, { accountId: viewer.accountId, userId: viewer.userId, ...input });
 }
 
-/** Revokes a token of the viewer's own, or any token of the account for an admin. */
+/**
+ * Revokes a token of the viewer's own, or any token of the account for an admin: exactly the
+ * tokens they may see, so another member's token is NotFound like a missing one.
+ */
 export async function revokeApiToken(db: Database, viewer: Viewer, tokenId: string): Promise<ApiTokenRow> {
-  const existing = await db.query.apiTokens.findFirst({
-    where: { id: tokenId, accountId: viewer.accountId },
-  });
-  if (!existing) throw new NotFoundError('ApiToken');
-  if (existing.userId !== viewer.userId && !isAdmin(viewer)) {
-    throw new ForbiddenError('Only admins can revoke another user’s token');
-  }
+  const existing = await findVisibleRow(db, viewer, 'ApiToken', tokenId);
   if (existing.revokedAt) return existing;
   const [row] = await db
     .update(apiTokens)

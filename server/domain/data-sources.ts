@@ -10,6 +10,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow, RefreshRunStatus } from './types.js';
 import { validName } from './validation.js';
 import { canEditDataSources, type Viewer } from './viewer.js';
+import { findVisibleRow } from './visibility.js';
 
 /** Largest filter we store, serialized. */
 const MAX_FILTER_BYTES = 16_384;
@@ -83,12 +84,16 @@ export async function createDataSource(
   });
 }
 
+/**
+ * A data source the viewer may change. One they may not see (another account's, or on a
+ * connection they may not use) is NotFound exactly like a missing id, whatever its connection
+ * (visibility.ts); one they see but may not change is Forbidden.
+ */
 async function findDataSource(db: Database, viewer: Viewer, id: string) {
-  const row = await db.query.dataSources.findFirst({ where: { id, accountId: viewer.accountId } });
-  if (!row) throw new NotFoundError('DataSource');
-  // A data source on a connection the viewer may not use is as invisible as the connection.
+  const row = await findVisibleRow(db, viewer, 'DataSource', id);
+  // Usable a moment ago; should it have just become private, it is as invisible as above.
   const connection = await findConnection(db, viewer, row.connectionId, 'use').catch((error) => {
-    throw error instanceof ForbiddenError ? new NotFoundError('DataSource') : error;
+    throw error instanceof NotFoundError || error instanceof ForbiddenError ? new NotFoundError('DataSource') : error;
   });
   if (!canEditDataSources(viewer, connection)) {
     throw new ForbiddenError('Only editors, admins and the connection owner can change data sources');

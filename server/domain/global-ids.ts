@@ -20,7 +20,8 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   const typename = decoded.slice(0, separator);
   const id = decoded.slice(separator + 1);
   if (separator < 0 || !TYPENAME.test(typename) || !UUID.test(id)) {
-    throw new ValidationError(`"${globalId.slice(0, 100)}" is not a valid id`, 'id');
+    // The value is not echoed: it may be anything, unprintable included.
+    throw new ValidationError('id is not a valid id', 'id');
   }
   return { typename, id };
 }

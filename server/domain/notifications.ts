@@ -14,6 +14,7 @@ import { escapeHtml } from '../html.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import type { ConnectionRow, DisconnectReason } from './types.js';
 import type { Viewer } from './viewer.js';
+import { findVisibleRows } from './visibility.js';
 
 /** How far ahead of a reauthorization deadline people are warned, by default. */
 export const DEFAULT_WARNING_DAYS = 14;
@@ -87,10 +88,8 @@ export async function markNotificationsRead(db: Database, viewer: Viewer, target
   if (target !== 'all') {
     if (target.ids.length === 0) throw new ValidationError('Give at least one notification id, or all: true', 'ids');
     if (target.ids.length > 100) throw new ValidationError('Mark at most 100 notifications at once, or use all: true', 'ids');
-    const found = await db
-      .select({ id: notifications.id })
-      .from(notifications)
-      .where(and(mine, inArray(notifications.id, target.ids)));
+    // Only the viewer's own notices are visible: another member's is NotFound like a missing id.
+    const found = await findVisibleRows(db, viewer, 'Notification', target.ids);
     if (found.length !== new Set(target.ids).size) throw new NotFoundError('Notification');
   }
   const updated = await db

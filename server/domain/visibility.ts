@@ -4,7 +4,9 @@
  * WHERE clause, so ids of other accounts are simply absent, exactly like missing ones.
  */
 import type { Database } from '../db/client.js';
+import type * as schema from '../db/schema.js';
 import type { connections } from '../db/schema.js';
+import { NotFoundError } from './errors.js';
 import { canReadWebhooks, isAdmin, usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from './viewer.js';
 
 /** The row types reachable by id. */
@@ -19,6 +21,31 @@ export type NodeType =
   | 'WebhookEndpoint'
   | 'WebhookDelivery'
   | 'Notification';
+
+/** The row each type loads as. */
+export interface NodeRows {
+  Account: typeof schema.accounts.$inferSelect;
+  User: typeof schema.users.$inferSelect;
+  ApiToken: typeof schema.apiTokens.$inferSelect;
+  Connection: typeof schema.connections.$inferSelect;
+  DataSource: typeof schema.dataSources.$inferSelect;
+  RefreshRun: typeof schema.refreshRuns.$inferSelect;
+  ConnectionEvent: typeof schema.connectionEvents.$inferSelect;
+  WebhookEndpoint: typeof schema.webhookEndpoints.$inferSelect;
+  WebhookDelivery: typeof schema.webhookDeliveries.$inferSelect;
+  Notification: typeof schema.notifications.$inferSelect;
+}
+
+/**
+ * Loads one row of `type` that the viewer may see. A missing id, another account's, and one of
+ * this account the viewer may not see (another member's token, a data source on their private
+ * connection) all throw the same NotFoundError, so no answer tells them apart.
+ */
+export async function findVisibleRow<T extends NodeType>(db: Database, viewer: Viewer, type: T, id: string): Promise<NodeRows[T]> {
+  const [row] = await findVisibleRows(db, viewer, type, [id]);
+  if (!row) throw new NotFoundError(type);
+  return row as NodeRows[T];
+}
 
 /** Loads the rows of `type` among `ids` that the viewer may see (others are simply absent). */
 export async function findVisibleRows(

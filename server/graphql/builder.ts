@@ -19,6 +19,7 @@ import type { LiveHub } from '../realtime/hub.js';
 import { decodeGlobalId, encodeGlobalId } from '../domain/global-ids.js';
 import { fieldCost } from '../edge/cost.js';
 import { loadVisibleNodes } from './node-access.js';
+import InputRulesPlugin from './input-rules.js';
 
 /** What every resolver receives. */
 export interface Context {
@@ -57,7 +58,7 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin, ComplexityPlugin],
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, InputRulesPlugin, RelayPlugin, WithInputPlugin, DrizzlePlugin, DataloaderPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   // Costs are stored on each field; the edge (server/edge/limits.ts) enforces them before execution.
   complexity: { disabled: true, fieldComplexity: fieldCost },

@@ -18,6 +18,7 @@ import {
 import { builder, viewerOf, type Context } from './builder.js';
 import { ConnectionStatusEnum, DisconnectReasonEnum } from './connection-status.js';
 import { COMMON_ERRORS } from './errors.js';
+import { multilineText } from './input-rules.js';
 import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { IntegrationType } from './integration.js';
 import { checkPageSize, MAX_PAGE_SIZE, pageQuery } from './pagination.js';
@@ -454,7 +455,7 @@ builder.mutationFields((t) => ({
     input: {
       id: t.input.id({ required: true, description: 'The Connection id.' }),
       reason: t.input.field({ type: DisconnectReasonEnum, required: true, description: 'How the problem is classified.' }),
-      message: t.input.string({ description: 'The service’s message (never a credential).' }),
+      message: t.input.string({ description: 'The service’s message (never a credential).', ...multilineText }),
     },
     resolve: (_root, { input }, context) =>
       reportConnectionError(context.db, viewerOf(context), parseGlobalId(input.id, 'Connection'), input),

@@ -3,6 +3,7 @@ import { createDataSource, deleteDataSource, recordRefreshRun, updateDataSource,
 import { RefreshRunStatusRef, RefreshRunType } from './refresh-run.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
+import { multilineText } from './input-rules.js';
 import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
@@ -94,7 +95,7 @@ builder.mutationFields((t) => ({
       startedAt: t.input.field({ type: 'DateTime', required: true, description: 'When it started.' }),
       finishedAt: t.input.field({ type: 'DateTime', description: 'When it finished (required unless RUNNING).' }),
       rows: t.input.int({ description: 'Rows read.' }),
-      error: t.input.string({ description: 'Why it failed.' }),
+      error: t.input.string({ description: 'Why it failed.', ...multilineText }),
     },
     resolve: (_root, { input }, context) =>
       recordRefreshRun(context.db, viewerOf(context), {
@@ -113,7 +114,7 @@ builder.mutationFields((t) => ({
       status: t.input.field({ type: RefreshRunStatusRef, description: 'RUNNING (default) for progress, or how it ended.' }),
       rows: t.input.int({ description: 'Rows read so far (or in all, when it ends).' }),
       finishedAt: t.input.field({ type: 'DateTime', description: 'When it ended (default now; not for RUNNING).' }),
-      error: t.input.string({ description: 'Why it failed.' }),
+      error: t.input.string({ description: 'Why it failed.', ...multilineText }),
     },
     resolve: (_root, { input }, context) =>
       updateRefreshRun(context.db, viewerOf(context), { ...input, id: parseGlobalId(input.id, 'RefreshRun') }),

@@ -10,6 +10,7 @@ import {
 import { configureIntegration, oauthAppClientIds } from '../domain/oauth2.js';
 import { builder, type Context, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
+import { multilineText } from './input-rules.js';
 import { checkPageSize } from './pagination.js';
 
 export const AuthMethodEnum = builder.enumType('AuthMethod', {
@@ -202,7 +203,7 @@ builder.mutationField('registerIntegration', (t) =>
       key: t.input.string({ required: true, description: 'kebab-case identifier, unique in the account.' }),
       name: t.input.string({ required: true, description: 'Display name.' }),
       authMethod: t.input.field({ type: AuthMethodEnum, required: true, description: 'OAUTH2 or API_KEY.' }),
-      description: t.input.string({ description: 'What the service is.' }),
+      description: t.input.string({ description: 'What the service is.', ...multilineText }),
       authorizeUrl: t.input.string({ description: 'OAuth 2.0 authorization endpoint.' }),
       tokenUrl: t.input.string({ description: 'OAuth 2.0 token endpoint.' }),
       revokeUrl: t.input.string({ description: 'RFC 7009 revocation endpoint.' }),

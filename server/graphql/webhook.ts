@@ -17,6 +17,7 @@ import {
 import { canReadWebhooks } from '../domain/viewer.js';
 import { builder, type Context, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
+import { multilineText } from './input-rules.js';
 import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
@@ -155,7 +156,7 @@ builder.mutationFields((t) => ({
     errors: { types: COMMON_ERRORS, dataField: { name: 'payload' } },
     input: {
       url: t.input.string({ required: true, description: 'A public https URL.' }),
-      description: t.input.string({ description: 'What it is for, at most 500 characters.' }),
+      description: t.input.string({ description: 'What it is for, at most 500 characters.', ...multilineText }),
       integrationKeys: t.input.stringList({ description: integrationKeysDescription }),
     },
     resolve: (_root, { input }, context) =>
@@ -169,7 +170,7 @@ builder.mutationFields((t) => ({
     input: {
       id: t.input.id({ required: true, description: 'The WebhookEndpoint id.' }),
       url: t.input.string({ description: 'A new public https URL.' }),
-      description: t.input.string({ description: 'A new description; null clears it.' }),
+      description: t.input.string({ description: 'A new description; null clears it.', ...multilineText }),
       enabled: t.input.boolean({ description: 'Deliver to it (true) or not (false).' }),
       integrationKeys: t.input.stringList({ description: 'A new filter; null: every connection.' }),
     },
