@@ -11,7 +11,7 @@ import { createAccount } from '../server/domain/accounts.js';
 import { authenticateToken, issueApiToken } from '../server/domain/api-tokens.js';
 import { DISCONNECT_REASONS } from '../server/domain/disconnect-reasons.js';
 import { transition } from '../server/domain/lifecycle.js';
-import { isPublicAddress } from '../server/domain/public-addresses.js';
+import { isPublicAddress } from '../server/edge/outbound.js';
 import { setServiceTimeout } from '../server/domain/service-calls.js';
 import type { ConnectionRow } from '../server/domain/types.js';
 import type { Viewer } from '../server/domain/viewer.js';

@@ -23,7 +23,7 @@ import { encodeGlobalId } from './global-ids.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { loadIntegrations } from './integrations.js';
-import { checkPublicHost, PrivateAddressError } from './public-addresses.js';
+import { checkPublicHost, PrivateAddressError } from '../edge/outbound.js';
 import { serviceTimeoutSignal } from './service-calls.js';
 import type { ConnectionEventRow, ConnectionRow } from './types.js';
 import { type SealedSecret, type Vault, VaultError } from './vault.js';

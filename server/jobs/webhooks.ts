@@ -18,7 +18,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, fetch, type Response } from 'undici';
 import type { Database } from '../db/client.js';
 import { webhookDeliveries, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
-import { isPublicAddress, literalAddress, PrivateAddressError, publicOnlyLookup } from '../domain/public-addresses.js';
+import { isPublicAddress, literalAddress, PrivateAddressError, publicOnlyLookup } from '../edge/outbound.js';
 import { serviceTimeout, serviceTimeoutSignal } from '../domain/service-calls.js';
 import type { Vault } from '../domain/vault.js';
 import { endpointSecret, previousEndpointSecret, type WebhookSettings } from '../domain/webhooks.js';
