@@ -20,7 +20,6 @@ import { PatchbayError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
-import type { WebhookSettings } from './domain/webhooks.js';
 import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import type { Context } from './graphql/builder.js';
@@ -45,8 +44,6 @@ export interface AppDeps {
   bus?: ChangeBus;
   /** The built dashboard to serve at `/` (default client/dist). */
   dashboardDir?: string;
-  /** Which webhook URLs may be registered (default: public https only). */
-  webhooks?: WebhookSettings;
 }
 
 export interface App {
@@ -109,7 +106,6 @@ export function createApp({
   defaultOAuthApps,
   bus = createMemoryBus(),
   dashboardDir,
-  webhooks,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
@@ -141,7 +137,6 @@ export function createApp({
       vault,
       oauth,
       live,
-      webhooks,
       // WebSocket operations were authenticated once, when the socket connected.
       viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
     }),
