@@ -204,9 +204,11 @@ export async function verifyCredentials(integration: IntegrationDefinition, valu
         ? await verifyClientCredentials(integration, values)
         : await verifyOverHttp(integration, values);
   if (!result.ok) {
-    // A service may echo what it was sent; no credential value leaves this function.
-    for (const value of Object.values(values)) {
-      if (value.length >= 4) result.failure.message = result.failure.message.split(value).join('[redacted]');
+    // A service may echo what it was sent; no secret leaves this function. Fields declared not
+    // secret (a database's host and port) stay, so "Could not reach <host>:<port>" names them.
+    const shown = new Set(integration.credentialFields.filter((field) => !field.secret).map((field) => field.key));
+    for (const [key, value] of Object.entries(values)) {
+      if (value.length >= 4 && !shown.has(key)) result.failure.message = result.failure.message.split(value).join('[redacted]');
     }
   }
   return result;
