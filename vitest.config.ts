@@ -12,5 +12,7 @@ export default defineConfig({
     // Two cores: keep file-level parallelism modest so PGlite instances do not starve each other.
     maxWorkers: 2,
     globalSetup: ['tests/support/global-setup.ts'],
+    // Test servers listen on loopback: each file starts with the outbound guard allowing it.
+    setupFiles: ['tests/support/outbound.ts'],
   },
 });

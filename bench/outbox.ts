@@ -17,6 +17,7 @@ import { createAccount, createUser } from '../server/domain/accounts.js';
 import { transition } from '../server/domain/lifecycle.js';
 import { Vault } from '../server/domain/vault.js';
 import { createWebhookEndpoint } from '../server/domain/webhooks.js';
+import { configureOutbound } from '../server/edge/outbound.js';
 import { createMailOutbox } from '../server/jobs/mail.js';
 import { DEFAULT_RETRY_POLICY, drainOutbox, type Outbox } from '../server/jobs/outbox.js';
 import { webhookOutbox } from '../server/jobs/webhooks.js';
@@ -49,8 +50,9 @@ async function main() {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  const settings = { allowPrivate: true };
-  secret = (await createWebhookEndpoint(db, vault, settings, { userId: owner.id, accountId: account.id, role: 'ADMIN', isOwner: true, tokenId: '', tokenKind: 'USER' }, { url: hookUrl })).secret;
+  // The receiver is on this machine: let the outbound guard reach loopback, as an operator would.
+  configureOutbound({ allowPrivateHosts: ['127.0.0.0/8'], webhookAllowPrivate: false });
+  secret = (await createWebhookEndpoint(db, vault, { userId: owner.id, accountId: account.id, role: 'ADMIN', isOwner: true, tokenId: '', tokenKind: 'USER' }, { url: hookUrl })).secret;
   const smtp = await startSmtpReceiver();
 
   const rows = await db
@@ -65,7 +67,7 @@ async function main() {
 
   const policy = { ...DEFAULT_RETRY_POLICY, batchSize: 50 };
   const mail = createMailOutbox({ smtpUrl: smtp.url, from: 'Bench <bench@patchbay.test>', dashboardUrl: () => 'https://patchbay.example', policy });
-  const hooks = webhookOutbox({ vault, settings, log, policy });
+  const hooks = webhookOutbox({ vault, log, policy });
   const measure = async (outbox: Outbox) => {
     const statements = executedStatements();
     const started = performance.now();
@@ -90,7 +92,6 @@ async function main() {
     )}\n`,
   );
   mail.close();
-  await hooks.close();
   await smtp.close();
   await new Promise((resolve) => receiver.close(resolve));
   await handle.close();

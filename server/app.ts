@@ -17,7 +17,6 @@ import { PatchbayError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
-import type { WebhookSettings } from './domain/webhooks.js';
 import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
@@ -45,8 +44,6 @@ export interface AppDeps {
   bus?: ChangeBus;
   /** The built dashboard to serve at `/` (default client/dist). */
   dashboardDir?: string;
-  /** Which webhook URLs may be registered (default: public https only). */
-  webhooks?: WebhookSettings;
   /** Production mode, GraphiQL, CORS and document limits (default: development, DEFAULT_LIMITS, no CORS). */
   edge?: EdgeSettings;
 }
@@ -132,7 +129,6 @@ export function createApp({
   defaultOAuthApps,
   bus = createMemoryBus(),
   dashboardDir,
-  webhooks,
   edge = DEVELOPMENT_EDGE,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
@@ -167,7 +163,6 @@ export function createApp({
       vault,
       oauth,
       live,
-      webhooks,
       // WebSocket operations were authenticated once, when the socket connected.
       viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
     }),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
+import { invalidCidr } from './edge/outbound.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -43,8 +44,13 @@ export interface Config {
   /** Warn this many days ahead of a known reauthorization deadline (PATCHBAY_REAUTHORIZE_WARNING_DAYS, default 14). */
   reauthorizeWarningDays: number;
   /**
-   * Let webhook endpoints be on private, loopback and link-local addresses, and plain http
-   * (PATCHBAY_WEBHOOK_ALLOW_PRIVATE, default off: public https only). For tests and closed networks.
+   * Non-public ranges (private, loopback, link-local...) that calls made on a user's behalf may
+   * reach, and over plain http (PATCHBAY_ALLOW_PRIVATE_HOSTS, comma-separated CIDR; default none).
+   */
+  allowPrivateHosts: string[];
+  /**
+   * Deprecated (use PATCHBAY_ALLOW_PRIVATE_HOSTS): webhooks may reach every non-public address, and
+   * over plain http (PATCHBAY_WEBHOOK_ALLOW_PRIVATE, default off).
    */
   webhookAllowPrivate: boolean;
   /** How often the outbox worker looks for due deliveries besides being woken by commits (PATCHBAY_OUTBOX_INTERVAL_MS). */
@@ -95,6 +101,15 @@ function urlSetting(env: NodeJS.ProcessEnv, name: string, protocols: string[]): 
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`);
   }
   return raw;
+}
+
+function cidrListSetting(env: NodeJS.ProcessEnv, name: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const problem = invalidCidr(entry);
+    if (problem) throw new ConfigError(`${name} must be a comma-separated list of CIDR ranges: ${problem} (example: 127.0.0.0/8,::1/128,10.0.0.0/8)`);
+  }
+  return entries;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -168,6 +183,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
     secretKey: env.PATCHBAY_SECRET_KEY || undefined,
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
+    allowPrivateHosts: cidrListSetting(env, 'PATCHBAY_ALLOW_PRIVATE_HOSTS'),
     webhookAllowPrivate: booleanSetting(env, 'PATCHBAY_WEBHOOK_ALLOW_PRIVATE', false),
     outboxIntervalMs: integerSetting(env, 'PATCHBAY_OUTBOX_INTERVAL_MS', 10_000, 1_000, 3_600_000),
     defaultOAuthApps: oauthAppSettings(env),

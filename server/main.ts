@@ -7,6 +7,7 @@ import { openDatabase } from './db/client.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
+import { configureOutbound } from './edge/outbound.js';
 import { onCommittedOutboxRows } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
@@ -30,8 +31,11 @@ async function main() {
     demoToken = await issueDemoToken(database.db);
   }
   setServiceTimeout(config.serviceTimeoutMs);
+  configureOutbound(config);
+  if (config.webhookAllowPrivate) {
+    log.warn('PATCHBAY_WEBHOOK_ALLOW_PRIVATE is deprecated: list the private ranges webhooks may reach in PATCHBAY_ALLOW_PRIVATE_HOSTS');
+  }
   const vault = openVault(config);
-  const webhooks = { allowPrivate: config.webhookAllowPrivate };
   await ensureDashboardBuilt(log);
   const app = createApp({
     db: database.db,
@@ -40,7 +44,6 @@ async function main() {
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
-    webhooks,
     edge: config.edge,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
@@ -75,7 +78,7 @@ async function main() {
       refreshMarginMs: config.refreshMarginMs,
       warningDays: config.reauthorizeWarningDays,
     });
-    const outboxes: Outbox[] = [webhookOutbox({ vault, settings: webhooks, log }), ...(mail ? [mail] : [])];
+    const outboxes: Outbox[] = [webhookOutbox({ vault, log }), ...(mail ? [mail] : [])];
     outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
     // Notices and webhook deliveries are written in the transaction that causes them: send them once committed.
     onCommittedOutboxRows(database.db, () => outboxWorker?.wake());

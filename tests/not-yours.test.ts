@@ -293,10 +293,8 @@ async function extraFixtures(tx: Database, a: Tenant, b: Tenant): Promise<Extra>
     const created = await graphql(
       tx,
       t.admin.viewer,
-      `mutation { createWebhookEndpoint(input: { url: "https://hooks.example.test/patchbay" }) {
+      `mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/patchbay" }) {
         ... on CreateWebhookEndpointSuccess { payload { webhookEndpoint { id } } } } }`,
-      undefined,
-      { webhooks: { allowPrivate: true } },
     );
     endpoints.set(t.account.id, created.data!.createWebhookEndpoint.payload.webhookEndpoint.id);
   }

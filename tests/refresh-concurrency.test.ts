@@ -12,6 +12,7 @@ import { createLog } from '../server/log.js';
 import { tenant, type Tenant } from './support/fixtures.js';
 import { type OAuthServer, registerOAuthIntegration, startOAuthServer } from './support/oauth-server.js';
 import { postGraphql } from './support/graphql-http.js';
+import { TEST_ALLOW_PRIVATE_HOSTS } from './support/outbound.js';
 import { startScript } from './support/processes.js';
 
 const url = process.env.TEST_DATABASE_URL;
@@ -49,7 +50,8 @@ describe.runIf(url)('token refresh across gateway processes on one PostgreSQL', 
     for (let i = 0; i < GATEWAYS; i++) {
       const gateway = await startScript(
         'server/main.ts',
-        { DATABASE_URL: url, PATCHBAY_SECRET_KEY: secretKey, PORT: '0', LOG_LEVEL: 'error', PATCHBAY_SEED_DEMO: 'false' },
+        // The provider is on loopback: the gateways' outbound guard must allow it, as an operator would.
+        { DATABASE_URL: url, PATCHBAY_SECRET_KEY: secretKey, PORT: '0', LOG_LEVEL: 'error', PATCHBAY_SEED_DEMO: 'false', PATCHBAY_ALLOW_PRIVATE_HOSTS: TEST_ALLOW_PRIVATE_HOSTS },
         /GraphQL:\s+\S+/,
       );
       gateways.push({ url: /GraphQL:\s+(\S+)\/graphql/.exec(gateway.stdout())![1], stop: gateway.stop });

@@ -64,7 +64,7 @@ describeEachDatabase('key rotation', (db) => {
       const rows = await tx.select().from(connections).where(eq(connections.accountId, a.account.id));
       for (const row of rows) await storeCredentials(tx, before, row, { apiKey: `key-for-${row.id}` });
       await configureIntegration(tx, before, a.admin.viewer, { integration: 'salesforce', clientId: 'sf-client', clientSecret: 'sf-app-secret' });
-      const hook = await createWebhookEndpoint(tx, before, { allowPrivate: true }, a.admin.viewer, { url: 'https://hooks.example.com/patchbay' });
+      const hook = await createWebhookEndpoint(tx, before, a.admin.viewer, { url: 'https://8.8.8.8/patchbay' });
       // Rotated with a grace period: the first secret is now the previous one, sealed on its own.
       const rotated = await rotateWebhookEndpointSecret(tx, before, a.admin.viewer, hook.endpoint.id, { keepPreviousForHours: 24 });
       const newKey = `new:${key()}`;

@@ -2,11 +2,15 @@
  * How each credential-based auth method proves a connection works: API_KEY and BASIC call the
  * integration's verification endpoint over HTTP; PROXY logs in to the database (PostgreSQL through
  * postgres.js, MySQL/MariaDB through mysql2) and lists the tables it can read. Nothing here writes to Patchbay's database.
+ * Every connection goes through the outbound address guard (edge/outbound.ts), and a database
+ * login dials once: a failed login never redials after its caller got the answer.
  */
+import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
-import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
+import { connectOutbound, outboundFetch, outboundSocket, urlTarget } from '../edge/outbound.js';
+import { classifyHttpFailure, classifyNetworkFailure, type Failure, serviceMessage } from './failures.js';
 import { fillPlaceholders } from './endpoints.js';
 import { clientCredentialsToken } from './oauth2.js';
 import { serviceTimeout, serviceTimeoutSignal } from './service-calls.js';
@@ -40,16 +44,17 @@ function requestHeaders(integration: IntegrationDefinition, values: CredentialVa
 async function verifyOverHttp(integration: IntegrationDefinition, values: CredentialValues): Promise<Verification> {
   const verify = integration.endpoints.verify;
   if (!verify) return { ok: true };
+  const url = fillPlaceholders(verify.url, values);
   let response: Response;
   try {
-    response = await fetch(fillPlaceholders(verify.url, values), {
+    response = await outboundFetch(url, {
       method: verify.method,
       headers: requestHeaders(integration, values),
       redirect: 'manual',
       signal: serviceTimeoutSignal(),
     });
   } catch (error) {
-    return { ok: false, failure: classifyNetworkFailure(error) };
+    return { ok: false, failure: classifyNetworkFailure(error, urlTarget(url)) };
   }
   const body = await response.text().catch(() => '');
   if (response.ok) {
@@ -71,12 +76,30 @@ const POSTGRES_DEFINITIVE: Record<string, Failure & { kind: 'definitive' }> = {
   '42501': { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message: 'The role may not connect or read' },
 };
 
+/** A database's own answer (as opposed to a failure to reach it), which may be shown as it is. */
+function databaseAnswered(error: unknown): boolean {
+  return (error as Error)?.name === 'PostgresError' || typeof (error as { sqlMessage?: unknown })?.sqlMessage === 'string';
+}
+
+/** A database login's failure: a known refusal, the database's own words, or the guard's neutral network failure. */
+function loginFailure(error: unknown, known: Failure | undefined, target: { host: string; port: number }): Failure {
+  if (known) return known;
+  if (databaseAnswered(error)) return { kind: 'transient', message: serviceMessage((error as Error).message, 'The database failed') };
+  return classifyNetworkFailure(error, target);
+}
+
 async function verifyPostgres(values: CredentialValues): Promise<Verification> {
   const port = Number(values.port || 5432);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
   }
-  const sql = postgres({
+  const target = { host: values.host, port };
+  // One dial per login: postgres.js redials at once whenever a connection closes before it is
+  // ready, without end, so a host that accepts and drops would be dialled hundreds of times a
+  // second long after the caller left. A second dial fails the login instead.
+  let dialled = false;
+  // `socket` is documented (README, "Custom socket") but missing from postgres.js's types.
+  const options: postgres.Options<{}> & { socket: () => Promise<Socket> } = {
     host: values.host,
     port,
     database: values.database,
@@ -86,7 +109,13 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
     connect_timeout: Math.max(1, Math.ceil(serviceTimeout() / 1000)),
     idle_timeout: 1,
     onnotice: () => {},
-  });
+    socket: () => {
+      if (dialled) throw new Error('the database closed the connection during login');
+      dialled = true;
+      return connectOutbound(values.host, port, serviceTimeout());
+    },
+  };
+  const sql = postgres(options);
   try {
     const tables = await sql<{ schema: string; name: string }[]>`
       select table_schema as schema, table_name as name
@@ -98,9 +127,7 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
     return { ok: true, resources: tables.map((t) => ({ id: `${t.schema}.${t.name}`, name: `${t.schema}.${t.name}` })) };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const known = code ? POSTGRES_DEFINITIVE[code] : undefined;
-    if (known) return { ok: false, failure: known };
-    return { ok: false, failure: classifyNetworkFailure(error) };
+    return { ok: false, failure: loginFailure(error, code ? POSTGRES_DEFINITIVE[code] : undefined, target) };
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {});
   }
@@ -118,6 +145,7 @@ async function verifyMysql(values: CredentialValues): Promise<Verification> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
   }
+  const target = { host: values.host, port };
   let connection: mysql.Connection | undefined;
   try {
     connection = await mysql.createConnection({
@@ -127,6 +155,8 @@ async function verifyMysql(values: CredentialValues): Promise<Verification> {
       password: values.password,
       database: values.database,
       connectTimeout: serviceTimeout(),
+      // Through the guard; mysql2 dials once per connection and never redials.
+      stream: () => outboundSocket(values.host, port, serviceTimeout()),
     });
     // information_schema lists only the tables this login holds some privilege on.
     const [rows] = await connection.query<mysql.RowDataPacket[]>(
@@ -134,8 +164,8 @@ async function verifyMysql(values: CredentialValues): Promise<Verification> {
     );
     return { ok: true, resources: rows.map((row) => ({ id: `${row.s}.${row.n}`, name: `${row.s}.${row.n}` })) };
   } catch (error) {
-    const known = MYSQL_DEFINITIVE[(error as { errno?: number }).errno ?? 0];
-    return { ok: false, failure: known ?? classifyNetworkFailure(error) };
+    const known = databaseAnswered(error) ? MYSQL_DEFINITIVE[(error as { errno?: number }).errno ?? 0] : undefined;
+    return { ok: false, failure: loginFailure(error, known, target) };
   } finally {
     await connection?.end().catch(() => {});
   }
@@ -174,9 +204,11 @@ export async function verifyCredentials(integration: IntegrationDefinition, valu
         ? await verifyClientCredentials(integration, values)
         : await verifyOverHttp(integration, values);
   if (!result.ok) {
-    // A service may echo what it was sent; no credential value leaves this function.
-    for (const value of Object.values(values)) {
-      if (value.length >= 4) result.failure.message = result.failure.message.split(value).join('[redacted]');
+    // A service may echo what it was sent; no secret leaves this function. Fields declared not
+    // secret (a database's host and port) stay, so "Could not reach <host>:<port>" names them.
+    const shown = new Set(integration.credentialFields.filter((field) => !field.secret).map((field) => field.key));
+    for (const [key, value] of Object.entries(values)) {
+      if (value.length >= 4 && !shown.has(key)) result.failure.message = result.failure.message.split(value).join('[redacted]');
     }
   }
   return result;

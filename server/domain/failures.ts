@@ -3,6 +3,7 @@
  * what a service's answer means for the connection. Definitive failures disconnect it with a
  * reason; transient ones (network, timeouts, 5xx, 429) are retried and disconnect nothing.
  */
+import { outboundFailure, type OutboundTarget } from '../edge/outbound.js';
 import type { DisconnectReason } from './types.js';
 
 /** A failure that means the connection is broken until someone repairs it. */
@@ -11,6 +12,8 @@ export interface DefinitiveFailure {
   reason: DisconnectReason;
   /** The service's own words, trimmed; never a credential. */
   message: string;
+  /** The outbound guard refused the destination (a private address): nothing was sent. */
+  destinationRefused?: true;
 }
 
 /** A failure worth retrying later. */
@@ -72,12 +75,16 @@ export function classifyHttpFailure(status: number, body: string, headers: Heade
   return { kind: 'definitive', reason: 'UNKNOWN', message };
 }
 
-/** Classifies an error thrown before any answer arrived (DNS, refused, reset, timeout). */
-export function classifyNetworkFailure(error: unknown): TransientFailure {
-  const name = (error as Error)?.name;
-  const cause = (error as { cause?: { code?: string } })?.cause?.code;
-  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'transient', message: 'The service did not answer in time' };
-  return { kind: 'transient', message: serviceMessage(cause ? `Network error (${cause})` : (error as Error)?.message, 'Network error') };
+/**
+ * Classifies an error thrown before any answer arrived. A destination the outbound guard refused
+ * is definitive (it stays refused until the operator allows it); anything else (unknown name,
+ * refused, reset, filtered, timeout) is transient and reads the same "Could not reach
+ * <host>:<port>", so the answer does not tell open ports from closed ones.
+ */
+export function classifyNetworkFailure(error: unknown, target: OutboundTarget): Failure {
+  const { refused, message } = outboundFailure(error, target);
+  if (refused) return { kind: 'definitive', reason: 'UNKNOWN', message, destinationRefused: true };
+  return { kind: 'transient', message };
 }
 
 /** Pulls a human message out of a JSON or text error body. */

@@ -5,9 +5,11 @@
 import * as oauth from 'oauth4webapi';
 import type { Database } from '../db/client.js';
 import { integrations } from '../db/schema.js';
+import { oauthRequestOptions, outboundFailure, urlTarget } from '../edge/outbound.js';
 import { BUILT_IN_INTEGRATIONS, builtInIntegration } from './catalog.js';
 import type { AuthMethod, ConnectionPolicy, IntegrationDefinition } from './catalog-types.js';
 import { ForbiddenError, ValidationError } from './errors.js';
+import { serviceTimeoutSignal } from './service-calls.js';
 import type { CustomIntegrationRow } from './types.js';
 import { validName } from './validation.js';
 import { isAdmin, type Viewer } from './viewer.js';
@@ -108,15 +110,16 @@ export interface CustomIntegrationInput {
   issuerUrl?: string | null;
 }
 
-/** Reads an OAuth 2.0 / OpenID issuer's metadata (RFC 8414 / OIDC discovery) with oauth4webapi. */
+/** Reads an OAuth 2.0 / OpenID issuer's metadata (RFC 8414 / OIDC discovery) with oauth4webapi, through the outbound guard. */
 async function discover(issuerUrl: string) {
   const issuer = new URL(httpsUrl(issuerUrl, 'issuerUrl')!);
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+  let response: Response;
   try {
-    const response = await oauth.discoveryRequest(issuer, {
-      [oauth.allowInsecureRequests]: loopback,
-      signal: AbortSignal.timeout(10_000),
-    });
+    response = await oauth.discoveryRequest(issuer, oauthRequestOptions(serviceTimeoutSignal()));
+  } catch (error) {
+    throw new ValidationError(`Discovery at ${issuer.origin} failed: ${outboundFailure(error, urlTarget(issuer)).message}`, 'issuerUrl');
+  }
+  try {
     return await oauth.processDiscoveryResponse(issuer, response);
   } catch (error) {
     throw new ValidationError(`Discovery at ${issuer.origin} failed: ${(error as Error).message}`, 'issuerUrl');

@@ -173,9 +173,16 @@ function validCredentials(integration: Integration, values: Record<string, unkno
   return result;
 }
 
-/** Turns a failed verification into the error the caller sees; nothing has been written. */
-function rejection(verification: Verification & { ok: false }): never {
+/**
+ * Turns a failed verification into the error the caller sees; nothing has been written. A
+ * destination the outbound guard refused is a validation error on what names it: a database
+ * login's host, else the integration's endpoints.
+ */
+function rejection(verification: Verification & { ok: false }, integration?: Pick<Integration, 'authMethod'>): never {
   const { failure } = verification;
+  if (failure.kind === 'definitive' && failure.destinationRefused) {
+    throw new ValidationError(failure.message, integration?.authMethod === 'PROXY' ? 'credentials.host' : 'integration');
+  }
   if (failure.kind === 'transient') {
     throw new ProviderUnavailableError(
       `The service could not be reached: ${failure.message}`,
@@ -309,7 +316,7 @@ export async function startConnection(
   ensureCredentialMethod(integration);
   const credentialValues = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, credentialValues);
-  if (!verification.ok) rejection(verification);
+  if (!verification.ok) rejection(verification, integration);
   const connection = await transaction(db, async (tx) => {
     const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
     await storeCredentials(tx, vault, created, credentialValues);
@@ -570,7 +577,7 @@ export async function reauthenticateConnection(
   ensureCredentialMethod(integration);
   const values = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification);
+  if (!verification.ok) rejection(verification, integration);
   const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     const supersede = await lockSuperseded(tx, integration, current);
@@ -643,6 +650,6 @@ export async function listAvailableResources(
   const values = await readCredentials<CredentialValues>(db, vault, connection.id);
   if (!values) return null;
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification);
+  if (!verification.ok) rejection(verification, integration);
   return verification.resources ?? [];
 }

@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import type { Database } from '../db/client.js';
+import { outboundFetch, urlTarget } from '../edge/outbound.js';
 import { classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
 import type { Integration } from './integrations.js';
 import { type ConsumedAttempt, loadApp, type OAuthSettings, recordAttempt } from './oauth2.js';
@@ -44,7 +45,7 @@ async function signedRequest(
   const header = oauth.toHeader(oauth.authorize({ url, method, data: form }, token));
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await outboundFetch(url, {
       method,
       headers: { ...header, accept: 'application/json', ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: form ? new URLSearchParams(form) : undefined,
@@ -52,7 +53,7 @@ async function signedRequest(
       signal: serviceTimeoutSignal(),
     });
   } catch (error) {
-    return { ok: false, failure: classifyNetworkFailure(error) };
+    return { ok: false, failure: classifyNetworkFailure(error, urlTarget(url)) };
   }
   const body = await response.text().catch(() => '');
   if (!response.ok) return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };

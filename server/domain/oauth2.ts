@@ -2,12 +2,14 @@
  * OAuth 2.0 for connections, with oauth4webapi: authorization code + PKCE S256, a one-time state
  * bound to the attempt (10 minutes), nonce for OpenID providers, `iss` checked where the server
  * sends it, the exact redirect URI, refresh with rotated refresh tokens, RFC 7009 revocation.
+ * Every request goes through the outbound address guard (edge/outbound.ts).
  */
 import { createHash } from 'node:crypto';
 import { and, eq, gt, inArray, isNull } from 'drizzle-orm';
 import * as oauth from 'oauth4webapi';
 import type { Database } from '../db/client.js';
 import { oauthApps, oauthAttempts } from '../db/schema.js';
+import { oauthRequestOptions, outboundFetch, urlTarget } from '../edge/outbound.js';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { fillPlaceholders } from './endpoints.js';
 import { serviceTimeoutSignal } from './service-calls.js';
@@ -46,15 +48,8 @@ interface OAuthApp {
   clientSecret: string;
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
-}
-
-/** oauth4webapi options: plain http only for loopback test servers, and a timeout. */
-function requestOptions(url: string) {
-  return { [oauth.allowInsecureRequests]: isLoopback(url), signal: serviceTimeoutSignal() };
-}
+/** oauth4webapi options: through the outbound guard, within the service timeout. */
+const requestOptions = () => oauthRequestOptions(serviceTimeoutSignal());
 
 /** The authorization server as oauth4webapi sees it. */
 export function authorizationServer(integration: IntegrationDefinition): oauth.AuthorizationServer {
@@ -272,8 +267,8 @@ function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAuthToken
   };
 }
 
-/** Maps an oauth4webapi or network error to a failure classification. */
-function oauthFailure(error: unknown, refreshing: boolean, lifetimeOver: boolean): Failure {
+/** Maps an oauth4webapi or network error (from a request to `url`) to a failure classification. */
+function oauthFailure(error: unknown, url: string, refreshing: boolean, lifetimeOver: boolean): Failure {
   if (error instanceof oauth.ResponseBodyError) {
     const message = serviceMessage(error.error_description ?? error.error, error.error);
     if (error.error === 'invalid_grant') {
@@ -298,7 +293,7 @@ function oauthFailure(error: unknown, refreshing: boolean, lifetimeOver: boolean
   if (error instanceof oauth.OperationProcessingError || error instanceof TypeError && error.message.includes('JSON')) {
     return { kind: 'transient', message: serviceMessage((error as Error).message, 'Malformed answer from the service') };
   }
-  return classifyNetworkFailure(error);
+  return classifyNetworkFailure(error, urlTarget(url));
 }
 
 /** Exchanges the callback's code for tokens (validating state, iss and nonce on the way). */
@@ -321,7 +316,7 @@ export async function exchangeCode(
       params,
       settings.callbackUrl,
       attempt.secret.codeVerifier ?? '',
-      requestOptions(as.token_endpoint!),
+      requestOptions(),
     );
     const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
       expectedNonce: attempt.secret.nonce ?? oauth.expectNoNonce,
@@ -329,7 +324,7 @@ export async function exchangeCode(
     });
     return { ok: true, tokens: tokensFrom(result) };
   } catch (error) {
-    return { ok: false, failure: oauthFailure(error, false, false) };
+    return { ok: false, failure: oauthFailure(error, as.token_endpoint!, false, false) };
   }
 }
 
@@ -352,12 +347,12 @@ export async function refreshTokens(
       client,
       auth,
       tokens.refreshToken,
-      requestOptions(as.token_endpoint!),
+      requestOptions(),
     );
     return { ok: true, tokens: tokensFrom(await oauth.processRefreshTokenResponse(as, client, response), tokens) };
   } catch (error) {
     const lifetimeOver = Boolean(connection.reauthorizeBy && Date.parse(connection.reauthorizeBy) <= Date.now());
-    return { ok: false, failure: oauthFailure(error, true, lifetimeOver) };
+    return { ok: false, failure: oauthFailure(error, as.token_endpoint!, true, lifetimeOver) };
   }
 }
 
@@ -368,7 +363,7 @@ export async function verifyAccessToken(integration: IntegrationDefinition, toke
   // The resource fills any placeholder: QuickBooks' {realmId}, a Shopify {shop}.
   const url = resourceId ? verify.url.replace(/\{\w+\}/g, encodeURIComponent(resourceId)) : verify.url;
   try {
-    const response = await fetch(url, {
+    const response = await outboundFetch(url, {
       method: verify.method,
       headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' },
       redirect: 'manual',
@@ -378,7 +373,7 @@ export async function verifyAccessToken(integration: IntegrationDefinition, toke
     if (response.ok) return { ok: true };
     return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };
   } catch (error) {
-    return { ok: false, failure: classifyNetworkFailure(error) };
+    return { ok: false, failure: classifyNetworkFailure(error, urlTarget(url)) };
   }
 }
 
@@ -398,12 +393,12 @@ export async function revokeAtProvider(
     const { as, client, auth } = await oauthClient(db, vault, connection.accountId, integration, settings);
     for (const token of [tokens.refreshToken, tokens.accessToken]) {
       if (!token) continue;
-      const response = await oauth.revocationRequest(as, client, auth, token, requestOptions(as.revocation_endpoint!));
+      const response = await oauth.revocationRequest(as, client, auth, token, requestOptions());
       await oauth.processRevocationResponse(response);
     }
     return { revoked: true, message: `${integration.name} confirmed the revocation` };
   } catch (error) {
-    const failure = oauthFailure(error, false, false);
+    const failure = oauthFailure(error, integration.endpoints.revoke, false, false);
     return { revoked: false, message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway` };
   }
 }
@@ -426,10 +421,10 @@ export async function clientCredentialsToken(
       client,
       oauth.ClientSecretPost(values.clientSecret),
       integration.defaultScopes.length ? { scope: integration.defaultScopes.join(' ') } : {},
-      requestOptions(tokenUrl),
+      requestOptions(),
     );
     return { ok: true, tokens: tokensFrom(await oauth.processClientCredentialsResponse(as, client, response)) };
   } catch (error) {
-    return { ok: false, failure: oauthFailure(error, false, false) };
+    return { ok: false, failure: oauthFailure(error, tokenUrl, false, false) };
   }
 }

@@ -23,23 +23,11 @@ import { encodeGlobalId } from './global-ids.js';
 import { DISCONNECT_REASONS } from './disconnect-reasons.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { loadIntegrations } from './integrations.js';
-import { checkPublicHost, PrivateAddressError } from './public-addresses.js';
+import { checkDestination, DestinationRefusedError } from '../edge/outbound.js';
 import { serviceTimeoutSignal } from './service-calls.js';
 import type { ConnectionEventRow, ConnectionRow } from './types.js';
 import { type SealedSecret, type Vault, VaultError } from './vault.js';
 import { canReadWebhooks, isAdmin, type Viewer } from './viewer.js';
-
-/** Operator settings for webhooks (config.ts). */
-export interface WebhookSettings {
-  /**
-   * Allow endpoints on private, loopback and link-local addresses, and plain http
-   * (PATCHBAY_WEBHOOK_ALLOW_PRIVATE; for tests and closed networks only).
-   */
-  allowPrivate: boolean;
-}
-
-/** Public https endpoints only: the safe default wherever settings are not passed. */
-export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { allowPrivate: false };
 
 export type WebhookEventType = 'connection.status_changed' | 'webhook.test';
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -79,10 +67,10 @@ function isoTime(timestamp: string): string {
 }
 
 /**
- * Checks an endpoint URL: absolute, https (http too when private addresses are allowed), no
- * credentials or fragment, and unless allowed, a host whose every address is public.
+ * Checks an endpoint URL: absolute, https or http, no credentials or fragment, and a host the
+ * outbound guard allows (public over https; plain http only to private ranges the operator allows).
  */
-export async function validWebhookUrl(value: string, settings: WebhookSettings, field = 'url'): Promise<string> {
+export async function validWebhookUrl(value: string, field = 'url'): Promise<string> {
   const raw = value.trim();
   if (raw.length === 0 || raw.length > MAX_URL_LENGTH) {
     throw new ValidationError(`${field} must be 1 to ${MAX_URL_LENGTH} characters`, field);
@@ -93,21 +81,16 @@ export async function validWebhookUrl(value: string, settings: WebhookSettings, 
   } catch {
     throw new ValidationError(`${field} must be an absolute URL`, field);
   }
-  const protocols = settings.allowPrivate ? ['https:', 'http:'] : ['https:'];
-  if (!protocols.includes(url.protocol)) throw new ValidationError(`${field} must use ${protocols.join(' or ')}`, field);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValidationError(`${field} must use https:`, field);
   if (url.username || url.password) throw new ValidationError(`${field} must not carry a user name or password`, field);
   if (url.hash) throw new ValidationError(`${field} must not have a fragment`, field);
-  if (!settings.allowPrivate) {
-    try {
-      await checkPublicHost(url, serviceTimeoutSignal());
-    } catch (error) {
-      throw new ValidationError(
-        error instanceof PrivateAddressError
-          ? `${field} must point to the public internet: ${error.message}`
-          : `${field}: ${url.hostname} could not be resolved`,
-        field,
-      );
-    }
+  try {
+    await checkDestination(url, 'webhook', serviceTimeoutSignal());
+  } catch (error) {
+    throw new ValidationError(
+      error instanceof DestinationRefusedError ? `${field} refused: ${error.message}` : `${field}: ${url.hostname} could not be resolved`,
+      field,
+    );
   }
   return url.toString();
 }
@@ -165,14 +148,13 @@ export interface WebhookEndpointInput {
 export async function createWebhookEndpoint(
   db: Database,
   vault: Vault,
-  settings: WebhookSettings,
   viewer: Viewer,
   input: WebhookEndpointInput,
 ): Promise<{ secret: string; endpoint: WebhookEndpointRow }> {
   ensureAdmin(viewer);
   const description = validDescription(input.description);
   const integrationKeys = await validIntegrationKeys(db, viewer.accountId, input.integrationKeys);
-  const url = await validWebhookUrl(input.url, settings);
+  const url = await validWebhookUrl(input.url);
   const id = randomUUID();
   const secret = newSecret();
   const [endpoint] = await db
@@ -196,7 +178,6 @@ export async function createWebhookEndpoint(
  */
 export async function updateWebhookEndpoint(
   db: Database,
-  settings: WebhookSettings,
   viewer: Viewer,
   id: string,
   input: {
@@ -213,7 +194,7 @@ export async function updateWebhookEndpoint(
   const description = input.description === undefined ? undefined : validDescription(input.description);
   const integrationKeys =
     input.integrationKeys === undefined ? undefined : await validIntegrationKeys(db, viewer.accountId, input.integrationKeys);
-  const url = input.url == null ? undefined : await validWebhookUrl(input.url, settings);
+  const url = input.url == null ? undefined : await validWebhookUrl(input.url);
   await findEndpoint(db, viewer, id);
   const [row] = await db
     .update(webhookEndpoints)

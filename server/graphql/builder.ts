@@ -14,7 +14,6 @@ import { AuthenticationError, ForbiddenError } from '../domain/errors.js';
 import type { OAuthSettings } from '../domain/oauth2.js';
 import type { Vault } from '../domain/vault.js';
 import type { Viewer } from '../domain/viewer.js';
-import type { WebhookSettings } from '../domain/webhooks.js';
 import type { LiveHub } from '../realtime/hub.js';
 import { decodeGlobalId, encodeGlobalId } from '../domain/global-ids.js';
 import { fieldCost } from '../edge/cost.js';
@@ -33,8 +32,6 @@ export interface Context {
   oauth: OAuthSettings;
   /** The instance's live hub, for subscriptions; absent where nothing serves them. */
   live?: LiveHub;
-  /** Which webhook URLs may be registered; absent: public https only. */
-  webhooks?: WebhookSettings;
 }
 
 /** Context of a resolver that ran behind the `authenticated` scope. */

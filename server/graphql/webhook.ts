@@ -7,7 +7,6 @@
 import {
   createWebhookEndpoint,
   DEFAULT_KEEP_PREVIOUS_HOURS,
-  DEFAULT_WEBHOOK_SETTINGS,
   deleteWebhookEndpoint,
   rotateWebhookEndpointSecret,
   sendTestWebhook,
@@ -21,7 +20,6 @@ import { multilineText } from './input-rules.js';
 import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
-const settingsOf = (context: Context) => context.webhooks ?? DEFAULT_WEBHOOK_SETTINGS;
 
 const WebhookDeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   description: 'Where a webhook delivery stands.',
@@ -160,7 +158,7 @@ builder.mutationFields((t) => ({
       integrationKeys: t.input.stringList({ description: integrationKeysDescription }),
     },
     resolve: (_root, { input }, context) =>
-      createWebhookEndpoint(context.db, context.vault, settingsOf(context), viewerOf(context), input),
+      createWebhookEndpoint(context.db, context.vault, viewerOf(context), input),
   }),
   updateWebhookEndpoint: t.fieldWithInput({
     type: WebhookEndpointType,
@@ -175,7 +173,7 @@ builder.mutationFields((t) => ({
       integrationKeys: t.input.stringList({ description: 'A new filter; null: every connection.' }),
     },
     resolve: (_root, { input }, context) =>
-      updateWebhookEndpoint(context.db, settingsOf(context), viewerOf(context), parseGlobalId(input.id, 'WebhookEndpoint'), input),
+      updateWebhookEndpoint(context.db, viewerOf(context), parseGlobalId(input.id, 'WebhookEndpoint'), input),
   }),
   rotateWebhookEndpointSecret: t.fieldWithInput({
     type: RotateWebhookEndpointSecretPayload,

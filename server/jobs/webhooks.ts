@@ -4,24 +4,26 @@
  * `webhook-timestamp`; `webhook-signature: v1,<HMAC-SHA256>` with the endpoint's current secret,
  * followed during a rotation's grace period by ` v1,<HMAC-SHA256>` with the previous one, so a
  * receiver verifies with either),
- * POSTed once without following redirects, within the service timeout, and only to public
- * addresses unless the operator allowed private ones: an IP literal is checked before the
- * request, a name inside the socket's DNS lookup, so the address connected to is the one checked.
+ * POSTed once without following redirects, within the service timeout, through the outbound
+ * address guard (edge/outbound.ts: public addresses, and over plain http only private ranges the
+ * operator allows; checked on the address connected to).
  *
  * Outcomes: 2xx delivered; 410 Gone fails the delivery and disables the endpoint; 3xx (not
- * followed) and other 4xx fail at once, except 408 and 429; 408, 429, 5xx, timeouts and
- * connection errors are retried with backoff, no sooner than a 429's or 503's Retry-After.
+ * followed) and other 4xx fail at once, except 408 and 429; a refused address fails at once;
+ * 408, 429, 5xx, timeouts and connection errors are retried with backoff, no sooner than a 429's
+ * or 503's Retry-After. Every request that got no answer reads "Could not reach <host>:<port>"
+ * (only the operator's log has the low-level reason), so what admins read does not tell open ports
+ * from closed ones.
  * Only a short sanitized excerpt of a failed response is kept; the secrets are never logged.
  */
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
-import { Agent, fetch, type Response } from 'undici';
 import type { Database } from '../db/client.js';
 import { webhookDeliveries, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
-import { isPublicAddress, literalAddress, PrivateAddressError, publicOnlyLookup } from '../domain/public-addresses.js';
+import { networkCode, outboundFailure, outboundFetch, urlTarget } from '../edge/outbound.js';
 import { serviceTimeout, serviceTimeoutSignal } from '../domain/service-calls.js';
 import type { Vault } from '../domain/vault.js';
-import { endpointSecret, previousEndpointSecret, type WebhookSettings } from '../domain/webhooks.js';
+import { endpointSecret, previousEndpointSecret } from '../domain/webhooks.js';
 import { type Log, redact } from '../log.js';
 import { DEFAULT_RETRY_POLICY, type DeliveryOutcome, type Outbox, type RetryPolicy } from './outbox.js';
 
@@ -39,15 +41,15 @@ const EXCERPT_CHARS = 200;
 
 export interface WebhookOutboxOptions {
   vault: Vault;
-  settings: WebhookSettings;
   log: Log;
   policy?: RetryPolicy;
 }
 
-/** One attempt's outcome, and the HTTP status when the endpoint answered. */
+/** One attempt's outcome, the HTTP status when the endpoint answered, and why it did not (for the log). */
 interface Attempt {
   outcome: DeliveryOutcome;
   status?: number;
+  network?: string;
 }
 
 const retry = (error: string, retryAfterMs?: number): Attempt['outcome'] => ({ ok: false, error, retryAfterMs });
@@ -104,24 +106,19 @@ async function answered(response: Response, policy: RetryPolicy, secrets: readon
   return { outcome: permanent(error), status };
 }
 
-/** Classifies a request that got no answer. */
-function unanswered(error: unknown): Attempt {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return { outcome: retry(`No answer within ${serviceTimeout()} ms`) };
-  }
-  const cause = error instanceof Error ? (error.cause ?? error) : error;
-  if (cause instanceof PrivateAddressError) return { outcome: permanent(`Refused: ${cause.message}`) };
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return { outcome: retry(`Connection failed${typeof code === 'string' ? `: ${code}` : ''}`) };
+/** Classifies a request that got no answer: refused by the guard for good, anything else retried. */
+function unanswered(error: unknown, url: URL): Attempt {
+  const { refused, message } = outboundFailure(error, urlTarget(url));
+  if (refused) return { outcome: permanent(`Refused: ${message}`) };
+  return { outcome: retry(message), network: networkCode(error) };
 }
 
-/** The webhook outbox, plus `close()` for its connection pool. */
-export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close(): Promise<void> } {
-  const { vault, settings, log } = options;
+/** The webhook outbox (its connections are pooled by the outbound guard). */
+export function webhookOutbox(options: WebhookOutboxOptions): Outbox {
+  const { vault, log } = options;
   const base = options.policy ?? WEBHOOK_RETRY_POLICY;
   // A claim must outlast its batch: every row of one endpoint may wait out the timeout.
   const policy = { ...base, leaseMs: Math.max(base.leaseMs, base.batchSize * serviceTimeout() + 30_000) };
-  const agent = new Agent({ connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup } });
 
   /** POSTs a delivery signed with each of `secrets` (the current one first). */
   async function post(row: { id: string; url: string; payload: unknown }, secrets: readonly string[]): Promise<Attempt> {
@@ -131,16 +128,10 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
     } catch {
       return { outcome: permanent('The endpoint URL is invalid') };
     }
-    if (!settings.allowPrivate) {
-      // Settings may have changed since registration; sockets skip the lookup for IP literals.
-      if (url.protocol !== 'https:') return { outcome: permanent('Refused: the endpoint URL is not https') };
-      const literal = literalAddress(url);
-      if (literal && !isPublicAddress(literal)) return { outcome: permanent(`Refused: ${literal} is not a public address`) };
-    }
     const body = JSON.stringify(row.payload);
     const now = new Date();
     try {
-      const response = await fetch(url, {
+      const response = await outboundFetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -151,12 +142,11 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
         },
         body,
         redirect: 'manual',
-        dispatcher: agent,
         signal: serviceTimeoutSignal(),
-      });
+      }, 'webhook');
       return await answered(response, policy, secrets);
     } catch (error) {
-      return unanswered(error);
+      return unanswered(error, url);
     }
   }
 
@@ -234,7 +224,7 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
           outcomes.set(row.id, attempt.outcome);
           if (attempt.status !== undefined) statuses.push({ id: row.id, status: attempt.status });
           if (attempt.outcome.ok) continue;
-          log.warn('webhook delivery failed', { deliveryId: row.id, endpointId, error: attempt.outcome.error });
+          log.warn('webhook delivery failed', { deliveryId: row.id, endpointId, error: attempt.outcome.error, network: attempt.network });
           if (attempt.status === 410) gone.push(endpointId);
           if (attempt.status === 410 || !attempt.outcome.permanent) break;
         }
@@ -266,6 +256,5 @@ export function webhookOutbox(options: WebhookOutboxOptions): Outbox & { close()
     deliveredAtColumn: 'delivered_at',
     policy,
     deliver,
-    close: () => agent.close(),
   };
 }
