@@ -16,7 +16,7 @@ import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import { escapeHtml } from './html.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
-import { PatchbayError } from './domain/errors.js';
+import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
@@ -64,9 +64,13 @@ export interface App {
 /** What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer. */
 type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer };
 
-/** Turns a thrown error into the error a client sees: ours keep their message and code. */
+/**
+ * Turns a thrown error into the error a client sees: ours keep their message and code, and a
+ * database timeout (statement or lock) becomes a TIMEOUT.
+ */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const thrown = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const original = thrown instanceof PatchbayError ? thrown : (timeoutFromDatabaseError(thrown) ?? thrown);
   if (original instanceof PatchbayError) {
     return new GraphQLError(original.message, {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
