@@ -1,5 +1,6 @@
 /** Environment -> typed Config. The one place that reads process.env for settings. */
 import path from 'node:path';
+import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 
 export interface Config {
@@ -49,6 +50,11 @@ export interface Config {
   outboxIntervalMs: number;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * How long work may take: each database statement (PATCHBAY_STATEMENT_TIMEOUT_MS, default 5000)
+   * and a wait for a lock (PATCHBAY_LOCK_TIMEOUT_MS, default 2000).
+   */
+  timeouts: SessionTimeouts;
 }
 
 /** A setting that is present but unusable; the message names the variable and the fix. */
@@ -103,6 +109,18 @@ function oauthAppSettings(env: NodeJS.ProcessEnv): Map<string, { clientId: strin
   return apps;
 }
 
+/** The timeout settings; a lock timeout at or above the statement timeout could never fire. */
+function timeoutSettings(env: NodeJS.ProcessEnv): Config['timeouts'] {
+  const statementMs = integerSetting(env, 'PATCHBAY_STATEMENT_TIMEOUT_MS', DEFAULT_SESSION_TIMEOUTS.statementMs, 100, 600_000);
+  const lockMs = integerSetting(env, 'PATCHBAY_LOCK_TIMEOUT_MS', DEFAULT_SESSION_TIMEOUTS.lockMs, 100, 600_000);
+  if (lockMs >= statementMs) {
+    throw new ConfigError(
+      `PATCHBAY_LOCK_TIMEOUT_MS (${lockMs}) must be less than PATCHBAY_STATEMENT_TIMEOUT_MS (${statementMs}): a statement is cancelled at the statement timeout, lock waits included`,
+    );
+  }
+  return { statementMs, lockMs };
+}
+
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -145,5 +163,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpFrom: env.SMTP_FROM || 'Patchbay <patchbay@localhost>',
     reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),
     logLevel: logLevel as Config['logLevel'],
+    timeouts: timeoutSettings(env),
   };
 }
