@@ -13,7 +13,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
+import { cancelWithOperation, throwIfOperationAborted } from './cancellation.js';
 import { relations } from './relations.js';
 
 /** A drizzle client or transaction over Patchbay's relations, whichever driver is underneath. */
@@ -104,17 +105,57 @@ export function rowsOf<Row>(result: unknown): Row[] {
   return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as Row[];
 }
 
+/**
+ * Drizzle calls its logger right before it sends each statement, so this is also where a
+ * statement of an operation whose caller has given up is refused (with the operation's reason)
+ * instead of sent: one check for both drivers.
+ */
 const logger: Logger = {
   logQuery(query) {
+    throwIfOperationAborted();
     statementsExecuted += 1;
     statementCounter.getStore()?.statements.push(query);
   },
 };
 
 /**
+ * The postgres.js client drizzle sees: each statement it sends is registered with the operation
+ * it runs for, which cancels it (a CancelRequest to its backend) if the caller gives up; the
+ * clients of transactions and savepoints are wrapped alike. Drizzle sends every statement through
+ * `unsafe`. A statement still queued behind another on a transaction's connection is left alone
+ * (postgres.js cannot unqueue it there): it is refused or rolled back with its transaction.
+ */
+function cancellable(client: Sql, inTransaction = false): Sql {
+  return new Proxy(client, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      if (key === 'unsafe') {
+        return (...args: Parameters<Sql['unsafe']>) => {
+          const query = target.unsafe(...args);
+          cancelWithOperation(() => {
+            if (inTransaction && !(query as unknown as { state?: unknown }).state) return;
+            Promise.resolve(query.cancel()).catch(() => {});
+          });
+          return query;
+        };
+      }
+      if (key === 'begin' || key === 'savepoint') {
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (inner: Sql) => unknown;
+          return (value as (...rest: unknown[]) => unknown).call(target, ...args, (inner: Sql) => fn(cancellable(inner, true)));
+        };
+      }
+      return value;
+    },
+  });
+}
+
+/**
  * Opens an embedded PGlite database; `dataDir` undefined keeps it in memory. PGlite is one
  * session, so the timeouts are SET once. PGlite 0.5 accepts them but (measured) does not enforce
- * them: it has no timer signals and never waits on another session's lock.
+ * them: it has no timer signals and never waits on another session's lock. There the execution
+ * timeout bounds an operation, and its statements are refused once it ends.
  */
 export async function openPglite(dataDir?: string, timeouts: SessionTimeouts = DEFAULT_SESSION_TIMEOUTS): Promise<DatabaseHandle> {
   const client = await PGlite.create(dataDir ? { dataDir } : {});
@@ -146,7 +187,7 @@ export async function openPostgres(
     onnotice: () => {},
     connection: sessionSettings(options.timeouts ?? DEFAULT_SESSION_TIMEOUTS),
   });
-  const db = drizzlePostgres({ client, relations, logger });
+  const db = drizzlePostgres({ client: cancellable(client), relations, logger });
   return {
     db: db as unknown as Database,
     kind: 'postgres',
