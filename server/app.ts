@@ -29,6 +29,7 @@ import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
 import { LiveHub } from './realtime/hub.js';
 import { useSharedExecution } from './realtime/shared-execution.js';
+import { DEFAULT_EXECUTION_TIMEOUT_MS, useExecutionTimeout } from './edge/timeouts.js';
 import { serveGraphqlWs } from './realtime/websocket.js';
 
 export interface AppDeps {
@@ -47,6 +48,8 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Which webhook URLs may be registered (default: public https only). */
   webhooks?: WebhookSettings;
+  /** How long a query or mutation may run before it is answered with TIMEOUT (default 15 s). */
+  executionTimeoutMs?: number;
 }
 
 export interface App {
@@ -61,8 +64,11 @@ export interface App {
   live: LiveHub;
 }
 
-/** What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer. */
-type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer };
+/**
+ * What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer
+ * and the operation's signal (aborted when the client completes it or the socket closes).
+ */
+type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer; clientSignal?: AbortSignal };
 
 /**
  * Turns a thrown error into the error a client sees: ours keep their message and code, and a
@@ -114,6 +120,7 @@ export function createApp({
   bus = createMemoryBus(),
   dashboardDir,
   webhooks,
+  executionTimeoutMs = DEFAULT_EXECUTION_TIMEOUT_MS,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
@@ -139,6 +146,7 @@ export function createApp({
       maxAliasesPlugin({ n: 30 }),
       maxTokensPlugin({ n: 5000 }),
       useSharedExecution(live),
+      useExecutionTimeout(executionTimeoutMs),
     ],
     context: async (initial) => ({
       db,

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
+import { DEFAULT_EXECUTION_TIMEOUT_MS } from './edge/timeouts.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -51,10 +52,11 @@ export interface Config {
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /**
-   * How long work may take: each database statement (PATCHBAY_STATEMENT_TIMEOUT_MS, default 5000)
-   * and a wait for a lock (PATCHBAY_LOCK_TIMEOUT_MS, default 2000).
+   * How long work may take: each database statement (PATCHBAY_STATEMENT_TIMEOUT_MS, default 5000),
+   * a wait for a lock (PATCHBAY_LOCK_TIMEOUT_MS, default 2000), and a GraphQL query or mutation
+   * (PATCHBAY_EXECUTION_TIMEOUT_MS, default 15000).
    */
-  timeouts: SessionTimeouts;
+  timeouts: SessionTimeouts & { executionMs: number };
 }
 
 /** A setting that is present but unusable; the message names the variable and the fix. */
@@ -118,7 +120,8 @@ function timeoutSettings(env: NodeJS.ProcessEnv): Config['timeouts'] {
       `PATCHBAY_LOCK_TIMEOUT_MS (${lockMs}) must be less than PATCHBAY_STATEMENT_TIMEOUT_MS (${statementMs}): a statement is cancelled at the statement timeout, lock waits included`,
     );
   }
-  return { statementMs, lockMs };
+  const executionMs = integerSetting(env, 'PATCHBAY_EXECUTION_TIMEOUT_MS', DEFAULT_EXECUTION_TIMEOUT_MS, 100, 600_000);
+  return { statementMs, lockMs, executionMs };
 }
 
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
