@@ -391,6 +391,32 @@ describe.each(backends.map(({ name }) => ({ name })))('timeouts [$name]', ({ nam
       expect(await nameOf(target.id)).toBe(target.name);
     });
 
+    it('a gateway waiting for another’s migration lock longer than its lock and statement timeouts still migrates', async () => {
+      const other = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+      try {
+        const session = await other.reserve();
+        await session`select pg_advisory_lock(hashtext('patchbay:migrate'))`;
+        let settled: string | undefined;
+        const migrating = fast.handle.migrate().then(
+          () => (settled = 'migrated'),
+          (error: Error) => (settled = `failed: ${error.message}`),
+        );
+        await eventually('the migration waits for the lock', async () => {
+          const [{ count }] = await admin`select count(*)::int as count from pg_locks where locktype = 'advisory' and not granted`;
+          return count > 0;
+        });
+        // Past this gateway's lock (400 ms) and statement (1.5 s) timeouts: still waiting, not failed.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        expect(settled).toBeUndefined();
+        await session`select pg_advisory_unlock(hashtext('patchbay:migrate'))`;
+        session.release();
+        await migrating;
+        expect(settled).toBe('migrated');
+      } finally {
+        await other.end({ timeout: 1 });
+      }
+    });
+
     it('an HTTP client that disconnects cancels its statement waiting on a lock; nothing is written once the lock is released', async () => {
       const target = a.connections.shared;
       const lock = await holdRowLock(target.id);
