@@ -35,7 +35,8 @@ const shape = {
 };
 const config = readConfig();
 if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
-const database = await openDatabase(config);
+// Bulk inserts of hundreds of thousands of rows: no statement or lock limits for this tool.
+const database = await openDatabase({ ...config, timeouts: { statementMs: 0, lockMs: 0 } });
 try {
   await database.migrate();
   const started = performance.now();

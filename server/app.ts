@@ -13,7 +13,7 @@ import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import { escapeHtml } from './html.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
-import { PatchbayError } from './domain/errors.js';
+import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
 import type { Vault } from './domain/vault.js';
@@ -28,6 +28,7 @@ import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
 import { LiveHub } from './realtime/hub.js';
 import { useSharedExecution } from './realtime/shared-execution.js';
+import { DEFAULT_EXECUTION_TIMEOUT_MS, useExecutionTimeout } from './edge/timeouts.js';
 import { serveGraphqlWs } from './realtime/websocket.js';
 
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Production mode, GraphiQL, CORS and document limits (default: development, DEFAULT_LIMITS, no CORS). */
   edge?: EdgeSettings;
+  /** How long a query or mutation may run before it is answered with TIMEOUT (default 15 s). */
+  executionTimeoutMs?: number;
 }
 
 /** The edge when none is given: development mode (tests, tools); main.ts passes the configured one. */
@@ -68,12 +71,15 @@ export interface App {
   live: LiveHub;
 }
 
-/** What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer. */
-type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer };
+/**
+ * What Yoga's context function receives: an HTTP request, or a WebSocket's authenticated viewer
+ * and the operation's signal (aborted when the client completes it or the socket closes).
+ */
+type ServerContext = { req?: IncomingMessage; res?: ServerResponse; viewer?: Viewer; clientSignal?: AbortSignal };
 
 /**
- * Turns a thrown error into the error a client sees: ours keep their message and code. Without
- * introspection, graphql-js's "Did you mean" hints (in variable and enum errors) are dropped too.
+ * Yoga's error masking: maskError below, and without introspection graphql-js's "Did you mean"
+ * hints (in variable and enum errors) are dropped too.
  */
 function maskErrors(hideSuggestions: boolean) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
@@ -85,8 +91,13 @@ function maskErrors(hideSuggestions: boolean) {
   };
 }
 
+/**
+ * Turns a thrown error into the error a client sees: ours keep their message and code, and a
+ * database timeout (statement or lock) becomes a TIMEOUT.
+ */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const thrown = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const original = thrown instanceof PatchbayError ? thrown : (timeoutFromDatabaseError(thrown) ?? thrown);
   if (original instanceof PatchbayError) {
     return new GraphQLError(original.message, {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
@@ -130,6 +141,7 @@ export function createApp({
   bus = createMemoryBus(),
   dashboardDir,
   edge = DEVELOPMENT_EDGE,
+  executionTimeoutMs = DEFAULT_EXECUTION_TIMEOUT_MS,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   // Filled in at start() when no public URL is configured: the callback must be exact.
@@ -157,6 +169,7 @@ export function createApp({
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
+      useExecutionTimeout(executionTimeoutMs),
     ],
     context: async (initial) => ({
       db,

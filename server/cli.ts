@@ -9,7 +9,7 @@ import { readConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createAccount, createUser, findUserByEmail } from './domain/accounts.js';
 import { issueApiToken, revokeApiToken } from './domain/api-tokens.js';
-import { PatchbayError } from './domain/errors.js';
+import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import type { ApiTokenKind, UserRole } from './domain/types.js';
 import { resealSecrets } from './domain/key-rotation.js';
 import { Vault } from './domain/vault.js';
@@ -136,7 +136,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`${error.message ? `${error.message}\n\n` : ''}${USAGE}\n`);
       process.exit(2);
     }
-    process.stderr.write(`${error instanceof PatchbayError ? error.message : `Failed: ${(error as Error).message}`}\n`);
+    // A statement or lock timeout (the CLI runs under the gateway's limits) says so, not the failed SQL.
+    const known = error instanceof PatchbayError ? error : timeoutFromDatabaseError(error);
+    process.stderr.write(`${known ? known.message : `Failed: ${(error as Error).message}`}\n`);
     process.exit(1);
   },
 );

@@ -1,9 +1,11 @@
 /** Environment -> typed Config. The one place that reads process.env for settings. */
 import path from 'node:path';
+import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
 import { invalidCidr } from './edge/outbound.js';
+import { DEFAULT_EXECUTION_TIMEOUT_MS } from './edge/timeouts.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -63,6 +65,12 @@ export interface Config {
    * origins (PATCHBAY_CORS_ORIGINS) and document limits (PATCHBAY_MAX_QUERY_COST, _DEPTH).
    */
   edge: EdgeSettings;
+  /**
+   * How long work may take: each database statement (PATCHBAY_STATEMENT_TIMEOUT_MS, default 5000),
+   * a wait for a lock (PATCHBAY_LOCK_TIMEOUT_MS, default 2000), and a GraphQL query or mutation
+   * (PATCHBAY_EXECUTION_TIMEOUT_MS, default 15000).
+   */
+  timeouts: SessionTimeouts & { executionMs: number };
 }
 
 /** A setting that is present but unusable; the message names the variable and the fix. */
@@ -162,6 +170,19 @@ function edgeSettings(env: NodeJS.ProcessEnv): EdgeSettings {
   };
 }
 
+/** The timeout settings; a lock timeout at or above the statement timeout could never fire. */
+function timeoutSettings(env: NodeJS.ProcessEnv): Config['timeouts'] {
+  const statementMs = integerSetting(env, 'PATCHBAY_STATEMENT_TIMEOUT_MS', DEFAULT_SESSION_TIMEOUTS.statementMs, 100, 600_000);
+  const lockMs = integerSetting(env, 'PATCHBAY_LOCK_TIMEOUT_MS', DEFAULT_SESSION_TIMEOUTS.lockMs, 100, 600_000);
+  if (lockMs >= statementMs) {
+    throw new ConfigError(
+      `PATCHBAY_LOCK_TIMEOUT_MS (${lockMs}) must be less than PATCHBAY_STATEMENT_TIMEOUT_MS (${statementMs}): a statement is cancelled at the statement timeout, lock waits included`,
+    );
+  }
+  const executionMs = integerSetting(env, 'PATCHBAY_EXECUTION_TIMEOUT_MS', DEFAULT_EXECUTION_TIMEOUT_MS, 100, 600_000);
+  return { statementMs, lockMs, executionMs };
+}
+
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -196,5 +217,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),
     logLevel: logLevel as Config['logLevel'],
     edge: edgeSettings(env),
+    timeouts: timeoutSettings(env),
   };
 }

@@ -45,6 +45,7 @@ async function main() {
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
     edge: config.edge,
+    executionTimeoutMs: config.timeouts.executionMs,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
       ? createRedisBus(config.redisUrl)

@@ -5,6 +5,8 @@
  * so no one hears of a change that never happened.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql } from 'drizzle-orm';
+import { outsideOperation, throwIfOperationAborted } from './cancellation.js';
 import type { Database } from './client.js';
 
 /** Runs after commit with the database the outermost transaction was opened on. */
@@ -17,23 +19,48 @@ interface Scope {
 
 const scope = new AsyncLocalStorage<Scope>();
 
+/** How a transaction relates to its caller. */
+export interface TransactionOptions {
+  /**
+   * The work must finish whatever its caller does and however long it waits for a lock (storing
+   * tokens a provider has just issued: a rotated refresh token thrown away breaks the connection).
+   * It runs outside the caller's operation, without statement and lock timeouts.
+   */
+  mustComplete?: boolean;
+}
+
 /**
  * Runs `fn` in a transaction on `db`. Nested calls become savepoints whose hooks join the outer
- * transaction's (and are dropped if the savepoint rolls back).
+ * transaction's (and are dropped if the savepoint rolls back). An operation whose caller has
+ * given up (db/cancellation.ts) starts no transaction and commits none: `fn`'s work rolls back.
  */
-export async function transaction<T>(db: Database, fn: (tx: Database) => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Database, fn: (tx: Database) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  if (options.mustComplete) {
+    return outsideOperation(() =>
+      transaction(db, async (tx) => {
+        await tx.execute(sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`);
+        return fn(tx);
+      }),
+    );
+  }
+  throwIfOperationAborted();
+  const run = (tx: Database) =>
+    fn(tx).then((result) => {
+      throwIfOperationAborted();
+      return result;
+    });
   const outer = scope.getStore();
   if (outer) {
     const mark = outer.hooks.length;
     try {
-      return await db.transaction((tx) => fn(tx as Database));
+      return await db.transaction((tx) => run(tx as Database));
     } catch (error) {
       outer.hooks.length = mark;
       throw error;
     }
   }
   const current: Scope = { root: db, hooks: [] };
-  const result = await scope.run(current, () => db.transaction((tx) => fn(tx as Database)));
+  const result = await scope.run(current, () => db.transaction((tx) => run(tx as Database)));
   for (const hook of current.hooks) hook(db);
   return result;
 }

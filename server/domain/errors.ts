@@ -84,3 +84,47 @@ export class ProviderUnavailableError extends PatchbayError {
     super(message);
   }
 }
+
+/**
+ * The operation took too long: it ran past the execution timeout, one of its statements past the
+ * statement timeout, or it waited past the lock timeout for data another change holds. Its
+ * transaction was rolled back; trying again later is safe.
+ */
+export class OperationTimeoutError extends PatchbayError {
+  override readonly code = 'TIMEOUT';
+  override name = 'OperationTimeoutError';
+  constructor(message = 'The operation took too long; try again') {
+    super(message);
+  }
+}
+
+/** The caller gave up (disconnected, or completed the operation): its work was stopped. No one reads this. */
+export class OperationCancelledError extends PatchbayError {
+  override readonly code = 'CANCELLED';
+  override name = 'OperationCancelledError';
+  constructor() {
+    super('The caller cancelled the operation');
+  }
+}
+
+/**
+ * PostgreSQL's codes for "took too long": 57014 query_canceled (statement_timeout, or a cancel
+ * sent for a caller that gave up) and 55P03 lock_not_available (lock_timeout).
+ */
+const TIMEOUT_SQLSTATES: Record<string, string> = {
+  '57014': 'The operation took too long; try again',
+  '55P03': 'Another change to the same data is in progress; try again',
+};
+
+/**
+ * The OperationTimeoutError a database error stands for, or undefined when it is another error.
+ * Drivers differ (postgres.js, PGlite) and drizzle wraps both, so the cause chain is searched for
+ * the SQLSTATE.
+ */
+export function timeoutFromDatabaseError(error: unknown): OperationTimeoutError | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && code in TIMEOUT_SQLSTATES) return new OperationTimeoutError(TIMEOUT_SQLSTATES[code]);
+  }
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { outsideOperation } from '../db/cancellation.js';
 import { transaction } from '../db/transaction.js';
 import { connections, tokenRefreshes } from '../db/schema.js';
 import { readCredentials, storeCredentials } from './credentials.js';
@@ -54,9 +55,11 @@ export function freshTokens(
 ): Promise<FreshTokens> {
   const running = inFlight.get(connection.id);
   if (running) return running;
-  const promise = refreshSingleFlight(db, vault, settings, integration, connection, disconnect, options.force ?? false).finally(() =>
-    inFlight.delete(connection.id),
-  );
+  // Shared by every waiting caller and never abandoned by one that gives up: once the provider is
+  // asked, its answer is stored (see refreshUnderLease).
+  const promise = outsideOperation(() =>
+    refreshSingleFlight(db, vault, settings, integration, connection, disconnect, options.force ?? false),
+  ).finally(() => inFlight.delete(connection.id));
   inFlight.set(connection.id, promise);
   return promise;
 }
@@ -130,6 +133,8 @@ async function refreshUnderLease(
     .values({ accountId: connection.accountId, connectionId: connection.id, owner: PROCESS_ID })
     .returning();
   const result = await refreshTokens(db, vault, settings, integration, connection, tokens);
+  // The provider may have rotated the refresh token: what it answered is stored, however long the
+  // row lock takes (mustComplete lifts the lock and statement timeouts for this transaction).
   await transaction(db, async (tx) => {
     const finished = { finishedAt: new Date().toISOString() };
     if (result.ok) {
@@ -148,6 +153,6 @@ async function refreshUnderLease(
       }
     }
     await releaseLease(tx, connection.id);
-  });
+  }, { mustComplete: true });
   return result.ok ? { ok: true, tokens: result.tokens, refreshed: true } : result;
 }

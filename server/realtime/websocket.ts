@@ -63,6 +63,17 @@ function splice(data: string): string {
   return `${data.slice(0, -MARKER_TAIL.length)}${json}}`;
 }
 
+/** The id of a client's Complete message (small: id and type only), else undefined. */
+function completedId(data: unknown): string | undefined {
+  if (!Buffer.isBuffer(data) || data.length > 256) return undefined;
+  try {
+    const message = JSON.parse(data.toString('utf8')) as { type?: unknown; id?: unknown };
+    return message.type === 'complete' && typeof message.id === 'string' ? message.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads `Bearer <token>` from the connection params; null when absent or not a bearer token. */
 function bearer(params: Record<string, unknown> | undefined): string | null {
   const value = params?.authorization ?? params?.Authorization;
@@ -80,11 +91,23 @@ export function serveGraphqlWs(options: {
 }): { dispose(): Promise<void> } {
   const { server, yoga, db, log } = options;
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_INBOUND_BYTES });
+  // Each running operation's signal by socket and id: graphql-ws cannot stop a query or mutation
+  // it has started, so the client's Complete (or the socket closing) aborts it here.
+  const running = new WeakMap<WebSocket, Map<string, AbortController>>();
   // Registered before graphql-ws's own listener, so every socket sends through splice().
   wss.on('connection', (socket) => {
     const send = socket.send.bind(socket) as (data: unknown, cb?: (error?: Error) => void) => void;
     socket.send = ((data: unknown, cb?: (error?: Error) => void) =>
       send(typeof data === 'string' ? splice(data) : data, cb)) as WebSocket['send'];
+    running.set(socket, new Map());
+    socket.on('message', (data) => {
+      const id = completedId(data);
+      if (id !== undefined) running.get(socket)?.get(id)?.abort();
+    });
+    socket.on('close', () => {
+      for (const controller of running.get(socket)?.values() ?? []) controller.abort();
+      running.delete(socket);
+    });
   });
   const handle = useServer<Record<string, unknown>, Extra>(
     {
@@ -96,11 +119,18 @@ export function serveGraphqlWs(options: {
         ctx.extra.viewer = viewer;
         return true;
       },
-      onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
+      onSubscribe: async (ctx, id, payload: SubscribePayload) => {
         if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations may run on one socket`, { extensions: { code: 'VALIDATION' } })];
         }
-        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket: ctx.extra.socket, params: payload, viewer: ctx.extra.viewer });
+        const controller = new AbortController();
+        const enveloped = yoga.getEnveloped({
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          viewer: ctx.extra.viewer,
+          clientSignal: controller.signal,
+        });
         let document;
         try {
           document = enveloped.parse(payload.query);
@@ -116,7 +146,12 @@ export function serveGraphqlWs(options: {
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? [...errors] : args;
+        if (errors.length > 0) return [...errors];
+        running.get(ctx.extra.socket)?.set(id, controller);
+        return args;
+      },
+      onComplete: (ctx, id) => {
+        running.get(ctx.extra.socket)?.delete(id);
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
