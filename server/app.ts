@@ -14,6 +14,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import { escapeHtml } from './html.js';
+import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError } from './domain/errors.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   dashboardDir?: string;
   /** Which webhook URLs may be registered (default: public https only). */
   webhooks?: WebhookSettings;
+  /** Rate limits per API token and where their buckets live (default: the defaults, in memory). */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface App {
@@ -110,8 +113,10 @@ export function createApp({
   bus = createMemoryBus(),
   dashboardDir,
   webhooks,
+  rateLimit = { limits: DEFAULT_RATE_LIMITS, store: 'memory' },
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
+  const rateLimiter = createRateLimiter(rateLimit, { db, log });
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
@@ -134,6 +139,7 @@ export function createApp({
       maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
       maxAliasesPlugin({ n: 30 }),
       maxTokensPlugin({ n: 5000 }),
+      rateLimiter.plugin,
       useSharedExecution(live),
     ],
     context: async (initial) => ({
@@ -208,6 +214,7 @@ export function createApp({
     live,
     start: async (port, host = '127.0.0.1') => {
       await live.start();
+      await rateLimiter.start();
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -222,6 +229,7 @@ export function createApp({
       await websocket.dispose();
       await live.stop();
       await bus.close();
+      await rateLimiter.close();
       await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
