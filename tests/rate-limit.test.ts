@@ -5,13 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { eq, like } from 'drizzle-orm';
+import type { GraphQLError } from 'graphql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { ConfigError, readConfig } from '../server/config.js';
 import { type Database, type DatabaseHandle, executedStatements, openPglite, openPostgres } from '../server/db/client.js';
 import { connections, rateLimits } from '../server/db/schema.js';
-import { DEFAULT_RATE_LIMITS, deleteExpiredRateLimits, type RateLimitSettings, type RateLimitStore } from '../server/edge/rate-limit.js';
+import { createRateLimiter, DEFAULT_RATE_LIMITS, deleteExpiredRateLimits, type RateLimitSettings, type RateLimitStore } from '../server/edge/rate-limit.js';
+import type { Viewer } from '../server/domain/viewer.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
@@ -207,6 +209,31 @@ describeEachDatabase('rate limits per API token', (db) => {
     expect(refused.body.errors[0].extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: Number(refused.retryAfter) });
     // The address is refused whatever it sends until the window ends: that is why it is off by default.
     expect((await post(url, a.owner.token, VIEWER)).status).toBe(429);
+  });
+});
+
+describe('rate limits when the shared store is down', () => {
+  it('a per-gateway memory bucket of the same size decides, and the gateway says so', async () => {
+    const lines: string[] = [];
+    // Nothing listens on port 1: the Redis client never becomes ready.
+    const limiter = createRateLimiter(
+      { limits: limits('2/60'), store: { redisUrl: 'redis://127.0.0.1:1' }, keyPrefix: `rl-test:${randomUUID()}` },
+      { db: undefined as unknown as Database, log: createLog('warn', (line) => lines.push(line)) },
+    );
+    try {
+      const viewer = { tokenId: randomUUID(), tokenKind: 'USER' } as Viewer;
+      const outcomes: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        let stopped: { errors: GraphQLError[] } | undefined;
+        const onExecute = limiter.plugin.onExecute as unknown as (payload: object) => Promise<void>;
+        await onExecute({ args: { contextValue: { viewer } }, setResultAndStopExecution: (result: { errors: GraphQLError[] }) => (stopped = result) });
+        outcomes.push(stopped?.errors[0].extensions.code ?? 'ran');
+      }
+      expect(outcomes).toEqual(['ran', 'ran', 'RATE_LIMITED']);
+      expect(lines.filter((line) => line.includes('rate limit store unavailable'))).toHaveLength(1);
+    } finally {
+      await limiter.close();
+    }
   });
 });
 

@@ -93,7 +93,7 @@ const FALLBACK_WARNING_INTERVAL_MS = 60_000;
 export function rateLimitedError(msBeforeNext: number, limit: RateLimit): GraphQLError {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new GraphQLError(
-    `Rate limit exceeded: at most ${limit.points} operations per ${limit.durationSeconds} s; retry in ${retryAfterSeconds} s`,
+    `Rate limit exceeded: at most ${limit.points} operation${limit.points === 1 ? '' : 's'} per ${limit.durationSeconds} s; retry in ${retryAfterSeconds} s`,
     {
       extensions: {
         code: 'RATE_LIMITED',
