@@ -62,6 +62,12 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   failedAuthPerAddress: null,
 };
 
+/** No limits at all: for benchmarks and load tests that hammer one token on purpose. */
+export const RATE_LIMITS_OFF: RateLimitOptions = {
+  limits: { perToken: { USER: null, SERVICE: null }, failedAuthPerAddress: null },
+  store: 'memory',
+};
+
 /** Where token buckets live: shared by gateways on Redis or the database, or in this process. */
 export type RateLimitStore = 'memory' | 'database' | { redisUrl: string };
 
