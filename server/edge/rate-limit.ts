@@ -181,54 +181,57 @@ export function createRateLimiter(options: RateLimitOptions, deps: { db: Databas
     ? new RateLimiterMemory({ keyPrefix: `${keyPrefix}:failed-auth`, points: addressLimit.points, duration: addressLimit.durationSeconds })
     : undefined;
 
-  /** Takes one point from the viewer's token bucket: null when allowed, else the error to answer. */
-  async function consume(viewer: Viewer | null | undefined): Promise<GraphQLError | null> {
-    if (!viewer) return null; // no token: the operation fails UNAUTHENTICATED, a bad one is already a 401
-    const entry = perToken.get(viewer.tokenKind);
-    if (!entry) return null;
-    try {
-      await entry.limiter.consume(viewer.tokenId);
-      return null;
-    } catch (refusal) {
-      if (refusal instanceof RateLimiterRes) return rateLimitedError(refusal.msBeforeNext, entry.limit);
-      // The store and its fallback both failed: let the operation through rather than fail it.
-      log.error('rate limit check failed', { error: refusal instanceof Error ? refusal.message : String(refusal) });
-      return null;
-    }
+  /**
+   * Takes one point from the viewer's token bucket and stops the operation when it is over:
+   * undefined (nothing to wait for) when the operation has no token or its kind no limit.
+   */
+  function limit(contextValue: unknown, stop: (result: { errors: GraphQLError[] }) => void): Promise<void> | undefined {
+    // No token: the operation fails UNAUTHENTICATED; a bad one was already a 401.
+    const viewer = (contextValue as { viewer?: Viewer | null } | undefined)?.viewer;
+    const entry = viewer ? perToken.get(viewer.tokenKind) : undefined;
+    if (!viewer || !entry) return undefined;
+    return entry.limiter.consume(viewer.tokenId).then(
+      () => undefined,
+      (refusal: unknown) => {
+        if (refusal instanceof RateLimiterRes) return stop({ errors: [rateLimitedError(refusal.msBeforeNext, entry.limit)] });
+        // The store and its fallback both failed: let the operation through rather than fail it.
+        log.error('rate limit check failed', { error: refusal instanceof Error ? refusal.message : String(refusal) });
+      },
+    );
   }
 
-  const viewerOf = (context: unknown) => (context as { viewer?: Viewer | null } | undefined)?.viewer;
   const addressOf = (serverContext: unknown) =>
     (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress;
 
+  /** The per-address hooks, present only when that bucket is configured. */
+  const addressHooks: Pick<Plugin, 'onRequest' | 'onResponse'> =
+    perAddress && addressLimit
+      ? {
+          async onRequest({ serverContext, endResponse, fetchAPI }) {
+            const address = addressOf(serverContext);
+            const used = address ? await perAddress.get(address) : null;
+            if (!used || used.consumedPoints < addressLimit.points) return;
+            const error = rateLimitedError(used.msBeforeNext, addressLimit);
+            const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
+            endResponse(
+              new fetchAPI.Response(JSON.stringify({ errors: [{ message: error.message, extensions }] }), {
+                status: 429,
+                headers: { 'content-type': 'application/json', 'retry-after': String(extensions.retryAfterSeconds) },
+              }),
+            );
+          },
+          async onResponse({ response, serverContext }) {
+            const address = addressOf(serverContext);
+            if (response.status !== 401 || !address) return;
+            await perAddress.consume(address).catch(() => {}); // over the limit: its next request is refused
+          },
+        }
+      : {};
+
   const plugin: Plugin = {
-    async onRequest({ serverContext, endResponse, fetchAPI }) {
-      const address = addressOf(serverContext);
-      if (!perAddress || !addressLimit || !address) return;
-      const used = await perAddress.get(address);
-      if (!used || used.consumedPoints < addressLimit.points) return;
-      const error = rateLimitedError(used.msBeforeNext, addressLimit);
-      const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
-      endResponse(
-        new fetchAPI.Response(JSON.stringify({ errors: [{ message: error.message, extensions }] }), {
-          status: 429,
-          headers: { 'content-type': 'application/json', 'retry-after': String(extensions.retryAfterSeconds) },
-        }),
-      );
-    },
-    async onResponse({ response, serverContext }) {
-      const address = addressOf(serverContext);
-      if (response.status !== 401 || !perAddress || !address) return;
-      await perAddress.consume(address).catch(() => {}); // over the limit: the next request is refused
-    },
-    async onExecute({ args, setResultAndStopExecution }) {
-      const refused = await consume(viewerOf(args.contextValue));
-      if (refused) setResultAndStopExecution({ errors: [refused] });
-    },
-    async onSubscribe({ args, setResultAndStopExecution }) {
-      const refused = await consume(viewerOf(args.contextValue));
-      if (refused) setResultAndStopExecution({ errors: [refused] });
-    },
+    ...addressHooks,
+    onExecute: ({ args, setResultAndStopExecution }) => limit(args.contextValue, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => limit(args.contextValue, setResultAndStopExecution),
   };
 
   // Windows end but rows stay: every gateway deletes long-expired ones now and then.
