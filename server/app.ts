@@ -11,6 +11,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import { escapeHtml } from './html.js';
+import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   edge?: EdgeSettings;
   /** How long a query or mutation may run before it is answered with TIMEOUT (default 15 s). */
   executionTimeoutMs?: number;
+  /** Rate limits per API token and where their buckets live (default: the defaults, in memory). */
+  rateLimit?: RateLimitOptions;
 }
 
 /** The edge when none is given: development mode (tests, tools); main.ts passes the configured one. */
@@ -142,8 +145,10 @@ export function createApp({
   dashboardDir,
   edge = DEVELOPMENT_EDGE,
   executionTimeoutMs = DEFAULT_EXECUTION_TIMEOUT_MS,
+  rateLimit = { limits: DEFAULT_RATE_LIMITS, store: 'memory' },
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
+  const rateLimiter = createRateLimiter(rateLimit, { db, log });
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
@@ -165,6 +170,7 @@ export function createApp({
     },
     plugins: [
       useRequireToken(edge),
+      rateLimiter.plugin,
       // Variables first: the cost check reads them, and must not decode 40,000 ids to refuse them.
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
@@ -242,6 +248,7 @@ export function createApp({
     live,
     start: async (port, host = '127.0.0.1') => {
       await live.start();
+      await rateLimiter.start();
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -256,6 +263,7 @@ export function createApp({
       await websocket.dispose();
       await live.stop();
       await bus.close();
+      await rateLimiter.close();
       await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
 import { invalidCidr } from './edge/outbound.js';
 import { DEFAULT_EXECUTION_TIMEOUT_MS } from './edge/timeouts.js';
+import { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimitSettings } from './edge/rate-limit.js';
 
 export interface Config {
   /** TCP port of the HTTP server (0 picks a free one). */
@@ -57,6 +58,12 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** How often the outbox worker looks for due deliveries besides being woken by commits (PATCHBAY_OUTBOX_INTERVAL_MS). */
   outboxIntervalMs: number;
+  /**
+   * Rate limits (`<operations>/<window>`, 0 = none): per API token by kind (PATCHBAY_RATE_LIMIT_USER,
+   * PATCHBAY_RATE_LIMIT_SERVICE), and failed authentications per client address
+   * (PATCHBAY_RATE_LIMIT_FAILED_AUTH, off by default).
+   */
+  rateLimits: RateLimitSettings;
   /** Log level for the gateway's own log lines. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /**
@@ -118,6 +125,24 @@ function cidrListSetting(env: NodeJS.ProcessEnv, name: string): string[] {
     if (problem) throw new ConfigError(`${name} must be a comma-separated list of CIDR ranges: ${problem} (example: 127.0.0.0/8,::1/128,10.0.0.0/8)`);
   }
   return entries;
+}
+
+const WINDOW_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** `<operations>/<window>` (`600/60s`, `600/1m`, `50/s`; window in s, m or h, up to 24h), or `0` for no limit. */
+function rateLimitSetting(env: NodeJS.ProcessEnv, name: string, fallback: RateLimit | null): RateLimit | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '0') return null;
+  const match = /^(\d+)\s*\/\s*(\d*)\s*([smh])$/.exec(raw);
+  const points = Number(match?.[1]);
+  const durationSeconds = (match?.[2] ? Number(match[2]) : 1) * (WINDOW_UNITS[match?.[3] ?? ''] ?? 0);
+  if (!match || points < 1 || points > 1_000_000 || durationSeconds < 1 || durationSeconds > 86_400) {
+    throw new ConfigError(
+      `${name} must be <operations>/<window> with the window in s, m or h (at most 24h), like 600/60s, or 0 for no limit; got "${raw}"`,
+    );
+  }
+  return { points, durationSeconds };
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -215,6 +240,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: urlSetting(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smtpFrom: env.SMTP_FROM || 'Patchbay <patchbay@localhost>',
     reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),
+    rateLimits: {
+      perToken: {
+        USER: rateLimitSetting(env, 'PATCHBAY_RATE_LIMIT_USER', DEFAULT_RATE_LIMITS.perToken.USER),
+        SERVICE: rateLimitSetting(env, 'PATCHBAY_RATE_LIMIT_SERVICE', DEFAULT_RATE_LIMITS.perToken.SERVICE),
+      },
+      failedAuthPerAddress: rateLimitSetting(env, 'PATCHBAY_RATE_LIMIT_FAILED_AUTH', DEFAULT_RATE_LIMITS.failedAuthPerAddress),
+    },
     logLevel: logLevel as Config['logLevel'],
     edge: edgeSettings(env),
     timeouts: timeoutSettings(env),

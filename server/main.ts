@@ -52,6 +52,11 @@ async function main() {
       : config.databaseUrl
         ? createPostgresBus(config.databaseUrl)
         : createMemoryBus(),
+    // Token buckets are shared the same way: Redis, else PostgreSQL; embedded PGlite is one process.
+    rateLimit: {
+      limits: config.rateLimits,
+      store: config.redisUrl ? { redisUrl: config.redisUrl } : config.databaseUrl ? 'database' : 'memory',
+    },
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
   let outboxWorker: ReturnType<typeof startOutboxWorker> | undefined;

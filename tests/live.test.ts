@@ -8,6 +8,7 @@ import { type Change, onCommittedChanges } from '../server/domain/changes.js';
 import { transition } from '../server/domain/lifecycle.js';
 import type { ConnectionRow, UserRow } from '../server/domain/types.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
+import { RATE_LIMITS_OFF } from '../server/edge/rate-limit.js';
 import { createLog } from '../server/log.js';
 import { MAX_QUEUED_RESULTS, REPLAY_LIMIT } from '../server/realtime/hub.js';
 import { MAX_OPERATIONS_PER_SOCKET } from '../server/realtime/websocket.js';
@@ -35,7 +36,8 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
   beforeAll(async () => {
     a = await tenant(db(), 'live-a');
     b = await tenant(db(), 'live-b');
-    app = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    // Load tests below run thousands of operations with one token: rate limits are tested elsewhere.
+    app = createApp({ db: db() as Database, vault: testVault, log: createLog('silent'), rateLimit: RATE_LIMITS_OFF });
     url = await app.start(0);
   });
   afterAll(async () => {
@@ -374,7 +376,7 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
   });
 
   it('a socket that stops reading holds a bounded backlog: its subscriptions end as slow consumers and are released', async () => {
-    const watched = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    const watched = createApp({ db: db() as Database, vault: testVault, log: createLog('silent'), rateLimit: RATE_LIMITS_OFF });
     const base = await watched.start(0);
     const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
     try {

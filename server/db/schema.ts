@@ -493,3 +493,20 @@ export const webhookDeliveries = table(
     index('webhook_deliveries_account_id_idx').on(t.accountId),
   ],
 );
+
+/**
+ * Rate-limit counters, shared by every gateway on one PostgreSQL: one row per limited key (a
+ * token id, by kind) and window, in the shape rate-limiter-flexible's RateLimiterDrizzle reads and
+ * writes (`key`, `points`, `expire`). Not tenant data. `expire` is a Date (the library's contract);
+ * rows expired for an hour are deleted by the limiter's cleanup (server/edge/rate-limit.ts).
+ */
+export const rateLimits = table(
+  'rate_limits',
+  {
+    key: text().primaryKey(),
+    points: integer().notNull(),
+    /** End of the key's window; null would mean never (the library allows it; Patchbay never writes it). */
+    expire: timestamp({ withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('rate_limits_expire_idx').on(t.expire)],
+);
