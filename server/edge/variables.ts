@@ -62,10 +62,11 @@ function rewrite(error: GraphQLError, definitions: readonly VariableDefinitionNo
   const name = match[1];
   const original = error.originalError;
   const prefix = original ? error.message.slice(0, error.message.length - original.message.length - 2) : error.message;
-  const field = /at "([^"]+)"$/.exec(prefix)?.[1] ?? name;
+  // Paths read like the input rules' (`input.ids.3`), not graphql-js's `input.ids[3]`.
+  const field = (/at "([^"]+)"$/.exec(prefix)?.[1] ?? name).replace(/\[(\d+)\]/g, '.$1');
   const definition = definitions.find((candidate) => candidate.variable.name.value === name);
   const type = definition ? (typeFromAST(args.schema, definition.type as never) as GraphQLInputType | undefined) : undefined;
-  const path = field.replace(/\[(\d+)\]/g, '.$1').split('.').slice(1);
+  const path = field.split('.').slice(1);
   return new GraphQLError(`Variable "$${name}" at "${field}" ${expectation(typeAt(type, path), original)}`, {
     nodes: error.nodes,
     extensions: { code: 'VALIDATION', field },
@@ -85,7 +86,7 @@ function overlongList(variables: Record<string, unknown>): string | undefined {
     const [value, path] = next;
     if (Array.isArray(value)) {
       if (value.length > MAX_INPUT_LIST_ITEMS) return path;
-      value.forEach((item, index) => typeof item === 'object' && item !== null && pending.push([item, `${path}[${index}]`]));
+      value.forEach((item, index) => typeof item === 'object' && item !== null && pending.push([item, `${path}.${index}`]));
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, item] of Object.entries(value)) if (typeof item === 'object' && item !== null) pending.push([item, `${path}.${key}`]);
     }
