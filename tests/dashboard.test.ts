@@ -12,13 +12,13 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page, Request } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connectionEvents, connections, dataSources, notifications, refreshRuns } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { launchBrowser, openPage, screenshot } from './support/browser.js';
+import { describeInBrowser, launchBrowser, openPage, screenshot } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
 import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
@@ -29,7 +29,7 @@ import { startStubService, type StubService } from './support/stub-service.js';
 const SOON = { timeout: 10_000 };
 
 // Browser steps are slower than API calls under load: a minute per test, not the default 30 s.
-describe('the dashboard in a browser', { timeout: 60_000 }, () => {
+describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
   let database: DatabaseHandle;
   let app: App;
   let url: string;

@@ -4,12 +4,12 @@
  * (Playwright creates and removes it); each signed-in person gets their own context (cookies and
  * localStorage). Screenshots go to test-artifacts/ (gitignored) for people to look at.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { describe } from 'vitest';
+import { CHROMIUM, chromiumAvailable } from './chromium.js';
 
 /** Flags for a quiet, headless, network-silent Chromium in a container. */
 const FLAGS = [
@@ -25,8 +25,14 @@ const FLAGS = [
 
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
 
+/**
+ * A browser suite: skipped (the global setup has said why, loudly) only where Chromium is missing
+ * and could not be installed; CI requires it.
+ */
+export const describeInBrowser = describe.skipIf(!chromiumAvailable());
+
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+  if (!chromiumAvailable()) {
     throw new Error(
       `The dashboard tests need Chromium at ${CHROMIUM}; install it with "apt-get install -y chromium" ` +
         '(.ci/run does), or point CHROMIUM_PATH at one. Browsers are never downloaded.',

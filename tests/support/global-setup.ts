@@ -1,11 +1,14 @@
 /**
- * Once per test run: when TEST_DATABASE_URL is set, give the PostgreSQL test database a clean
+ * Once per test run: make sure Debian's Chromium is there for the browser suites (see
+ * chromium.ts), and when TEST_DATABASE_URL is set, give the PostgreSQL test database a clean
  * schema and apply the migrations, so test files only open pools and roll back their work.
  */
 import postgres from 'postgres';
 import { openPostgres } from '../../server/db/client.js';
+import { ensureChromium } from './chromium.js';
 
 export default async function setup() {
+  ensureChromium();
   const url = process.env.TEST_DATABASE_URL;
   if (!url) return;
   const sql = postgres(url, { max: 1, onnotice: () => {} });
