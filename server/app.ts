@@ -25,6 +25,7 @@ import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.
 import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
+import { createMetrics, type Metrics, operationsPath } from './metrics.js';
 import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
 import { LiveHub } from './realtime/hub.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   edge?: EdgeSettings;
   /** How long a query or mutation may run before it is answered with TIMEOUT (default 15 s). */
   executionTimeoutMs?: number;
+  /** Bearer token /metrics requires (default: none; then production serves it to loopback only). */
+  metricsToken?: string;
   /** Rate limits per API token and where their buckets live (default: the defaults, in memory). */
   rateLimit?: RateLimitOptions;
 }
@@ -72,6 +75,8 @@ export interface App {
   yoga: ReturnType<typeof createYoga<ServerContext, Context>>;
   /** The instance's live hub (subscribers, stats). */
   live: LiveHub;
+  /** The instance's Prometheus metrics (jobs report their rounds here). */
+  metrics: Metrics;
 }
 
 /**
@@ -144,10 +149,13 @@ export function createApp({
   bus = createMemoryBus(),
   dashboardDir,
   edge = DEVELOPMENT_EDGE,
+  metricsToken,
   executionTimeoutMs = DEFAULT_EXECUTION_TIMEOUT_MS,
   rateLimit = { limits: DEFAULT_RATE_LIMITS, store: 'memory' },
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
+  const sockets = new Set<Socket>();
+  const metrics = createMetrics({ db, live, bus, sockets: () => sockets.size });
   const rateLimiter = createRateLimiter(rateLimit, { db, log });
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
@@ -169,6 +177,7 @@ export function createApp({
       error: (...args) => log.error(String(args[0]), { error: args[1] instanceof Error ? args[1].message : undefined }),
     },
     plugins: [
+      metrics.plugin,
       useRequireToken(edge),
       rateLimiter.plugin,
       // Variables first: the cost check reads them, and must not decode 40,000 ids to refuse them.
@@ -190,14 +199,19 @@ export function createApp({
   const dashboard = serveDashboard(dashboardDir);
   const server = createServer(async (req, res) => {
     const url = req.url ?? '/';
+    // Alive: answers while the process serves at all; /readyz says whether it can do its work.
     if (url === '/healthz') {
-      try {
-        await db.execute(sql`select 1`);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      } catch {
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
-      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"status":"ok"}');
       return;
+    }
+    const operations = operationsPath(req);
+    if (operations === '/readyz') return metrics.serveReadiness(res);
+    if (operations === '/metrics') {
+      if (!metricsAllowed(req)) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('Send the metrics token as "Authorization: Bearer <token>"\n');
+        return;
+      }
+      return metrics.serveMetrics(res);
     }
     if (url.startsWith('/oauth/callback')) {
       await handleCallback(req, res);
@@ -236,16 +250,24 @@ export function createApp({
   }
 
   const websocket = serveGraphqlWs({ server, yoga, db, log });
-  const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
 
+  /** /metrics: with a metrics token, only its bearer; without one, anyone outside production, loopback in it. */
+  function metricsAllowed(req: IncomingMessage): boolean {
+    if (metricsToken) return req.headers.authorization === `Bearer ${metricsToken}`;
+    if (!edge.production) return true;
+    const remote = req.socket.remoteAddress ?? '';
+    return remote === '127.0.0.1' || remote === '::1' || remote === '::ffff:127.0.0.1';
+  }
+
   return {
     yoga,
     oauth,
     live,
+    metrics,
     start: async (port, host = '127.0.0.1') => {
       await live.start();
       await rateLimiter.start();

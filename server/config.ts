@@ -72,6 +72,8 @@ export interface Config {
    * origins (PATCHBAY_CORS_ORIGINS) and document limits (PATCHBAY_MAX_QUERY_COST, _DEPTH).
    */
   edge: EdgeSettings;
+  /** Bearer token /metrics requires (PATCHBAY_METRICS_TOKEN); without it production serves /metrics to loopback only. */
+  metricsToken?: string;
   /**
    * How long work may take: each database statement (PATCHBAY_STATEMENT_TIMEOUT_MS, default 5000),
    * a wait for a lock (PATCHBAY_LOCK_TIMEOUT_MS, default 2000), and a GraphQL query or mutation
@@ -249,6 +251,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: logLevel as Config['logLevel'],
     edge: edgeSettings(env),
+    metricsToken: env.PATCHBAY_METRICS_TOKEN || undefined,
     timeouts: timeoutSettings(env),
   };
 }

@@ -45,6 +45,7 @@ async function main() {
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
     edge: config.edge,
+    metricsToken: config.metricsToken,
     executionTimeoutMs: config.timeouts.executionMs,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl
@@ -78,7 +79,7 @@ async function main() {
   const url = await app.start(config.port, config.host);
   base ||= url;
   if (config.jobs) {
-    jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log }, JOB_INTERVAL_MS, {
+    jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log, onRound: (round) => app.metrics.recordHealthRound(round) }, JOB_INTERVAL_MS, {
       ...DEFAULT_HEALTH_OPTIONS,
       periodMs: config.checkPeriodMs,
       refreshMarginMs: config.refreshMarginMs,

@@ -168,7 +168,7 @@ async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettin
 
 /** Runs rounds every `intervalMs` until stopped; a failing round is logged, never fatal. */
 export function startHealthJobs(
-  deps: { db: Database; vault: Vault; settings: OAuthSettings; log: Log },
+  deps: { db: Database; vault: Vault; settings: OAuthSettings; log: Log; onRound?: (round: HealthRound) => void },
   intervalMs: number,
   options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
 ): { stop(): Promise<void> } {
@@ -176,7 +176,10 @@ export function startHealthJobs(
   const timer = setInterval(() => {
     running = running.then(() =>
       runHealthRound(deps.db, deps.vault, deps.settings, options).then(
-        (round) => (round.checked || round.refreshed || round.warned) && deps.log.info('health round', { ...round }),
+        (round) => {
+          deps.onRound?.(round);
+          if (round.checked || round.refreshed || round.warned) deps.log.info('health round', { ...round });
+        },
         (error: unknown) => deps.log.error('health round failed', { error: error instanceof Error ? error.name : 'unknown' }),
       ),
     );

@@ -1,0 +1,198 @@
+/**
+ * What an operator watches, with prom-client: `/metrics` in Prometheus' text format and
+ * `/readyz` (database, migrations, live bus) apart from `/healthz` (alive). Operations are
+ * counted and timed per operation name and outcome by an envelop plugin; gauges that describe
+ * state (connections by status, outbox backlog, live subscribers) are read when scraped; the
+ * background jobs report their rounds here. Nothing in domain/ knows about metrics.
+ */
+import { readdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import type { ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type Database, rowsOf } from './db/client.js';
+import type { HealthRound } from './jobs/health.js';
+import type { ChangeBus } from './realtime/bus.js';
+import type { LiveHub } from './realtime/hub.js';
+
+/** Distinct operation names kept as labels; later ones (clients choose names) count as "other". */
+const MAX_OPERATION_LABELS = 200;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+
+export interface Metrics {
+  registry: Registry;
+  /** Counts and times every query, mutation and subscribe. */
+  plugin: Plugin;
+  /** A health job round's outcomes (checks and token refreshes). */
+  recordHealthRound(round: HealthRound): void;
+  /** Serves GET /metrics. */
+  serveMetrics(res: ServerResponse): Promise<void>;
+  /** Serves GET /readyz: 200 when the database answers, every migration is applied and the bus listens. */
+  serveReadiness(res: ServerResponse): Promise<void>;
+}
+
+/** Creates this process's registry and its metrics. */
+export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBus; sockets: () => number }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'patchbay_' });
+
+  const operations = new Counter({
+    name: 'patchbay_graphql_operations_total',
+    help: 'GraphQL operations by name, type and outcome (ok, or the first error code)',
+    labelNames: ['operation', 'type', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'patchbay_graphql_operation_duration_seconds',
+    help: 'Time to execute a query or mutation, or to start a subscription',
+    labelNames: ['operation', 'type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [registry],
+  });
+  const checks = new Counter({
+    name: 'patchbay_health_checks_total',
+    help: 'Connection health checks run by this process, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const refreshes = new Counter({
+    name: 'patchbay_job_token_refreshes_total',
+    help: 'Access tokens refreshed ahead of expiry by this process',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'patchbay_live_subscriptions',
+    help: 'Live subscriptions held by this process, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, count] of Object.entries(deps.live.counts())) this.set({ kind }, count);
+    },
+  });
+  new Gauge({
+    name: 'patchbay_open_sockets',
+    help: 'Open TCP connections to this process (HTTP keep-alive and WebSocket)',
+    registers: [registry],
+    collect() {
+      this.set(deps.sockets());
+    },
+  });
+  new Gauge({
+    name: 'patchbay_connections',
+    help: 'Connections by status, across all accounts',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = rowsOf<{ status: string; count: number | string }>(
+        await deps.db.execute(sql`select status, count(*)::int as count from connections group by status`),
+      );
+      this.reset();
+      for (const row of rows) this.set({ status: row.status }, Number(row.count));
+    },
+  });
+  new Gauge({
+    name: 'patchbay_outbox_backlog',
+    help: 'Mail notices and webhook deliveries waiting to be sent (PENDING)',
+    labelNames: ['outbox'] as const,
+    registers: [registry],
+    async collect() {
+      const [row] = rowsOf<{ mail: number | string; webhooks: number | string }>(
+        await deps.db.execute(sql`select
+          (select count(*)::int from notifications where status = 'PENDING') as mail,
+          (select count(*)::int from webhook_deliveries where status = 'PENDING') as webhooks`),
+      );
+      this.set({ outbox: 'mail' }, Number(row?.mail ?? 0));
+      this.set({ outbox: 'webhooks' }, Number(row?.webhooks ?? 0));
+    },
+  });
+
+  const labelled = new Set<string>();
+  const operationLabel = (name: string | undefined): string => {
+    if (!name || !NAME.test(name)) return 'anonymous';
+    if (labelled.has(name)) return name;
+    if (labelled.size >= MAX_OPERATION_LABELS) return 'other';
+    labelled.add(name);
+    return name;
+  };
+  const outcome = (result: ExecutionResult | AsyncIterable<unknown>): string => {
+    if (!('errors' in result) || !result.errors?.length) return 'ok';
+    const code = result.errors[0].extensions?.code;
+    return typeof code === 'string' && NAME.test(code) ? code : 'error';
+  };
+
+  const measure = (args: { document: { definitions: readonly unknown[] }; operationName?: string | null }) => {
+    const operation = args.document.definitions.find(
+      (definition): definition is OperationDefinitionNode =>
+        (definition as OperationDefinitionNode).kind === 'OperationDefinition' &&
+        (!args.operationName || (definition as OperationDefinitionNode).name?.value === args.operationName),
+    );
+    const labels = { operation: operationLabel(operation?.name?.value), type: operation?.operation ?? 'query' };
+    const end = duration.startTimer(labels);
+    return (result: ExecutionResult | AsyncIterable<unknown>) => {
+      end();
+      operations.inc({ ...labels, outcome: outcome(result) });
+    };
+  };
+
+  const plugin: Plugin = {
+    onExecute: ({ args }) => {
+      const done = measure(args);
+      return { onExecuteDone: ({ result }) => done(result as ExecutionResult) };
+    },
+    onSubscribe: ({ args }) => {
+      const done = measure(args);
+      return { onSubscribeResult: ({ result }) => done(result as ExecutionResult) };
+    },
+  };
+
+  const expectedMigrations = readdirSync(migrationsFolder).filter((entry) => /^\d{14}_/.test(entry)).length;
+
+  return {
+    registry,
+    plugin,
+    recordHealthRound(round) {
+      checks.inc({ outcome: 'healthy' }, round.healthy);
+      checks.inc({ outcome: 'disconnected' }, round.disconnected);
+      checks.inc({ outcome: 'transient' }, round.transient);
+      refreshes.inc(round.refreshed);
+    },
+    async serveMetrics(res) {
+      try {
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+      } catch {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable: the database did not answer\n');
+      }
+    },
+    async serveReadiness(res) {
+      const checks: Record<string, string> = {};
+      try {
+        const [row] = rowsOf<{ applied: number | string }>(await deps.db.execute(sql`select count(*)::int as applied from drizzle.__drizzle_migrations`));
+        checks.database = 'ok';
+        checks.migrations = Number(row?.applied) >= expectedMigrations ? 'ok' : `${row?.applied ?? 0} of ${expectedMigrations} applied`;
+      } catch {
+        checks.database = 'unavailable';
+        checks.migrations = 'unknown';
+      }
+      checks.bus = await Promise.race([
+        deps.bus.ready().then(() => 'ok'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('not listening'), 1_000).unref()),
+      ]);
+      const ready = Object.values(checks).every((check) => check === 'ok');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ status: ready ? 'ready' : 'not ready', checks, bus: deps.bus.kind }));
+    },
+  };
+}
+
+/** Whether a request asks for one of the operations endpoints. */
+export function operationsPath(req: IncomingMessage): '/metrics' | '/readyz' | undefined {
+  const path = (req.url ?? '').split('?')[0];
+  return path === '/metrics' || path === '/readyz' ? path : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * What an operator watches: /metrics after real traffic (HTTP operations by name and outcome, a
+ * live subscription over graphql-ws, connections by status, the outbox backlog, a health round,
+ * Node's own event-loop lag), /readyz apart from /healthz, and who may scrape in production.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws/client';
+import WebSocket from 'ws';
+import { createApp, type App } from '../server/app.js';
+import type { Database } from '../server/db/client.js';
+import { DEFAULT_LIMITS } from '../server/edge/limits.js';
+import { createLog } from '../server/log.js';
+import { describeEachDatabase } from './support/db.js';
+import { tenant, testVault, type Tenant } from './support/fixtures.js';
+
+/** The value of one sample line of a Prometheus text exposition, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((label) => line.includes(label))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describeEachDatabase('operations endpoints', (db) => {
+  let app: App;
+  let production: App;
+  let url: string;
+  let productionUrl: string;
+  let a: Tenant;
+
+  beforeAll(async () => {
+    a = await tenant(db(), 'metrics');
+    app = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    url = await app.start(0);
+    production = createApp({
+      db: db() as Database,
+      vault: testVault,
+      log: createLog('silent'),
+      metricsToken: 'scrape-secret-1',
+      edge: { production: true, graphiql: false, corsOrigins: [], document: { limits: DEFAULT_LIMITS, introspection: false } },
+    });
+    productionUrl = await production.start(0);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await production?.stop();
+  });
+
+  const post = (body: object) =>
+    fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.owner.token}` },
+      body: JSON.stringify(body),
+    });
+
+  it('counts and times operations by name and outcome, and shows subscriptions, connections, backlog and the event loop', async () => {
+    await post({ query: 'query ListConnections { connections(first: 5) { totalCount } }' });
+    await post({ query: 'query ListConnections { connections(first: 5) { totalCount } }' });
+    await post({ query: 'query TooBig($n: Int!) { connections(first: $n) { totalCount } }', variables: { n: 'many' } });
+    await post({ query: 'mutation Rename($input: UpdateConnectionInput!) { updateConnection(input: $input) { __typename } }', variables: { input: { id: a.connections.shared.gid, name: 'Renamed for metrics' } } });
+    const client = createClient({ url: `${url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${a.owner.token}` }, lazy: false, retryAttempts: 0 });
+    const unsubscribe = client.subscribe({ query: 'subscription Watch { connectionStatusChanged { status } }' }, { next: () => {}, error: () => {}, complete: () => {} });
+    try {
+      const scrape = async () => (await fetch(`${url}/metrics`)).text();
+      await until(async () => (sample(await scrape(), 'patchbay_live_subscriptions', { kind: 'connectionStatus' }) ?? 0) >= 1, 'the live subscription');
+      const text = await scrape();
+      expect(sample(text, 'patchbay_graphql_operations_total', { operation: 'ListConnections', type: 'query', outcome: 'ok' })).toBe(2);
+      expect(sample(text, 'patchbay_graphql_operations_total', { operation: 'TooBig', outcome: 'VALIDATION' })).toBe(1);
+      expect(sample(text, 'patchbay_graphql_operations_total', { operation: 'Rename', type: 'mutation', outcome: 'ok' })).toBe(1);
+      expect(sample(text, 'patchbay_graphql_operations_total', { operation: 'Watch', type: 'subscription', outcome: 'ok' })).toBe(1);
+      expect(sample(text, 'patchbay_graphql_operation_duration_seconds_count', { operation: 'ListConnections' })).toBe(2);
+      expect(sample(text, 'patchbay_connections', { status: 'DISCONNECTED' })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'patchbay_outbox_backlog', { outbox: 'webhooks' })).toBeGreaterThanOrEqual(0);
+      expect(sample(text, 'patchbay_open_sockets')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'patchbay_nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+      // Variables, tokens and names never reach a label.
+      expect(text).not.toContain(a.owner.token);
+      expect(text).not.toContain('Renamed for metrics');
+    } finally {
+      unsubscribe();
+      await client.dispose();
+    }
+  });
+
+  it('records health rounds reported by the jobs', async () => {
+    app.metrics.recordHealthRound({ checked: 3, healthy: 2, disconnected: 1, transient: 0, refreshed: 4, warned: 0 });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(sample(text, 'patchbay_health_checks_total', { outcome: 'healthy' })).toBe(2);
+    expect(sample(text, 'patchbay_health_checks_total', { outcome: 'disconnected' })).toBe(1);
+    expect(sample(text, 'patchbay_job_token_refreshes_total')).toBe(4);
+  });
+
+  it('keeps operation names a client invents from growing the label set without bound', async () => {
+    for (let i = 0; i < 210; i++) await post({ query: `query Name${i} { __typename }` });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const names = new Set([...text.matchAll(/patchbay_graphql_operations_total\{operation="([^"]+)"/g)].map((match) => match[1]));
+    expect(names.size).toBeLessThanOrEqual(201);
+    expect(names.has('other')).toBe(true);
+  });
+
+  it('answers /readyz with the database, migrations and bus, and /healthz while alive', async () => {
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', bus: 'ok' }, bus: 'memory' });
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+
+  it('serves /metrics in production only with the metrics token', async () => {
+    expect((await fetch(`${productionUrl}/metrics`)).status).toBe(403);
+    expect((await fetch(`${productionUrl}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+    const allowed = await fetch(`${productionUrl}/metrics`, { headers: { authorization: 'Bearer scrape-secret-1' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('content-type')).toContain('text/plain');
+  });
+});
