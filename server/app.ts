@@ -26,6 +26,7 @@ import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import { createMetrics, type Metrics, operationsPath } from './metrics.js';
+import { describeError, useAccessLog } from './access-log.js';
 import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
 import { LiveHub } from './realtime/hub.js';
@@ -174,10 +175,12 @@ export function createApp({
       debug: (...args) => log.debug(String(args[0])),
       info: (...args) => log.info(String(args[0])),
       warn: (...args) => log.warn(String(args[0])),
-      error: (...args) => log.error(String(args[0]), { error: args[1] instanceof Error ? args[1].message : undefined }),
+      // Never the failed statement or its parameters: the error's name and code only.
+      error: (...args) => log.error(String(args[0]).slice(0, 200), describeError(args.find((arg) => arg instanceof Error))),
     },
     plugins: [
       metrics.plugin,
+      useAccessLog(log),
       useRequireToken(edge),
       rateLimiter.plugin,
       // Variables first: the cost check reads them, and must not decode 40,000 ids to refuse them.

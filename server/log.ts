@@ -1,9 +1,11 @@
 /**
- * The gateway's log lines: one JSON object per line on stderr. Callers pass facts, never
- * credentials; `redact` scrubs anything that looks like a token as a second line of defence.
+ * The gateway's log lines: one JSON object per line on stderr, written by pino. Callers pass
+ * facts, never credentials; `redact` scrubs anything that looks like a token as a second line of
+ * defence.
  */
+import { pino } from 'pino';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /** A structured logger. */
 export interface Log {
@@ -24,11 +26,21 @@ export function redact(text: string, known: readonly string[] = []): string {
   return known.filter((secret) => secret.length >= 3).reduce((out, secret) => out.split(secret).join('[redacted]'), scrubbed);
 }
 
-/** Creates a logger writing at `level` and above to `write` (stderr by default). */
+/**
+ * Creates a logger (pino) writing at `level` and above to `write` (stderr by default): JSON lines
+ * with `time`, `level` as a word, `message` and the fields, each line passed through `redact`.
+ */
 export function createLog(level: Level | 'silent', write: (line: string) => void = (line) => process.stderr.write(line)): Log {
-  const emit = (at: Level) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[at] < ORDER[level]) return;
-    write(redact(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...fields })) + '\n');
-  };
+  const logger = pino(
+    {
+      level,
+      messageKey: 'message',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write: (line: string) => write(redact(line)) },
+  );
+  const emit = (at: Level) => (message: string, fields: Record<string, unknown> = {}) => logger[at](fields, message);
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }

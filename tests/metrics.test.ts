@@ -37,10 +37,11 @@ describeEachDatabase('operations endpoints', (db) => {
   let url: string;
   let productionUrl: string;
   let a: Tenant;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     a = await tenant(db(), 'metrics');
-    app = createApp({ db: db() as Database, vault: testVault, log: createLog('silent') });
+    app = createApp({ db: db() as Database, vault: testVault, log: createLog('debug', (line) => logLines.push(line)) });
     url = await app.start(0);
     production = createApp({
       db: db() as Database,
@@ -113,6 +114,33 @@ describeEachDatabase('operations endpoints', (db) => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', bus: 'ok' }, bus: 'memory' });
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+
+  it('gives every request an id (the caller\'s when sane), echoes it, and logs one access line per operation without variables', async () => {
+    const secret = 'sk_live_never_logged_77';
+    const mine = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.owner.token}`, 'x-request-id': 'req-abc.123' },
+      body: JSON.stringify({ query: 'query Logged($first: Int) { connections(first: $first) { totalCount } }', variables: { first: secret } }),
+    });
+    expect(mine.headers.get('x-request-id')).toBe('req-abc.123');
+    const made = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.owner.token}`, 'x-request-id': 'bad id with spaces and "quotes"' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const lines = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const access = lines.filter((line) => line.message === 'graphql operation' && line.requestId === 'req-abc.123');
+    expect(access).toHaveLength(1);
+    // A bad variable is the caller's mistake: an info line with its code, no SQL, no value.
+    expect(access[0]).toMatchObject({ level: 'info', operation: 'Logged', type: 'query', outcome: 'VALIDATION', tokenKind: 'USER' });
+    expect(access[0].durationMs).toBeTypeOf('number');
+    const everything = logLines.join('\n');
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain(a.owner.token);
+    expect(everything).not.toMatch(/Failed query|params:/);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
   });
 
   it('serves /metrics in production only with the metrics token', async () => {
