@@ -25,13 +25,18 @@ const FLAGS = [
 
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts', import.meta.url));
 
+/** Why browser tests cannot run here (no Chromium), or undefined when they can. */
+export function chromiumMissing(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  return (
+    `Chromium is not at ${CHROMIUM}; install it with "apt-get install -y chromium" ` +
+    '(.ci/run does), or point CHROMIUM_PATH at one. Browsers are never downloaded.'
+  );
+}
+
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `The dashboard tests need Chromium at ${CHROMIUM}; install it with "apt-get install -y chromium" ` +
-        '(.ci/run does), or point CHROMIUM_PATH at one. Browsers are never downloaded.',
-    );
-  }
+  const missing = chromiumMissing();
+  if (missing) throw new Error(`The dashboard tests need a browser. ${missing}`);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30_000 });
 }
 
