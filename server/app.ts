@@ -1,7 +1,7 @@
 /**
  * createApp(deps) -> { start, stop }: Yoga on one node:http server, serving /graphql (with
- * GraphiQL), /healthz, the OAuth callback, and the dashboard at `/`. Tracks its sockets so stop()
- * is prompt even with keep-alive clients.
+ * GraphiQL, its files under /graphiql/), /healthz, the OAuth callback, and the dashboard at `/`.
+ * Tracks its sockets so stop() is prompt even with keep-alive clients.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError as defaultMaskError } from 'graphql-yoga';
 import { isDashboardRequest, serveDashboard } from './dashboard.js';
+import { createGraphiql, GRAPHIQL_ASSETS_PREFIX, useGraphiqlHeaders } from './graphiql.js';
 import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database } from './db/client.js';
@@ -164,11 +165,14 @@ export function createApp({
     returnOrigins,
     defaultApps: defaultOAuthApps,
   };
+  // Served by the gateway itself (no CDN), and not at all when off.
+  const graphiql = edge.graphiql ? createGraphiql() : undefined;
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: edge.graphiql ? { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
+    renderGraphiQL: graphiql?.render,
     cors: corsPolicy(edge.corsOrigins),
     maskedErrors: { maskError: maskErrors(!edge.document.introspection) },
     logging: {
@@ -182,6 +186,7 @@ export function createApp({
       metrics.plugin,
       useAccessLog(log),
       useRequireToken(edge),
+      ...(graphiql ? [useGraphiqlHeaders()] : []),
       rateLimiter.plugin,
       // Variables first: the cost check reads them, and must not decode 40,000 ids to refuse them.
       useVariableErrors(),
@@ -218,6 +223,11 @@ export function createApp({
     }
     if (url.startsWith('/oauth/callback')) {
       await handleCallback(req, res);
+      return;
+    }
+    if (url.startsWith(GRAPHIQL_ASSETS_PREFIX)) {
+      if (graphiql) return graphiql.serveAsset(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Not found\n');
       return;
     }
     if (isDashboardRequest(req)) return dashboard(req, res);

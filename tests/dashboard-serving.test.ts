@@ -2,7 +2,8 @@
  * The gateway serves the built dashboard at `/` next to its API: content types, caching (hashed
  * assets for a year, index.html revalidated), client routes answered with index.html, no way out
  * of the dist directory, 404 for missing files, and a 503 page until the dashboard is built.
- * A small stand-in dist directory keeps this independent of the Vite build.
+ * A small stand-in dist directory keeps this independent of the Vite build. GraphiQL is served
+ * beside it from the gateway's own files, under its own policy, and not at all when off.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
+import { DEFAULT_LIMITS } from '../server/edge/limits.js';
+import type { EdgeSettings } from '../server/edge/requests.js';
 import { createLog } from '../server/log.js';
 import { testVault } from './support/fixtures.js';
 
@@ -144,6 +147,93 @@ describe('serving the dashboard', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // Only GET and HEAD are the dashboard's.
     expect((await fetch(`${url}/`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  describe('GraphiQL', () => {
+    const off: EdgeSettings = { production: false, graphiql: false, corsOrigins: [], document: { limits: DEFAULT_LIMITS, introspection: true } };
+    let development: App;
+    let developmentUrl: string;
+    let production: App;
+    let productionUrl: string;
+
+    beforeAll(async () => {
+      development = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: dist, edge: off });
+      developmentUrl = await development.start(0);
+      production = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: dist, edge: { ...off, production: true } });
+      productionUrl = await production.start(0);
+    });
+    afterAll(async () => {
+      await production?.stop();
+      await development?.stop();
+    });
+
+    /** The page, and the paths of the files it refers to. */
+    async function graphiqlPage(base: string) {
+      const response = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
+      const html = await response.text();
+      const files = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+      return { response, html, files };
+    }
+
+    it('is a page of its own files, with no inline script, under a CSP that allows only this gateway', async () => {
+      const { response, html, files } = await graphiqlPage(url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      for (const directive of ["default-src 'self'", "script-src 'self'", "connect-src 'self'", "worker-src 'self'", "frame-ancestors 'none'"]) {
+        expect(csp).toContain(directive);
+      }
+      expect(csp).not.toContain('unsafe-eval');
+      expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+      expect(csp).not.toMatch(/https?:|blob:/);
+      expect(html).not.toMatch(/https?:\/\//);
+      // Scripts only by src; the options are a JSON data block, which never runs.
+      expect([...html.matchAll(/<script([^>]*)>/g)].map((match) => match[1].trim())).toEqual([
+        'type="application/json" id="graphiql-options"',
+        expect.stringMatching(/^src="\/graphiql\/graphiql-[\w-]+\.js"$/),
+        expect.stringMatching(/^src="\/graphiql\/start-[\w-]+\.js"$/),
+      ]);
+      expect(files.length).toBe(4);
+      for (const file of files) expect(file, file).toMatch(/^\/graphiql\/[\w.-]+\.(js|css|ico)$/);
+    });
+
+    it('serves its files by content hash, cached for a year, revalidated by ETag, gzipped on request', async () => {
+      const { files } = await graphiqlPage(url);
+      const script = files.find((file) => /\/graphiql-[\w-]+\.js$/.test(file))!;
+      const response = await fetch(`${url}${script}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(response.headers.get('content-encoding')).toBe('gzip');
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      const body = await response.text();
+      expect(body).toContain('renderYogaGraphiQL');
+      expect(body).not.toContain('unpkg.com');
+      const etag = response.headers.get('etag')!;
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      expect((await fetch(`${url}${script}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+      for (const file of files) expect((await fetch(`${url}${file}`, { method: 'HEAD' })).status, file).toBe(200);
+      for (const missing of ['/graphiql/graphiql.js', '/graphiql/', '/graphiql/../package.json']) {
+        expect((await rawGet(url, missing)).status, missing).toBe(404);
+      }
+    });
+
+    it('serves neither the page nor its files when off: 401 for anonymous production requests, 404 for the files', async () => {
+      const { files } = await graphiqlPage(url);
+      const page = await graphiqlPage(developmentUrl);
+      expect(page.html).not.toContain('GraphiQL');
+      const anonymous = await graphiqlPage(productionUrl);
+      expect(anonymous.response.status).toBe(401);
+      expect(anonymous.html).not.toContain('GraphiQL');
+      for (const base of [developmentUrl, productionUrl]) {
+        for (const file of files) {
+          const response = await fetch(`${base}${file}`);
+          expect(response.status, file).toBe(404);
+          expect(await response.text()).toBe('Not found\n');
+        }
+      }
+    });
   });
 
   it('says how to build the dashboard while it is missing, and serves it once built', async () => {
