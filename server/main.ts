@@ -1,4 +1,5 @@
 /** Entry: config -> (data dir lock) -> database -> migrate -> (demo seed) -> app.start(). */
+import path from 'node:path';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { ensureDashboardBuilt } from './dashboard.js';
@@ -30,7 +31,8 @@ async function main() {
   let demoToken: string | undefined;
   if (config.seedDemo) {
     await seedDemo(database.db);
-    demoToken = await issueDemoToken(database.db);
+    // Embedded: the demo token is kept in the data dir, so a restart does not sign browsers out.
+    demoToken = await issueDemoToken(database.db, config.databaseUrl ? {} : { file: path.join(config.dataDir, 'demo-token') });
   }
   setServiceTimeout(config.serviceTimeoutMs);
   configureOutbound(config);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ describe('configuration', () => {
 });
 
 describe('npm start (embedded PGlite)', () => {
-  it('migrates, seeds the demo account once, prints URLs and a working demo token, and rotates it on restart', async () => {
+  it('migrates, seeds the demo account once, prints URLs and a working demo token, and prints the same token after a restart', async () => {
     const dir = dataDir();
     const env = { PATCHBAY_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn' };
     const ready = /Demo API token[^\n]*\n/;
@@ -68,12 +68,14 @@ describe('npm start (embedded PGlite)', () => {
 
     const second = await startScript('server/main.ts', env, ready);
     const token2 = /pb_[A-Za-z0-9_-]+/.exec(second.stdout())![0];
-    expect(token2).not.toBe(token);
+    expect(token2).toBe(token);
     expect(await second.stop()).toBe(0);
+    // Kept in the data dir, readable by its owner only.
+    expect(readFileSync(path.join(dir, 'demo-token'), 'utf8').trim()).toBe(token);
+    expect(statSync(path.join(dir, 'demo-token')).mode & 0o777).toBe(0o600);
     const database = await openDatabase({ dataDir: dir });
     try {
-      expect(await authenticateToken(database.db, token)).toBeNull();
-      expect(await authenticateToken(database.db, token2)).not.toBeNull();
+      expect(await authenticateToken(database.db, token)).toMatchObject({ role: 'ADMIN' });
       const accounts = await database.db.query.accounts.findMany();
       expect(accounts).toHaveLength(1);
     } finally {
