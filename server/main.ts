@@ -1,9 +1,10 @@
-/** Entry: config -> database -> migrate -> (demo seed) -> app.start(). */
-import { mkdirSync } from 'node:fs';
+/** Entry: config -> (data dir lock) -> database -> migrate -> (demo seed) -> app.start(). */
+import path from 'node:path';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { ensureDashboardBuilt } from './dashboard.js';
 import { openDatabase } from './db/client.js';
+import { lockDataDir } from './db/data-dir-lock.js';
 import { createLog } from './log.js';
 import { issueDemoToken, seedDemo } from './seed/demo.js';
 import { setServiceTimeout } from './domain/service-calls.js';
@@ -22,13 +23,16 @@ const JOB_INTERVAL_MS = 60_000;
 async function main() {
   const config = readConfig();
   const log = createLog(config.logLevel);
-  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
+  // Embedded: this process alone opens the data dir (a second one would lose writes); taken before
+  // PGlite opens it, so a refused start never touches the database.
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'gateway');
   const database = await openDatabase(config);
   await database.migrate();
   let demoToken: string | undefined;
   if (config.seedDemo) {
     await seedDemo(database.db);
-    demoToken = await issueDemoToken(database.db);
+    // Embedded: the demo token is kept in the data dir, so a restart does not sign browsers out.
+    demoToken = await issueDemoToken(database.db, config.databaseUrl ? {} : { file: path.join(config.dataDir, 'demo-token') });
   }
   setServiceTimeout(config.serviceTimeoutMs);
   configureOutbound(config);
@@ -72,6 +76,7 @@ async function main() {
     mail?.close();
     await app.stop();
     await database.close();
+    lock?.release();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

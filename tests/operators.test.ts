@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../server/config.js';
 import { openDatabase } from '../server/db/client.js';
-import { eq } from 'drizzle-orm';
-import { connections, credentials } from '../server/db/schema.js';
+import { eq, isNull } from 'drizzle-orm';
+import { apiTokens, connections, credentials } from '../server/db/schema.js';
 import { findUserByEmail } from '../server/domain/accounts.js';
 import { authenticateToken } from '../server/domain/api-tokens.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
@@ -40,7 +40,7 @@ describe('configuration', () => {
 });
 
 describe('npm start (embedded PGlite)', () => {
-  it('migrates, seeds the demo account once, prints URLs and a working demo token, and rotates it on restart', async () => {
+  it('migrates, seeds the demo account once, prints URLs and a working demo token, and prints the same token after a restart (a new one once it is revoked)', async () => {
     const dir = dataDir();
     const env = { PATCHBAY_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn' };
     const ready = /Demo API token[^\n]*\n/;
@@ -68,18 +68,34 @@ describe('npm start (embedded PGlite)', () => {
 
     const second = await startScript('server/main.ts', env, ready);
     const token2 = /pb_[A-Za-z0-9_-]+/.exec(second.stdout())![0];
-    expect(token2).not.toBe(token);
+    expect(token2).toBe(token);
     expect(await second.stop()).toBe(0);
+    // Kept in the data dir, readable by its owner only.
+    expect(readFileSync(path.join(dir, 'demo-token'), 'utf8').trim()).toBe(token);
+    expect(statSync(path.join(dir, 'demo-token')).mode & 0o777).toBe(0o600);
     const database = await openDatabase({ dataDir: dir });
     try {
-      expect(await authenticateToken(database.db, token)).toBeNull();
-      expect(await authenticateToken(database.db, token2)).not.toBeNull();
+      expect(await authenticateToken(database.db, token)).toMatchObject({ role: 'ADMIN' });
       const accounts = await database.db.query.accounts.findMany();
       expect(accounts).toHaveLength(1);
+      // An operator revokes it: the next start issues a new one instead of printing a dead token.
+      await database.db.update(apiTokens).set({ revokedAt: new Date().toISOString() }).where(isNull(apiTokens.revokedAt));
     } finally {
       await database.close();
     }
-  }, 120_000);
+    const third = await startScript('server/main.ts', env, ready);
+    const token3 = /pb_[A-Za-z0-9_-]+/.exec(third.stdout())![0];
+    const url3 = /GraphQL:\s+(\S+)/.exec(third.stdout())![1];
+    const viewer = await fetch(url3, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token3}` },
+      body: JSON.stringify({ query: '{ viewer { user { name } } }' }),
+    });
+    expect(await third.stop()).toBe(0);
+    expect(token3).not.toBe(token);
+    expect(((await viewer.json()) as any).data.viewer.user.name).toBe('Pam Beesly');
+    expect(readFileSync(path.join(dir, 'demo-token'), 'utf8').trim()).toBe(token3);
+  }, 180_000);
 });
 
 describe('the operators’ CLI', () => {

@@ -1,9 +1,10 @@
 /** Accounts (tenants) and their users: what operators create through the CLI and seed. */
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { accounts, users } from '../db/schema.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { isUuid } from './global-ids.js';
 import type { AccountRow, UserRole, UserRow } from './types.js';
 import { validEmail, validName } from './validation.js';
 
@@ -33,14 +34,35 @@ export async function createUser(
 ): Promise<UserRow> {
   const email = validEmail(input.email);
   const name = validName(input.name);
-  const account = await db.query.accounts.findFirst({ where: { id: input.accountId } });
-  if (!account) throw new NotFoundError('Account');
+  await findAccount(db, input.accountId);
   await assertEmailFree(db, email);
   const [user] = await db
     .insert(users)
     .values({ accountId: input.accountId, email, name, role: input.role })
     .returning();
   return user;
+}
+
+/** The account with this id; NotFoundError for an unknown or malformed id. */
+export async function findAccount(db: Database, accountId: string): Promise<AccountRow> {
+  const account = isUuid(accountId) ? await db.query.accounts.findFirst({ where: { id: accountId } }) : undefined;
+  if (!account) throw new NotFoundError('Account');
+  return account;
+}
+
+/** Every account, oldest first (for operators: there is no viewer and no paging). */
+export function listAccounts(db: Database): Promise<AccountRow[]> {
+  return db.select().from(accounts).orderBy(asc(accounts.createdAt), asc(accounts.id));
+}
+
+/** The users of one account, or of every account, oldest first (for operators). */
+export async function listUsers(db: Database, filter: { accountId?: string } = {}): Promise<UserRow[]> {
+  if (filter.accountId !== undefined) await findAccount(db, filter.accountId);
+  return db
+    .select()
+    .from(users)
+    .where(filter.accountId !== undefined ? eq(users.accountId, filter.accountId) : undefined)
+    .orderBy(asc(users.createdAt), asc(users.id));
 }
 
 /** Finds a user by email (case-insensitive). */

@@ -4,7 +4,7 @@
  * lookup must be one indexed equality per request.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { apiTokens, users } from '../db/schema.js';
 import { ForbiddenError } from './errors.js';
@@ -39,6 +39,50 @@ export async function issueApiToken(
     })
     .returning();
   return { token, row };
+}
+
+/**
+ * The unrevoked token row a plaintext token stands for, or undefined; unlike authenticateToken it
+ * records no use (for checking a token kept on disk).
+ */
+export async function findActiveApiToken(db: Database, token: string): Promise<ApiTokenRow | undefined> {
+  if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return undefined;
+  const [row] = await db
+    .select()
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+  return row;
+}
+
+/** What an operator's token listing shows: never the token or its hash. */
+export interface ApiTokenListing {
+  id: string;
+  name: string;
+  kind: ApiTokenKind;
+  prefix: string;
+  email: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** The tokens of one user, or of every user, oldest first (for operators). */
+export function listApiTokens(db: Database, filter: { userId?: string } = {}): Promise<ApiTokenListing[]> {
+  return db
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      kind: apiTokens.kind,
+      prefix: apiTokens.prefix,
+      email: users.email,
+      createdAt: apiTokens.createdAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+      revokedAt: apiTokens.revokedAt,
+    })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(filter.userId !== undefined ? eq(apiTokens.userId, filter.userId) : undefined)
+    .orderBy(asc(apiTokens.createdAt), asc(apiTokens.id));
 }
 
 /** Creates a token for the viewer; SERVICE tokens are for admins only. */

@@ -8,6 +8,11 @@ import { ValidationError } from './errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPENAME = /^[A-Z][A-Za-z]{1,40}$/;
 
+/** Whether `value` is a row id (a UUID), so a malformed one is refused before any SQL runs. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 /** Encodes a type name and row id as an opaque id. */
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {
   return Buffer.from(`${typename}:${id}`).toString('base64url');

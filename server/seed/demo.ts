@@ -4,12 +4,13 @@
  * refresh history. Everything is written in one transaction. Demo connections have no real
  * credentials, so the health job never schedules them (a manual Test reports them broken).
  */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { apiTokens, connectionEvents, connections, dataSources, refreshRuns } from '../db/schema.js';
 import { createAccount, createUser } from '../domain/accounts.js';
-import { issueApiToken } from '../domain/api-tokens.js';
+import { findActiveApiToken, issueApiToken } from '../domain/api-tokens.js';
 import { DEFAULT_WARNING_DAYS, noticeDisconnection, queueReauthorizationWarnings } from '../domain/notifications.js';
 import type { ConnectionStatus, DisconnectReason } from '../domain/types.js';
 
@@ -186,26 +187,47 @@ export async function seedDemo(db: Database): Promise<void> {
   });
 }
 
+/** Reads the kept demo token; undefined when there is none. */
+function readKeptToken(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /**
- * Issues a fresh demo token for the demo owner and revokes the one printed at the previous
- * start, so the printed token always works and old ones do not pile up.
+ * The demo owner's token printed at start. With `file` (embedded: `<dataDir>/demo-token`, 0600)
+ * the token is kept there and the same one is printed on every start while it still authenticates,
+ * so a restart does not sign out the browsers using it; a revoked or missing one is replaced.
+ * Without a file (PostgreSQL, where gateways share no directory) a fresh token is issued on each
+ * start. Either way a new token revokes the previous demo tokens, so they do not pile up.
  */
-export async function issueDemoToken(db: Database): Promise<string | undefined> {
+export async function issueDemoToken(db: Database, options: { file?: string } = {}): Promise<string | undefined> {
   const owner = await db.query.users.findFirst({ where: { email: DEMO_OWNER_EMAIL } });
   if (!owner) return undefined;
-  return transaction(db, async (tx) => {
+  const kept = options.file ? readKeptToken(options.file) : undefined;
+  if (kept && (await findActiveApiToken(db, kept))?.userId === owner.id) return kept;
+  const token = await transaction(db, async (tx) => {
     const previous = await tx.query.apiTokens.findMany({
       where: { userId: owner.id, name: DEMO_TOKEN_NAME, revokedAt: { isNull: true } },
     });
-    for (const token of previous) {
-      await tx.update(apiTokens).set({ revokedAt: new Date().toISOString() }).where(eq(apiTokens.id, token.id));
+    for (const row of previous) {
+      await tx.update(apiTokens).set({ revokedAt: new Date().toISOString() }).where(eq(apiTokens.id, row.id));
     }
-    const { token } = await issueApiToken(tx, {
+    const issued = await issueApiToken(tx, {
       accountId: owner.accountId,
       userId: owner.id,
       name: DEMO_TOKEN_NAME,
       kind: 'USER',
     });
-    return token;
+    return issued.token;
   });
+  if (options.file) {
+    writeFileSync(options.file, `${token}\n`, { mode: 0o600 });
+    // writeFileSync's mode applies only to a new file: an existing one is narrowed too.
+    chmodSync(options.file, 0o600);
+  }
+  return token;
 }
