@@ -4,7 +4,7 @@
  * Tracks its sockets so stop() is prompt even with keep-alive clients.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
@@ -282,6 +282,8 @@ export function createApp({
     live,
     metrics,
     start: async (port, host = '127.0.0.1') => {
+      // Probed first: a listen error on the server would also reach graphql-ws, which prints it as an internal error.
+      if (port !== 0) await assertPortFree(port, host);
       await live.start();
       await rateLimiter.start();
       return new Promise((resolve, reject) => {
@@ -306,6 +308,15 @@ export function createApp({
       });
     },
   };
+}
+
+/** The port and interface are free to listen on; rejects with the listen error (EADDRINUSE, EACCES) otherwise. */
+export function assertPortFree(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** A minimal page for people landing on the callback without a return URL. */

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
+import { Vault } from './domain/vault.js';
 import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
 import { invalidCidr } from './edge/outbound.js';
@@ -210,6 +211,23 @@ function timeoutSettings(env: NodeJS.ProcessEnv): Config['timeouts'] {
   return { statementMs, lockMs, executionMs };
 }
 
+/**
+ * PATCHBAY_SECRET_KEY, checked before anything is opened: a list of `id:base64` entries of 32
+ * random bytes each, the first sealing; an unusable one names the variable and the format.
+ */
+function secretKeySetting(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.PATCHBAY_SECRET_KEY;
+  if (!raw) return undefined;
+  try {
+    Vault.fromKeyList(raw);
+  } catch (error) {
+    throw new ConfigError(
+      `PATCHBAY_SECRET_KEY is not a usable key list (${(error as Error).message}): expected comma-separated id:base64 entries of 32 random bytes, the first one sealing, e.g. k2:$(openssl rand -base64 32)`,
+    );
+  }
+  return raw;
+}
+
 /** Reads the configuration from the environment; throws ConfigError on a bad value. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
@@ -229,7 +247,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.PATCHBAY_DATA_DIR || '.data'),
     publicUrl: urlSetting(env, 'PUBLIC_URL', ['http:', 'https:']),
     seedDemo: booleanSetting(env, 'PATCHBAY_SEED_DEMO', !env.DATABASE_URL),
-    secretKey: env.PATCHBAY_SECRET_KEY || undefined,
+    secretKey: secretKeySetting(env),
     jobs: booleanSetting(env, 'PATCHBAY_JOBS', true),
     allowPrivateHosts: cidrListSetting(env, 'PATCHBAY_ALLOW_PRIVATE_HOSTS'),
     webhookAllowPrivate: booleanSetting(env, 'PATCHBAY_WEBHOOK_ALLOW_PRIVATE', false),

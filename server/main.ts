@@ -1,6 +1,6 @@
 /** Entry: config -> (data dir lock) -> database -> migrate -> (demo seed) -> app.start(). */
 import path from 'node:path';
-import { createApp } from './app.js';
+import { assertPortFree, createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { ensureDashboardBuilt } from './dashboard.js';
 import { openDatabase } from './db/client.js';
@@ -26,6 +26,8 @@ async function main() {
   // Embedded: this process alone opens the data dir (a second one would lose writes); taken before
   // PGlite opens it, so a refused start never touches the database.
   const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, 'gateway');
+  // A port in use is found before the database is opened or migrated.
+  if (config.port !== 0) await assertPortFree(config.port, config.host);
   const database = await openDatabase(config);
   await database.migrate();
   let demoToken: string | undefined;
@@ -113,7 +115,16 @@ async function main() {
   );
 }
 
+/** One line for a start that failed: what went wrong and, where known, what to do. */
+function startFailure(error: unknown): string {
+  if (error instanceof ConfigError) return `Configuration error: ${error.message}`;
+  const { code, port, address } = error as { code?: string; port?: number; address?: string };
+  if (code === 'EADDRINUSE') return `Patchbay failed to start: port ${port} on ${address} is in use; stop what listens there or choose another with PORT (e.g. PORT=4001)`;
+  if (code === 'EACCES') return `Patchbay failed to start: may not listen on port ${port} of ${address}; use a port above 1023 or set HOST/PORT`;
+  return `Patchbay failed to start: ${(error as Error).message}`;
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? 'Configuration error' : 'Patchbay failed to start'}: ${(error as Error).message}\n`);
+  process.stderr.write(`${startFailure(error)}\n`);
   process.exit(1);
 });
