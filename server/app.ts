@@ -70,7 +70,8 @@ const DEVELOPMENT_EDGE: EdgeSettings = {
 export interface App {
   /** Listens and resolves with the base URL (e.g. http://127.0.0.1:4000). */
   start(port: number, host?: string): Promise<string>;
-  stop(): Promise<void>;
+  /** Stops serving: waits up to `drainMs` (default 0) for requests in flight, then cuts what is left. */
+  stop(options?: { drainMs?: number }): Promise<void>;
   /** The OAuth settings requests and jobs use (the callback URL is known once started). */
   oauth: OAuthSettings;
   /** The Yoga instance, for in-process requests (`yoga.fetch`). */
@@ -296,16 +297,21 @@ export function createApp({
         });
       });
     },
-    stop: async () => {
+    stop: async ({ drainMs = 0 } = {}) => {
+      // New connections are refused and idle keep-alive ones closed at once; requests in flight
+      // get up to drainMs to finish, then every socket left is cut. WebSocket clients are told
+      // the server is going away (1001) and reconnect elsewhere.
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      server.closeIdleConnections();
       await websocket.dispose();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+      clearTimeout(timer);
+      for (const socket of sockets) socket.destroy();
+      await closed;
       await live.stop();
       await bus.close();
       await rateLimiter.close();
-      await new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
     },
   };
 }

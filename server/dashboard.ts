@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import type { Log } from './log.js';
+import { PROJECT_ROOT } from './paths.js';
 
-const CLIENT_ROOT = fileURLToPath(new URL('../client', import.meta.url));
+const CLIENT_ROOT = path.join(PROJECT_ROOT, 'client');
 
 /** Where `npm install` (the prepare script) and `npm start` build the dashboard. */
 export const DASHBOARD_DIR = path.join(CLIENT_ROOT, 'dist');

@@ -17,6 +17,11 @@ import { openVault } from './vault-config.js';
 import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
 import { createMailOutbox } from './jobs/mail.js';
 
+/** How long requests in flight may take to finish once a stop signal arrives. */
+const DRAIN_MS = 5_000;
+/** The most a stop may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 10_000;
+
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
 
@@ -73,10 +78,16 @@ async function main() {
     : undefined;
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
+    // Bounded: whatever still hangs after SHUTDOWN_LIMIT_MS is abandoned, the lock released.
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting', { limitMs: SHUTDOWN_LIMIT_MS });
+      lock?.release();
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     await jobs?.stop();
     await outboxWorker?.stop();
     mail?.close();
-    await app.stop();
+    await app.stop({ drainMs: DRAIN_MS });
     await database.close();
     lock?.release();
     process.exit(0);

@@ -7,12 +7,12 @@
  */
 import { readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Database, rowsOf } from './db/client.js';
+import { MIGRATIONS_DIR } from './paths.js';
 import type { HealthRound } from './jobs/health.js';
 import type { ChangeBus } from './realtime/bus.js';
 import type { LiveHub } from './realtime/hub.js';
@@ -21,7 +21,6 @@ import type { LiveHub } from './realtime/hub.js';
 const MAX_OPERATION_LABELS = 200;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 export interface Metrics {
   registry: Registry;
@@ -150,7 +149,7 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
     },
   };
 
-  const expectedMigrations = readdirSync(migrationsFolder).filter((entry) => /^\d{14}_/.test(entry)).length;
+  const expectedMigrations = readdirSync(MIGRATIONS_DIR).filter((entry) => /^\d{14}_/.test(entry)).length;
 
   return {
     registry,
