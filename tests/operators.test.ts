@@ -27,10 +27,12 @@ describe('configuration', () => {
     const config = readConfig({});
     expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', seedDemo: true, logLevel: 'info', checkPeriodMs: 86_400_000, refreshMarginMs: 300_000 });
     expect(() => readConfig({ PATCHBAY_REFRESH_MARGIN_MS: '5' })).toThrow(/PATCHBAY_REFRESH_MARGIN_MS/);
-    expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db', PATCHBAY_SECRET_KEY: 'k' }).seedDemo).toBe(false);
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(readConfig({ DATABASE_URL: 'postgres://x@localhost/db', PATCHBAY_SECRET_KEY: key }).seedDemo).toBe(false);
+    expect(() => readConfig({ DATABASE_URL: 'postgres://x@localhost/db', PATCHBAY_SECRET_KEY: 'k' })).toThrow(/^PATCHBAY_SECRET_KEY is not a usable key list .*id:base64/);
     expect(() => readConfig({ DATABASE_URL: 'postgres://x@localhost/db' })).toThrow(/PATCHBAY_SECRET_KEY is required/);
     expect(() => readConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be an integer from 0 to 65535, got "eighty"'));
-    expect(() => readConfig({ DATABASE_URL: 'mysql://x', PATCHBAY_SECRET_KEY: 'k' })).toThrow(/DATABASE_URL must use postgres:/);
+    expect(() => readConfig({ DATABASE_URL: 'mysql://x', PATCHBAY_SECRET_KEY: key })).toThrow(/DATABASE_URL must use postgres:/);
     expect(() => readConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => readConfig({ PATCHBAY_SEED_DEMO: 'maybe' })).toThrow(/PATCHBAY_SEED_DEMO/);
     const apps = readConfig({ PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_ID: 'qb-id', PATCHBAY_OAUTH_QUICKBOOKS_ONLINE_CLIENT_SECRET: 'qb-secret' });
