@@ -6,10 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ExecutionArgs, ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Viewer } from './domain/viewer.js';
 import type { Log } from './log.js';
+import { operationOf, outcomeOf } from './operations.js';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -46,10 +47,7 @@ function operationId(context: { request?: unknown; req?: unknown }): string | un
 export function useAccessLog(log: Log): Plugin {
   const start = (args: ExecutionArgs) => {
     const context = (args.contextValue ?? {}) as { request?: unknown; req?: unknown; viewer?: Viewer | null };
-    const operation = args.document.definitions.find(
-      (definition): definition is OperationDefinitionNode =>
-        definition.kind === 'OperationDefinition' && (!args.operationName || definition.name?.value === args.operationName),
-    );
+    const operation = operationOf(args);
     const began = performance.now();
     const fields = {
       requestId: operationId(context),
@@ -58,9 +56,7 @@ export function useAccessLog(log: Log): Plugin {
       tokenKind: context.viewer?.tokenKind ?? null,
     };
     return (result: unknown) => {
-      const errors = (result as ExecutionResult).errors ?? [];
-      const code = errors[0]?.extensions?.code;
-      const outcome = errors.length === 0 ? 'ok' : typeof code === 'string' ? code : 'error';
+      const outcome = outcomeOf(result);
       // A caller's mistake is routine; only what the gateway itself failed at is a warning.
       const at = outcome === 'INTERNAL_SERVER_ERROR' || outcome === 'error' ? 'warn' : 'info';
       log[at]('graphql operation', { ...fields, outcome, durationMs: Math.round((performance.now() - began) * 10) / 10 });

@@ -8,10 +8,11 @@
 import { readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sql } from 'drizzle-orm';
-import type { ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Database, rowsOf } from './db/client.js';
+import { operationOf, outcomeOf } from './operations.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import type { HealthRound } from './jobs/health.js';
 import type { ChangeBus } from './realtime/bus.js';
@@ -118,23 +119,13 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
     labelled.add(name);
     return name;
   };
-  const outcome = (result: ExecutionResult | AsyncIterable<unknown>): string => {
-    if (!('errors' in result) || !result.errors?.length) return 'ok';
-    const code = result.errors[0].extensions?.code;
-    return typeof code === 'string' && NAME.test(code) ? code : 'error';
-  };
-
-  const measure = (args: { document: { definitions: readonly unknown[] }; operationName?: string | null }) => {
-    const operation = args.document.definitions.find(
-      (definition): definition is OperationDefinitionNode =>
-        (definition as OperationDefinitionNode).kind === 'OperationDefinition' &&
-        (!args.operationName || (definition as OperationDefinitionNode).name?.value === args.operationName),
-    );
+  const measure = (args: ExecutionArgs) => {
+    const operation = operationOf(args);
     const labels = { operation: operationLabel(operation?.name?.value), type: operation?.operation ?? 'query' };
     const end = duration.startTimer(labels);
     return (result: ExecutionResult | AsyncIterable<unknown>) => {
       end();
-      operations.inc({ ...labels, outcome: outcome(result) });
+      operations.inc({ ...labels, outcome: outcomeOf(result) });
     };
   };
 
