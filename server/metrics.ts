@@ -12,7 +12,7 @@ import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Database, rowsOf } from './db/client.js';
-import { operationOf, outcomeOf } from './operations.js';
+import { operationOf, outcomeOf, SAFE_NAME } from './operations.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import type { HealthRound } from './jobs/health.js';
 import type { ChangeBus } from './realtime/bus.js';
@@ -20,7 +20,6 @@ import type { LiveHub } from './realtime/hub.js';
 
 /** Distinct operation names kept as labels; later ones (clients choose names) count as "other". */
 const MAX_OPERATION_LABELS = 200;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 
 export interface Metrics {
@@ -113,7 +112,7 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
 
   const labelled = new Set<string>();
   const operationLabel = (name: string | undefined): string => {
-    if (!name || !NAME.test(name)) return 'anonymous';
+    if (!name || !SAFE_NAME.test(name)) return 'anonymous';
     if (labelled.has(name)) return name;
     if (labelled.size >= MAX_OPERATION_LABELS) return 'other';
     labelled.add(name);

@@ -12,12 +12,13 @@ export function operationOf(args: Pick<ExecutionArgs, 'document' | 'operationNam
   );
 }
 
-const CODE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** A name safe as a metrics label and a log field: an identifier of at most 64 characters. */
+export const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** `ok`, or the first error's code (`VALIDATION`, `RATE_LIMITED`...), or `error` without one. */
 export function outcomeOf(result: unknown): string {
   const errors = (result as { errors?: readonly { extensions?: Record<string, unknown> }[] } | null)?.errors ?? [];
   if (errors.length === 0) return 'ok';
   const code = errors[0].extensions?.code;
-  return typeof code === 'string' && CODE.test(code) ? code : 'error';
+  return typeof code === 'string' && SAFE_NAME.test(code) ? code : 'error';
 }

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS } from '../server/edge/limits.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import { until } from './support/wait.js';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -21,14 +22,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (wanted.every((label) => line.includes(label))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describeEachDatabase('operations endpoints', (db) => {
