@@ -626,9 +626,16 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     try {
       await signIn(page, token);
       await gql('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { __typename } }', { id: apiToken.id }, a.member2.token);
+      // The open dashboard may notice first (a request or its socket refused) or only on reload:
+      // either way the explanation is shown, and it survives a further reload.
       await page.reload();
       await expect.poll(() => page.getByRole('alert').textContent(), SOON).toContain('You were signed out');
       expect(await page.evaluate(() => localStorage.getItem('patchbay.token'))).toBeNull();
+      await page.reload();
+      await expect.poll(() => page.getByRole('alert').textContent(), SOON).toContain('You were signed out');
+      // Signing in again clears it.
+      await signIn(page, a.member2.token);
+      expect(await page.evaluate(() => sessionStorage.getItem('patchbay.signedOutBecause'))).toBeNull();
     } finally {
       await page.context().close();
     }

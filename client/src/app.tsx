@@ -15,16 +15,18 @@ import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
 import { NotificationsPage } from './pages/notifications';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
-import { maskToken, storedToken, storeToken } from './session';
+import { maskToken, storedSignOutReason, storedToken, storeSignOutReason, storeToken } from './session';
 import { EmptyState } from './components/ui';
 
 export function App() {
   const [token, setToken] = useState<string | null>(storedToken);
-  const [failure, setFailure] = useState<SignInFailure | null>(null);
+  // A sign-out the gateway caused (a revoked token) is still explained after a reload.
+  const [failure, setFailure] = useState<SignInFailure | null>(() => storedSignOutReason(['expired'] as const));
   const [gateway, setGateway] = useState<Gateway | null>(null);
 
   const signOut = useCallback((why: SignInFailure | null = null) => {
     storeToken(null);
+    storeSignOutReason(why);
     setFailure(why);
     setToken(null);
   }, []);
@@ -45,6 +47,7 @@ export function App() {
     const probe = createGateway(candidate, () => {});
     const result = await probe.client.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
     probe.dispose();
+    storeSignOutReason(null);
     if (result.data?.viewer) {
       storeToken(candidate);
       setFailure(null);

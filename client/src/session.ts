@@ -26,3 +26,27 @@ export function maskToken(token: string): string {
   if (token.length <= 10) return '••••';
   return `${token.slice(0, 5)}…${token.slice(-4)}`;
 }
+
+const REASON_KEY = 'patchbay.signedOutBecause';
+
+/**
+ * Why this tab was signed out ('expired' when the gateway refused the token), kept in this tab's
+ * sessionStorage so the explanation survives a reload; cleared by the next sign-in.
+ */
+export function storedSignOutReason<T extends string>(known: readonly T[]): T | null {
+  try {
+    const reason = window.sessionStorage.getItem(REASON_KEY);
+    return known.find((candidate) => candidate === reason) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function storeSignOutReason(reason: string | null) {
+  try {
+    if (reason) window.sessionStorage.setItem(REASON_KEY, reason);
+    else window.sessionStorage.removeItem(REASON_KEY);
+  } catch {
+    // Without storage the reason lasts until the page reloads.
+  }
+}
