@@ -12,7 +12,7 @@ import { isDashboardRequest, serveDashboard } from './dashboard.js';
 import { createGraphiql, GRAPHIQL_ASSETS_PREFIX, useGraphiqlHeaders } from './graphiql.js';
 import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
-import type { Database } from './db/client.js';
+import type { Database, PoolInfo } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
@@ -56,6 +56,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** Rate limits per API token and where their buckets live (default: the defaults, in memory). */
   rateLimit?: RateLimitOptions;
+  /** PostgreSQL's pool, for the pool use metric (none on PGlite: one session). */
+  pool?: PoolInfo;
 }
 
 /** The edge when none is given: development mode (tests, tools); main.ts passes the configured one. */
@@ -154,10 +156,11 @@ export function createApp({
   metricsToken,
   executionTimeoutMs = DEFAULT_EXECUTION_TIMEOUT_MS,
   rateLimit = { limits: DEFAULT_RATE_LIMITS, store: 'memory' },
+  pool,
 }: AppDeps): App {
   const live = new LiveHub(db, bus, log);
   const sockets = new Set<Socket>();
-  const metrics = createMetrics({ db, live, bus, sockets: () => sockets.size });
+  const metrics = createMetrics({ db, live, bus, sockets: () => sockets.size, pool });
   const rateLimiter = createRateLimiter(rateLimit, { db, log });
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {

@@ -57,6 +57,7 @@ async function main() {
     defaultOAuthApps: config.defaultOAuthApps,
     edge: config.edge,
     metricsToken: config.metricsToken,
+    pool: database.pool,
     executionTimeoutMs: config.timeouts.executionMs,
     // Live changes reach every instance: Redis when configured, else the shared PostgreSQL.
     bus: config.redisUrl

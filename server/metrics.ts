@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm';
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { type Database, rowsOf } from './db/client.js';
+import { type Database, type PoolInfo, rowsOf } from './db/client.js';
 import { operationOf, outcomeOf, SAFE_NAME } from './operations.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import type { HealthRound } from './jobs/health.js';
@@ -20,6 +20,8 @@ import type { LiveHub } from './realtime/hub.js';
 
 /** Distinct operation names kept as labels; later ones (clients choose names) count as "other". */
 const MAX_OPERATION_LABELS = 200;
+/** pg_stat_activity's states are a short fixed list; anything else is not passed on as a label. */
+const SAFE_STATE = /^[a-z ()]{1,40}$/;
 
 
 export interface Metrics {
@@ -35,7 +37,7 @@ export interface Metrics {
 }
 
 /** Creates this process's registry and its metrics. */
-export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBus; sockets: () => number }): Metrics {
+export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBus; sockets: () => number; pool?: PoolInfo }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'patchbay_' });
 
@@ -109,6 +111,35 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
       this.set({ outbox: 'webhooks' }, Number(row?.webhooks ?? 0));
     },
   });
+
+  const { pool } = deps;
+  if (pool) {
+    new Gauge({
+      name: 'patchbay_db_pool_max',
+      help: 'Sessions this process may open to PostgreSQL',
+      registers: [registry],
+      collect() {
+        this.set(pool.max);
+      },
+    });
+    // postgres.js keeps no statistics: PostgreSQL itself says what this process's sessions are
+    // doing (they carry its application_name). The scrape's own session is left out.
+    new Gauge({
+      name: 'patchbay_db_pool_sessions',
+      help: "This process's open PostgreSQL sessions by state (active, idle, idle in transaction)",
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = rowsOf<{ state: string | null; count: number | string }>(
+          await deps.db.execute(sql`select state, count(*)::int as count from pg_stat_activity
+            where application_name = ${pool.applicationName} and pid <> pg_backend_pid() group by state`),
+        );
+        this.reset();
+        for (const state of ['active', 'idle', 'idle in transaction']) this.set({ state }, 0);
+        for (const row of rows) if (row.state && SAFE_STATE.test(row.state)) this.set({ state: row.state }, Number(row.count));
+      },
+    });
+  }
 
   const labelled = new Set<string>();
   const operationLabel = (name: string | undefined): string => {

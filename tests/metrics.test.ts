@@ -3,11 +3,12 @@
  * live subscription over graphql-ws, connections by status, the outbox backlog, a health round,
  * Node's own event-loop lag), /readyz apart from /healthz, and who may scrape in production.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws/client';
 import WebSocket from 'ws';
 import { createApp, type App } from '../server/app.js';
-import type { Database } from '../server/db/client.js';
+import { type Database, openPostgres } from '../server/db/client.js';
 import { DEFAULT_LIMITS } from '../server/edge/limits.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
@@ -142,5 +143,44 @@ describeEachDatabase('operations endpoints', (db) => {
     const allowed = await fetch(`${productionUrl}/metrics`, { headers: { authorization: 'Bearer scrape-secret-1' } });
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('content-type')).toContain('text/plain');
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('pool use on PostgreSQL', () => {
+  it("shows this process's sessions by state next to the pool's size, read from pg_stat_activity", async () => {
+    const handle = await openPostgres(process.env.TEST_DATABASE_URL!, { max: 3 });
+    const app = createApp({ db: handle.db, vault: testVault, log: createLog('silent'), pool: handle.pool });
+    const url = await app.start(0);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      // One session idles inside a transaction, another runs a statement.
+      let opened = () => {};
+      const inTransaction = new Promise<void>((resolve) => (opened = resolve));
+      const transaction = handle.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        opened();
+        await held;
+      });
+      await inTransaction;
+      const sleeping = handle.db.execute(sql`select pg_sleep(4)`);
+      const scrape = async () => (await fetch(`${url}/metrics`)).text();
+      let busy = '';
+      await until(async () => (sample((busy = await scrape()), 'patchbay_db_pool_sessions', { state: 'active' }) ?? 0) >= 1, 'the running statement');
+      expect(sample(busy, 'patchbay_db_pool_max')).toBe(3);
+      expect(sample(busy, 'patchbay_db_pool_sessions', { state: 'idle in transaction' })).toBe(1);
+      expect(sample(busy, 'patchbay_db_pool_sessions', { state: 'active' })).toBe(1);
+      release();
+      await transaction;
+      await sleeping;
+      const quiet = await scrape();
+      expect(sample(quiet, 'patchbay_db_pool_sessions', { state: 'active' })).toBe(0);
+      expect(sample(quiet, 'patchbay_db_pool_sessions', { state: 'idle in transaction' })).toBe(0);
+      expect(sample(quiet, 'patchbay_db_pool_sessions', { state: 'idle' })).toBeGreaterThanOrEqual(1);
+    } finally {
+      release();
+      await app.stop();
+      await handle.close();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * `Database` type, so nothing above this module knows which it got.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'drizzle-orm';
@@ -27,6 +28,14 @@ export interface DatabaseHandle {
   /** Applies the drizzle/ migrations (idempotent). */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** PostgreSQL only: the pool's size and the application_name its sessions carry. */
+  pool?: PoolInfo;
+}
+
+/** How a process's sessions can be found in pg_stat_activity (the pool use metric reads them there). */
+export interface PoolInfo {
+  max: number;
+  applicationName: string;
 }
 
 const migrationsFolder = MIGRATIONS_DIR;
@@ -182,10 +191,12 @@ export async function openPostgres(
   url: string,
   options: { max?: number; timeouts?: SessionTimeouts } = {},
 ): Promise<DatabaseHandle> {
+  // Named per process, so an operator (and /metrics) can tell this gateway's sessions apart.
+  const pool: PoolInfo = { max: options.max ?? 10, applicationName: `patchbay ${hostname()} ${process.pid}`.slice(0, 63) };
   const client = postgres(url, {
-    max: options.max ?? 10,
+    max: pool.max,
     onnotice: () => {},
-    connection: sessionSettings(options.timeouts ?? DEFAULT_SESSION_TIMEOUTS),
+    connection: { ...sessionSettings(options.timeouts ?? DEFAULT_SESSION_TIMEOUTS), application_name: pool.applicationName },
   });
   const db = drizzlePostgres({ client: cancellable(client), relations, logger });
   return {
@@ -204,6 +215,7 @@ export async function openPostgres(
       }
     },
     close: () => client.end({ timeout: 5 }),
+    pool,
   };
 }
 
