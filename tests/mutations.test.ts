@@ -82,8 +82,49 @@ describeEachDatabase('connection and data source mutations', (db) => {
       const foreign = await graphql(tx, b.owner.viewer, UPDATE, { input: { id: a.connections.shared.gid, name: 'x' } });
       expect(foreign.data!.updateConnection).toEqual(hidden.data!.updateConnection);
       expect(await snapshot(tx, a.account.id, b.account.id)).toEqual(before);
-      const admin = await graphql(tx, a.admin.viewer, UPDATE, { input: { id: a.connections.memberPrivate.gid, shared: true } });
-      expect(admin.data!.updateConnection.__typename).toBe('UpdateConnectionSuccess');
+      // An admin renames a shared connection someone else owns.
+      const admin = await graphql(tx, a.admin.viewer, UPDATE, { input: { id: a.connections.shared.gid, name: 'Team GA4' } });
+      expect(admin.data!.updateConnection).toMatchObject({ __typename: 'UpdateConnectionSuccess', connection: { name: 'Team GA4', shared: true } });
+    });
+  });
+
+  it('a private connection is its owner’s: an admin may revoke or delete it, never share, rename or reauthenticate it', async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const before = await snapshot(tx, a.account.id);
+      const target = a.connections.memberPrivate.gid;
+      for (const input of [{ id: target, shared: true }, { id: target, name: 'Renamed blind' }, { id: target, name: 'x', shared: true }]) {
+        const refused = await graphql(tx, a.admin.viewer, UPDATE, { input });
+        expect(refused.data!.updateConnection).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
+      }
+      // The account owner is an admin too, and is refused alike.
+      const byOwner = await graphql(tx, a.owner.viewer, UPDATE, { input: { id: target, shared: true } });
+      expect(byOwner.data!.updateConnection).toMatchObject({ __typename: 'ForbiddenError', message: 'Only the connection’s owner can change who it is shared with' });
+      const reauthenticate = await graphql(tx, a.admin.viewer, `mutation($id: ID!) { reauthenticateConnection(input: { id: $id }) { __typename ... on Error { code } } }`, { id: target });
+      expect(reauthenticate.data!.reauthenticateConnection).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
+      // Neither may an admin unshare a shared connection of another user.
+      const unshare = await graphql(tx, a.admin.viewer, UPDATE, { input: { id: a.connections.sharedSalesforce.gid, shared: false } });
+      expect(unshare.data!.updateConnection).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
+      expect(await snapshot(tx, a.account.id)).toEqual(before);
+
+      const permissions = `query($id: ID!) { connection(id: $id) { viewerCan { rename share reauthenticate revoke delete } } }`;
+      expect((await graphql(tx, a.admin.viewer, permissions, { id: target })).data!.connection.viewerCan).toEqual({
+        rename: false, share: false, reauthenticate: false, revoke: true, delete: false,
+      });
+      expect((await graphql(tx, a.member.viewer, permissions, { id: target })).data!.connection.viewerCan).toEqual({
+        rename: true, share: true, reauthenticate: true, revoke: true, delete: false,
+      });
+      expect((await graphql(tx, a.admin.viewer, permissions, { id: a.connections.sharedSalesforce.gid })).data!.connection.viewerCan).toEqual({
+        rename: true, share: false, reauthenticate: true, revoke: true, delete: true,
+      });
+
+      // The owner shares and unshares it; the admin may still revoke it.
+      const shared = await graphql(tx, a.member.viewer, UPDATE, { input: { id: target, shared: true } });
+      expect(shared.data!.updateConnection).toMatchObject({ connection: { shared: true } });
+      const unshared = await graphql(tx, a.member.viewer, UPDATE, { input: { id: target, shared: false } });
+      expect(unshared.data!.updateConnection).toMatchObject({ connection: { shared: false } });
+      const revoked = await graphql(tx, a.admin.viewer, `mutation($id: ID!) { revokeConnection(input: { id: $id }) { __typename } }`, { id: target });
+      expect(revoked.data!.revokeConnection.__typename).toBe('RevokeConnectionSuccess');
     });
   });
 

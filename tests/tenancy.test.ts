@@ -110,7 +110,7 @@ describeEachDatabase('tenancy', (db) => {
           resourceId: null,
           owner: { id: a.member.id },
           integration: { key: 'google-analytics-4' },
-          viewerCan: { use: false, edit: true, delete: false },
+          viewerCan: { use: false, edit: false, delete: false },
           dataSources: null,
           events: { totalCount: 1 },
         });

@@ -61,7 +61,8 @@ export interface ConnectionProblem {
 
 export interface ConnectionPermissions {
   use: boolean;
-  edit: boolean;
+  rename: boolean;
+  share: boolean;
   reauthenticate: boolean;
   revoke: boolean;
   delete: boolean;
@@ -112,7 +113,8 @@ export const ConnectionSummaryFragment = gql`
     }
     viewerCan {
       use
-      edit
+      rename
+      share
       reauthenticate
       revoke
       delete

@@ -7,21 +7,33 @@ import { ConnectionInUseError, ForbiddenError, NotFoundError, ValidationError } 
 import type { ConnectionRow, ConnectionStatus } from './types.js';
 import { validName } from './validation.js';
 import {
+  canEditConnection,
   canManageConnection,
   canSeeConnection,
+  canShareConnection,
   canUseConnection,
   type Viewer,
   visibleConnectionsCondition,
 } from './viewer.js';
 
 /** What the caller needs to do with the connection it looks up. */
-export type ConnectionAccess = 'see' | 'use' | 'manage';
+export type ConnectionAccess = 'see' | 'use' | 'edit' | 'share' | 'manage';
 
 const ACCESS_CHECKS = {
   see: canSeeConnection,
   use: canUseConnection,
+  edit: canEditConnection,
+  share: canShareConnection,
   manage: canManageConnection,
 } as const;
+
+/** Why a viewer who may see the connection is refused, per access. */
+const REFUSALS: Record<Exclude<ConnectionAccess, 'see'>, string> = {
+  use: 'This connection is private to its owner',
+  edit: 'Only its owner can rename or reauthenticate a private connection; an admin can revoke or delete it',
+  share: 'Only the connection’s owner can change who it is shared with',
+  manage: 'Only the connection owner or an admin can change this connection',
+};
 
 /**
  * Loads a connection for the viewer. A connection of another account, or a private one the
@@ -38,17 +50,13 @@ export async function findConnection(
   const query = db.select().from(connections).where(eq(connections.id, id));
   const [row] = options.forUpdate ? await query.for('update') : await query;
   if (!row || !canSeeConnection(viewer, row)) throw new NotFoundError('Connection');
-  if (!ACCESS_CHECKS[access](viewer, row)) {
-    throw new ForbiddenError(
-      access === 'manage'
-        ? 'Only the connection owner or an admin can change this connection'
-        : 'This connection is private to its owner',
-    );
+  if (access !== 'see' && !ACCESS_CHECKS[access](viewer, row)) {
+    throw new ForbiddenError(canManageConnection(viewer, row) || access === 'use' ? REFUSALS[access] : REFUSALS.manage);
   }
   return row;
 }
 
-/** Renames and/or shares a connection (owner or admin). */
+/** Renames (owner, or an admin when shared) and/or shares or unshares (owner only) a connection. */
 export async function updateConnection(
   db: Database,
   viewer: Viewer,
@@ -60,7 +68,11 @@ export async function updateConnection(
   }
   const name = input.name == null ? undefined : validName(input.name);
   return transaction(db, async (tx) => {
-    await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    const current = await findConnection(tx, viewer, id, name === undefined ? 'see' : 'edit', { forUpdate: true });
+    if (input.shared != null && input.shared !== current.shared && !canShareConnection(viewer, current)) {
+      throw new ForbiddenError(canManageConnection(viewer, current) ? REFUSALS.share : REFUSALS.manage);
+    }
+    if (name === undefined && !canManageConnection(viewer, current)) throw new ForbiddenError(REFUSALS.manage);
     const [row] = await tx
       .update(connections)
       .set({

@@ -564,7 +564,7 @@ export async function reauthenticateConnection(
   id: string,
   input: { credentials?: Record<string, unknown> | null; returnTo?: string | null },
 ): Promise<StartResult> {
-  const connection = await findConnection(db, viewer, id, 'manage');
+  const connection = await findConnection(db, viewer, id, 'edit');
   const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
   if (integration.authMethod === 'OAUTH2' || integration.authMethod === 'OAUTH1') {
     const returnTo = validReturnTo(input.returnTo, settings);
@@ -579,7 +579,7 @@ export async function reauthenticateConnection(
   const verification = await verifyCredentials(integration, values);
   if (!verification.ok) rejection(verification, integration);
   const row = await transaction(db, async (tx) => {
-    const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
+    const current = await findConnection(tx, viewer, id, 'edit', { forUpdate: true });
     const supersede = await lockSuperseded(tx, integration, current);
     await storeCredentials(tx, vault, current, values);
     await tx.update(connections).set({ lastCheckedAt: new Date().toISOString() }).where(eq(connections.id, id));

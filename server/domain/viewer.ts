@@ -45,10 +45,25 @@ export function canUseConnection(viewer: Viewer, connection: ConnectionAccessFac
   return connection.shared || connection.ownerId === viewer.userId || viewer.tokenKind === 'SERVICE';
 }
 
-/** Rename, share, reauthenticate, revoke and delete: the owner or an admin. */
+/** Revoke and delete: the owner or an admin (an admin may end a private connection, not look into it). */
 export function canManageConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
   if (connection.accountId !== viewer.accountId) return false;
   return connection.ownerId === viewer.userId || isAdmin(viewer);
+}
+
+/**
+ * Rename and reauthenticate: the owner, or an admin when the connection is shared. A private
+ * connection of another user is not the admin's to rename blind or to sign in again with their
+ * own login at the service.
+ */
+export function canEditConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  if (connection.accountId !== viewer.accountId) return false;
+  return connection.ownerId === viewer.userId || (isAdmin(viewer) && connection.shared);
+}
+
+/** Share or unshare: who may see a connection's contents is its owner's decision alone. */
+export function canShareConnection(viewer: Viewer, connection: ConnectionAccessFacts): boolean {
+  return connection.accountId === viewer.accountId && connection.ownerId === viewer.userId;
 }
 
 /** Changing data sources and recording their runs: editors, admins, the connection's owner, service workers. */

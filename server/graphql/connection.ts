@@ -11,7 +11,9 @@ import { ValidationError } from '../domain/errors.js';
 import { loadIntegrations } from '../domain/integrations.js';
 import type { ConnectionRow, DisconnectReason } from '../domain/types.js';
 import {
+  canEditConnection,
   canManageConnection,
+  canShareConnection,
   canUseConnection,
   type Viewer,
 } from '../domain/viewer.js';
@@ -57,6 +59,8 @@ export const ConnectionProblem = builder.objectRef<Problem>('ConnectionProblem')
 interface Permissions {
   use: boolean;
   edit: boolean;
+  rename: boolean;
+  share: boolean;
   reauthenticate: boolean;
   revoke: boolean;
   delete: boolean;
@@ -66,7 +70,12 @@ const ConnectionPermissions = builder.objectRef<Permissions>('ConnectionPermissi
   description: 'What the viewer may do with a connection; the dashboard shows buttons by these.',
   fields: (t) => ({
     use: t.exposeBoolean('use', { description: 'See its details and read data sources through it.' }),
-    edit: t.exposeBoolean('edit', { description: 'Rename it or change its sharing.' }),
+    edit: t.exposeBoolean('edit', {
+      description: 'Rename it (same as `rename`).',
+      deprecationReason: 'Renaming and sharing have their own rules now: use `rename` and `share`.',
+    }),
+    rename: t.exposeBoolean('rename', { description: 'Rename it: its owner, or an admin when it is shared.' }),
+    share: t.exposeBoolean('share', { description: 'Share or unshare it: its owner only.' }),
     reauthenticate: t.exposeBoolean('reauthenticate', { description: 'Authorize it again (same id).' }),
     revoke: t.exposeBoolean('revoke', { description: 'Revoke it at the service and here.' }),
     delete: t.exposeBoolean('delete', { description: 'Delete it (only once no data source depends on it).' }),
@@ -163,10 +172,13 @@ export const ConnectionType = builder.drizzleNode('connections', {
       resolve: (c, _args, context) => {
         const viewer = viewerOf(context);
         const manage = canManageConnection(viewer, c);
+        const edit = canEditConnection(viewer, c);
         return {
           use: canUseConnection(viewer, c),
-          edit: manage,
-          reauthenticate: manage,
+          edit,
+          rename: edit,
+          share: canShareConnection(viewer, c),
+          reauthenticate: edit,
           revoke: manage && (c.status === 'ACTIVE' || c.status === 'DISCONNECTED'),
           delete: manage && c.dataSources.length === 0,
         };

@@ -10,7 +10,15 @@ import type { Database } from '../db/client.js';
 import { viewersByTokenId } from '../domain/api-tokens.js';
 import { type Change, onCommittedChanges } from '../domain/changes.js';
 import type { ConnectionEventRow, ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow } from '../domain/types.js';
-import { canEditDataSources, canManageConnection, canSeeConnection, canUseConnection, type Viewer } from '../domain/viewer.js';
+import {
+  canEditConnection,
+  canEditDataSources,
+  canManageConnection,
+  canSeeConnection,
+  canShareConnection,
+  canUseConnection,
+  type Viewer,
+} from '../domain/viewer.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Log } from '../log.js';
 import type { ChangeBus } from './bus.js';
@@ -204,6 +212,8 @@ function accessClass(viewer: Viewer, connection: ConnectionRow): string {
     canSeeConnection(viewer, connection),
     canUseConnection(viewer, connection),
     canManageConnection(viewer, connection),
+    canEditConnection(viewer, connection),
+    canShareConnection(viewer, connection),
     canEditDataSources(viewer, connection),
   ];
   return flags.map((flag) => (flag ? '1' : '0')).join('');

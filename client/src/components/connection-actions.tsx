@@ -171,8 +171,8 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
           {can.use && actionButton('test', 'Test', onTest)}
           {can.reauthenticate &&
             actionButton('reauthenticate', 'Reauthenticate', () => (oauth ? onReauthenticate() : setMode('reauthenticate')), connection.status === 'ACTIVE' ? 'secondary' : 'primary')}
-          {can.edit && actionButton('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
-          {can.edit && actionButton('share', connection.shared ? 'Unshare' : 'Share', onShare)}
+          {can.rename && actionButton('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
+          {can.share && actionButton('share', connection.shared ? 'Unshare' : 'Share', onShare)}
           {can.revoke && actionButton('revoke', 'Revoke', () => setMode('confirm-revoke'), 'danger-quiet')}
           {can.delete && actionButton('delete', 'Delete', () => setMode('confirm-delete'), 'danger-quiet')}
         </div>
