@@ -65,6 +65,11 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
     help: 'Access tokens refreshed ahead of expiry by this process',
     registers: [registry],
   });
+  const expired = new Counter({
+    name: 'patchbay_abandoned_connections_expired_total',
+    help: 'PENDING connections whose sign-in was never finished, deleted by this process',
+    registers: [registry],
+  });
   new Gauge({
     name: 'patchbay_live_subscriptions',
     help: 'Live subscriptions held by this process, by kind',
@@ -180,6 +185,7 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
       checks.inc({ outcome: 'disconnected' }, round.disconnected);
       checks.inc({ outcome: 'transient' }, round.transient);
       refreshes.inc(round.refreshed);
+      expired.inc(round.expired);
     },
     async serveMetrics(res) {
       try {

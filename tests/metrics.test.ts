@@ -88,11 +88,12 @@ describeEachDatabase('operations endpoints', (db) => {
   });
 
   it('records health rounds reported by the jobs', async () => {
-    app.metrics.recordHealthRound({ checked: 3, healthy: 2, disconnected: 1, transient: 0, refreshed: 4, warned: 0 });
+    app.metrics.recordHealthRound({ checked: 3, healthy: 2, disconnected: 1, transient: 0, refreshed: 4, warned: 0, expired: 2 });
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(sample(text, 'patchbay_health_checks_total', { outcome: 'healthy' })).toBe(2);
     expect(sample(text, 'patchbay_health_checks_total', { outcome: 'disconnected' })).toBe(1);
     expect(sample(text, 'patchbay_job_token_refreshes_total')).toBe(4);
+    expect(sample(text, 'patchbay_abandoned_connections_expired_total')).toBe(2);
   });
 
   it('keeps operation names a client invents from growing the label set without bound', async () => {

@@ -1,10 +1,11 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
 import { connectionEvents, connections, credentials, dataSources, oauthAttempts } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import type { OAuthTokens } from '../server/domain/oauth2.js';
+import { expireAbandonedConnections } from '../server/domain/abandoned.js';
 import { parseGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
@@ -235,5 +236,38 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     } finally {
       await service.close();
     }
+  });
+
+  it('a sign-in cancelled at the service or never finished leaves no PENDING connection once its attempt is over', async () => {
+    const cancelled = await start();
+    const state = new URL(cancelled.authorizationUrl).searchParams.get('state')!;
+    const refused = await callback(`${url}/oauth/callback?error=access_denied&state=${encodeURIComponent(state)}`);
+    expect(refused.status).toBeLessThan(500);
+    const abandoned = await start();
+    const inProgress = await start();
+    const withSource = await start();
+    const ids = [cancelled, abandoned, inProgress, withSource].map((started) => parseGlobalId(started.connection.id, 'Connection'));
+    await db().insert(dataSources).values({ accountId: a.account.id, connectionId: ids[3], resourceId: 'r', name: 'Kept', schedule: '0 6 * * *' });
+    expect((await rowOf(cancelled.connection.id)).status).toBe('PENDING');
+
+    // Just now: the cancelled attempt was used a moment ago, the others are open. Nothing goes.
+    expect(await expireAbandonedConnections(db(), { accountId: a.account.id })).toEqual([]);
+
+    // Eleven minutes later (the rows are moved back, not the clock): the attempt lifetime is over
+    // for all but one, which was started again (a fresh attempt).
+    const earlier = sql`now() - interval '11 minutes'`;
+    await db().update(connections).set({ createdAt: earlier }).where(inArray(connections.id, ids));
+    await db().update(oauthAttempts).set({ createdAt: earlier, expiresAt: sql`now() - interval '1 minute'` }).where(inArray(oauthAttempts.connectionId, ids));
+    await db().update(oauthAttempts).set({ usedAt: earlier }).where(eq(oauthAttempts.connectionId, ids[0]));
+    await db().update(oauthAttempts).set({ expiresAt: sql`now() + interval '9 minutes'` }).where(eq(oauthAttempts.connectionId, ids[2]));
+
+    expect((await expireAbandonedConnections(db(), { accountId: a.account.id })).sort()).toEqual([ids[0], ids[1]].sort());
+    const left = await db().select({ id: connections.id, status: connections.status }).from(connections).where(inArray(connections.id, ids));
+    expect(left.map((row) => row.id).sort()).toEqual([ids[2], ids[3]].sort());
+    // Nothing is left of the expired ones' attempts either; the ACTIVE connections are untouched.
+    expect(await db().select().from(oauthAttempts).where(inArray(oauthAttempts.connectionId, [ids[0], ids[1]]))).toEqual([]);
+    expect((await rowOf(a.connections.shared.gid)).status).toBe('ACTIVE');
+    // The suite's other tests share this account: the kept data source goes.
+    await db().delete(dataSources).where(eq(dataSources.connectionId, ids[3]));
   });
 });

@@ -11,6 +11,7 @@ import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { connections } from '../db/schema.js';
 import type { TransientFailure } from '../domain/failures.js';
+import { expireAbandonedConnections } from '../domain/abandoned.js';
 import { loadIntegrations } from '../domain/integrations.js';
 import { checkConnection, disconnectOnRefreshFailure, transition } from '../domain/lifecycle.js';
 import { DEFAULT_WARNING_DAYS, queueReauthorizationWarnings } from '../domain/notifications.js';
@@ -98,6 +99,8 @@ export interface HealthRound {
   refreshed: number;
   /** REAUTHORIZATION_DUE notices written. */
   warned: number;
+  /** PENDING connections whose sign-in was abandoned, deleted. */
+  expired: number;
 }
 
 /** One round: refresh due tokens, then check due connections. Safe to run in many processes. */
@@ -107,7 +110,8 @@ export async function runHealthRound(
   settings: OAuthSettings,
   options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
 ): Promise<HealthRound> {
-  const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0, warned: 0 };
+  const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0, warned: 0, expired: 0 };
+  round.expired = (await expireAbandonedConnections(db, { accountId: options.accountId })).length;
   round.refreshed = await refreshExpiring(db, vault, settings, options);
   round.warned = await queueReauthorizationWarnings(db, { warningDays: options.warningDays, accountId: options.accountId });
   const onTransient = async (tx: Database, row: ConnectionRow, failure: TransientFailure) => {
@@ -178,7 +182,7 @@ export function startHealthJobs(
       runHealthRound(deps.db, deps.vault, deps.settings, options).then(
         (round) => {
           deps.onRound?.(round);
-          if (round.checked || round.refreshed || round.warned) deps.log.info('health round', { ...round });
+          if (round.checked || round.refreshed || round.warned || round.expired) deps.log.info('health round', { ...round });
         },
         (error: unknown) => deps.log.error('health round failed', { error: error instanceof Error ? error.name : 'unknown' }),
       ),
