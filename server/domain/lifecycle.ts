@@ -12,6 +12,7 @@ import {
   type AvailableResource,
   type CredentialValues,
   supportsCredentials,
+  validDatabasePort,
   type Verification,
   verifyCredentials,
 } from './auth-methods.js';
@@ -21,6 +22,7 @@ import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
 import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
+import type { ReasonContext } from './disconnect-reasons.js';
 import type { TransientFailure } from './failures.js';
 import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
@@ -170,15 +172,24 @@ function validCredentials(integration: Integration, values: Record<string, unkno
       throw new ValidationError(`${field.label} is required`, `credentials.${field.key}`);
     }
   }
+  if (integration.authMethod === 'PROXY' && !validDatabasePort(result.port)) {
+    throw new ValidationError(`Port must be a number from 1 to 65535 (got "${result.port}")`, 'credentials.port');
+  }
   return result;
 }
 
 /**
  * Turns a failed verification into the error the caller sees; nothing has been written. A
  * destination the outbound guard refused is a validation error on what names it: a database
- * login's host, else the integration's endpoints.
+ * login's host, else the integration's endpoints. `context` picks the reason's text: 'new' for
+ * credentials just entered (creating or reauthenticating: "check what you entered"), 'existing'
+ * for stored ones ("reauthenticate").
  */
-function rejection(verification: Verification & { ok: false }, integration?: Pick<Integration, 'authMethod'>): never {
+function rejection(
+  verification: Verification & { ok: false },
+  context: ReasonContext,
+  integration?: Pick<Integration, 'authMethod'>,
+): never {
   const { failure } = verification;
   if (failure.kind === 'definitive' && failure.destinationRefused) {
     throw new ValidationError(failure.message, integration?.authMethod === 'PROXY' ? 'credentials.host' : 'integration');
@@ -187,9 +198,11 @@ function rejection(verification: Verification & { ok: false }, integration?: Pic
     throw new ProviderUnavailableError(
       `The service could not be reached: ${failure.message}`,
       failure.retryAfterMs === undefined ? undefined : Math.ceil(failure.retryAfterMs / 1000),
+      failure.reason,
+      context,
     );
   }
-  throw new CredentialsRejectedError(failure.reason, failure.message);
+  throw new CredentialsRejectedError(failure.reason, failure.message, context);
 }
 
 /**
@@ -231,7 +244,7 @@ async function lockSuperseded(
 async function requestTokenFor(db: Database, vault: Vault, settings: OAuthSettings, integration: Integration, accountId: string) {
   if (integration.authMethod !== 'OAUTH1') return undefined;
   const requestToken = await obtainRequestToken(db, vault, settings, integration, accountId);
-  if (!requestToken.ok) rejection(requestToken);
+  if (!requestToken.ok) rejection(requestToken, 'new');
   return requestToken.value;
 }
 
@@ -316,7 +329,7 @@ export async function startConnection(
   ensureCredentialMethod(integration);
   const credentialValues = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, credentialValues);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'new', integration);
   const connection = await transaction(db, async (tx) => {
     const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
     await storeCredentials(tx, vault, created, credentialValues);
@@ -528,7 +541,7 @@ export async function connectionAccessToken(
     integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
       ? await clientCredentialsToken(integration, (await readCredentials<CredentialValues>(db, vault, connection.id)) ?? {})
       : await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
-  if (!fresh.ok) rejection(fresh);
+  if (!fresh.ok) rejection(fresh, 'existing');
   await db.insert(accessTokenGrants).values({ accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
   return { accessToken: fresh.tokens.accessToken, expiresAt: fresh.tokens.expiresAt ?? null, connection };
 }
@@ -577,7 +590,7 @@ export async function reauthenticateConnection(
   ensureCredentialMethod(integration);
   const values = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'new', integration);
   const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     const supersede = await lockSuperseded(tx, integration, current);
@@ -650,6 +663,6 @@ export async function listAvailableResources(
   const values = await readCredentials<CredentialValues>(db, vault, connection.id);
   if (!values) return null;
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'existing', integration);
   return verification.resources ?? [];
 }

@@ -9,7 +9,7 @@ import {
   ProviderUnavailableError,
   ValidationError,
 } from '../domain/errors.js';
-import { DISCONNECT_REASONS } from '../domain/disconnect-reasons.js';
+import { reasonText } from '../domain/disconnect-reasons.js';
 import type { DisconnectReason } from '../domain/types.js';
 import { builder } from './builder.js';
 import { DisconnectReasonEnum } from './connection-status.js';
@@ -72,12 +72,12 @@ builder.objectType(CredentialsRejectedError, {
       resolve: (error) => error.reason as DisconnectReason,
     }),
     interpretation: t.string({
-      description: 'What most likely happened.',
-      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].interpretation,
+      description: 'What most likely happened (for credentials just entered, about what was entered).',
+      resolve: (error) => reasonText(error.reason as DisconnectReason, error.context).interpretation,
     }),
     resolution: t.string({
       description: 'What to do about it.',
-      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].resolution,
+      resolve: (error) => reasonText(error.reason as DisconnectReason, error.context).resolution,
     }),
   }),
 });
@@ -90,6 +90,22 @@ builder.objectType(ProviderUnavailableError, {
     retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
       nullable: true,
       description: 'When the service asked to be retried.',
+    }),
+    reason: t.field({
+      type: DisconnectReasonEnum,
+      nullable: true,
+      description: 'What the failure is evidence of (e.g. HOST_UNREACHABLE, HOST_NOT_FOUND), when known.',
+      resolve: (error) => (error.reason as DisconnectReason | undefined) ?? null,
+    }),
+    interpretation: t.string({
+      nullable: true,
+      description: 'What most likely happened, when the reason is known.',
+      resolve: (error) => (error.reason ? reasonText(error.reason as DisconnectReason, error.context).interpretation : null),
+    }),
+    resolution: t.string({
+      nullable: true,
+      description: 'What to do about it, when the reason is known.',
+      resolve: (error) => (error.reason ? reasonText(error.reason as DisconnectReason, error.context).resolution : null),
     }),
   }),
 });
