@@ -208,14 +208,15 @@ function rejection(
 /**
  * ONE_PER_RESOURCE: a connection that becomes ACTIVE on a resource supersedes the account's other
  * live connections of that integration on the same resource. Returns the step that disconnects
- * them: the rows are locked now, before the caller's own transition takes the event lock.
+ * them (and answers the rows it disconnected): the rows are locked now, before the caller's own
+ * transition takes the event lock.
  */
 async function lockSuperseded(
   tx: Database,
   integration: Integration,
   connection: Pick<ConnectionRow, 'id' | 'accountId' | 'integrationKey' | 'resourceId'>,
-): Promise<(by: ConnectionRow) => Promise<void>> {
-  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return async () => {};
+): Promise<(by: ConnectionRow) => Promise<ConnectionRow[]>> {
+  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return async () => [];
   const others = await tx
     .select()
     .from(connections)
@@ -231,13 +232,51 @@ async function lockSuperseded(
     .orderBy(connections.id)
     .for('update');
   return async (by) => {
+    const superseded: ConnectionRow[] = [];
     for (const other of others) {
-      await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
-        reason: 'SUPERSEDED',
-        message: `Replaced by "${by.name}"`,
-      });
+      superseded.push(
+        await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
+          reason: 'SUPERSEDED',
+          message: `Replaced by "${by.name}"`,
+        }),
+      );
     }
+    return superseded;
   };
+}
+
+/** What happened at the service to a superseded connection's grant. */
+export interface SupersededRevocation {
+  connectionId: string;
+  /** Whether the service confirmed the RFC 7009 revocation. */
+  revoked: boolean;
+  /** What happened, for the operator's log (never a token). */
+  message: string;
+}
+
+/**
+ * RFC 7009: revokes the grants of connections a new one superseded, at a service that offers
+ * revocation (refresh token, then access token). Runs after the new connection's transaction
+ * committed and never fails: the new grant is kept whatever the service answers, the outcome is
+ * returned for the log, and a failed revocation is not retried (the superseded connection stays
+ * DISCONNECTED; the service's own ONE_PER_RESOURCE rule, or the token's expiry, ends it there).
+ */
+async function revokeSuperseded(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  superseded: { connection: ConnectionRow; tokens: OAuthTokens }[],
+): Promise<SupersededRevocation[]> {
+  const outcomes: SupersededRevocation[] = [];
+  for (const { connection, tokens } of superseded) {
+    const outcome = await revokeAtProvider(db, vault, settings, integration, connection, tokens).catch((error: unknown) => ({
+      revoked: false,
+      message: `revocation failed (${error instanceof Error ? error.name : 'unknown'})`,
+    }));
+    outcomes.push({ connectionId: connection.id, revoked: outcome.revoked, message: outcome.message });
+  }
+  return outcomes;
 }
 
 /** OAuth 1.0a needs a request token before anything is written; OAuth 2.0 needs none. */
@@ -348,6 +387,11 @@ export interface CallbackOutcome {
   status: ConnectionStatus;
   /** Why the authorization did not complete, for people; undefined on success. */
   error?: string;
+  /**
+   * The RFC 7009 revocations of the grants this connection superseded (ONE_PER_RESOURCE, at a
+   * service that offers revocation), running after commit; it never rejects. Undefined when none.
+   */
+  revocations?: Promise<SupersededRevocation[]>;
 }
 
 /**
@@ -387,7 +431,8 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
   }
   const expiresAt = 'expiresAt' in tokens ? (tokens.expiresAt ?? null) : null;
   const lifetime = integration.tokenLifetime.refreshTokenSeconds;
-  const row = await transaction(db, async (tx) => {
+  const revocable = integration.authMethod === 'OAUTH2' && Boolean(integration.endpoints.revoke);
+  const { row, superseded } = await transaction(db, async (tx) => {
     const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
     const supersede = await lockSuperseded(tx, integration, { ...current, resourceId });
     await storeCredentials(tx, vault, current, tokens);
@@ -402,10 +447,21 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
       .where(eq(connections.id, current.id))
       .returning();
     const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
-    await supersede(active);
-    return active;
+    const replaced = await supersede(active);
+    // Their tokens are read now (the rows are locked) and revoked after commit: no HTTP call holds the transaction.
+    const withTokens: { connection: ConnectionRow; tokens: OAuthTokens }[] = [];
+    for (const other of revocable ? replaced : []) {
+      const tokens = await readCredentials<OAuthTokens>(tx, vault, other.id).catch(() => undefined);
+      if (tokens) withTokens.push({ connection: other, tokens });
+    }
+    return { row: active, superseded: withTokens };
   });
-  return { connectionId: row.id, returnTo: attempt.returnTo, status: row.status };
+  return {
+    connectionId: row.id,
+    returnTo: attempt.returnTo,
+    status: row.status,
+    revocations: superseded.length ? revokeSuperseded(db, vault, settings, integration, superseded) : undefined,
+  };
 }
 
 /** The outcome of a connection test. */
