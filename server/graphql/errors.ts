@@ -9,7 +9,7 @@ import {
   ProviderUnavailableError,
   ValidationError,
 } from '../domain/errors.js';
-import { reasonText } from '../domain/disconnect-reasons.js';
+import { type ReasonContext, reasonText } from '../domain/disconnect-reasons.js';
 import type { DisconnectReason } from '../domain/types.js';
 import { builder } from './builder.js';
 import { DisconnectReasonEnum } from './connection-status.js';
@@ -82,6 +82,24 @@ builder.objectType(CredentialsRejectedError, {
   }),
 });
 
+/** A reason and the context that picks its text. */
+interface Cause {
+  reason: DisconnectReason;
+  context: ReasonContext;
+}
+
+const LikelyCause = builder.objectRef<Cause>('LikelyCause').implement({
+  description: 'What a failure to get an answer most likely means, and what to do about it.',
+  fields: (t) => ({
+    reason: t.field({ type: DisconnectReasonEnum, description: 'The reason the evidence points to.', resolve: (cause) => cause.reason }),
+    interpretation: t.string({
+      description: 'What most likely happened (for credentials just entered, about what was entered).',
+      resolve: (cause) => reasonText(cause.reason, cause.context).interpretation,
+    }),
+    resolution: t.string({ description: 'What to do about it.', resolve: (cause) => reasonText(cause.reason, cause.context).resolution }),
+  }),
+});
+
 builder.objectType(ProviderUnavailableError, {
   name: 'ProviderUnavailableError',
   description: 'The service could not be reached or failed for now; nothing changed. Try again later.',
@@ -91,21 +109,11 @@ builder.objectType(ProviderUnavailableError, {
       nullable: true,
       description: 'When the service asked to be retried.',
     }),
-    reason: t.field({
-      type: DisconnectReasonEnum,
+    likelyCause: t.field({
+      type: LikelyCause,
       nullable: true,
-      description: 'What the failure is evidence of (e.g. HOST_UNREACHABLE, HOST_NOT_FOUND), when known.',
-      resolve: (error) => (error.reason as DisconnectReason | undefined) ?? null,
-    }),
-    interpretation: t.string({
-      nullable: true,
-      description: 'What most likely happened, when the reason is known.',
-      resolve: (error) => (error.reason ? reasonText(error.reason as DisconnectReason, error.context).interpretation : null),
-    }),
-    resolution: t.string({
-      nullable: true,
-      description: 'What to do about it, when the reason is known.',
-      resolve: (error) => (error.reason ? reasonText(error.reason as DisconnectReason, error.context).resolution : null),
+      description: 'What the failure is evidence of (e.g. HOST_UNREACHABLE, HOST_NOT_FOUND) and what to do, when known.',
+      resolve: (error) => (error.reason ? { reason: error.reason as DisconnectReason, context: error.context } : null),
     }),
   }),
 });
