@@ -242,6 +242,14 @@ export function createApp({
     const callback = new URL(req.url ?? '/', oauth.callbackUrl);
     try {
       const outcome = await completeAuthorization(db, vault, oauth, callback);
+      // Superseded grants are revoked after the answer: the user does not wait on the service.
+      void outcome.revocations?.then((revocations) => {
+        for (const { connectionId, revoked, message } of revocations) {
+          const fields = { connection: encodeGlobalId('Connection', connectionId), supersededBy: encodeGlobalId('Connection', outcome.connectionId), message };
+          if (revoked) log.info('superseded grant revoked at the provider', fields);
+          else log.warn('superseded grant not revoked at the provider', fields);
+        }
+      });
       const connection = encodeGlobalId('Connection', outcome.connectionId);
       if (outcome.returnTo) {
         const back = new URL(outcome.returnTo);

@@ -324,11 +324,11 @@ describe.runIf(pgUrl)('PROXY connections to this machine’s PostgreSQL', () => 
         const badUser = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'postgresql', name: 'Warehouse', credentials: login({ user: 'no_such_role_patchbay' }) },
         });
-        expect(badUser.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'INVALID_CREDENTIALS' });
+        expect(badUser.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'USER_NOT_FOUND' });
         const badDb = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'postgresql', name: 'Warehouse', credentials: login({ database: 'no_such_db_patchbay' }) },
         });
-        expect(badDb.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'PROVIDER_ERROR' });
+        expect(badDb.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'DATABASE_NOT_FOUND' });
         expect(JSON.stringify([ok, badUser, badDb])).not.toContain('irrelevant-under-trust-auth');
       });
     });
@@ -429,7 +429,7 @@ describe.runIf(mysqlUrl)('PROXY connections to this machine’s MySQL / MariaDB'
         const missing = await graphql(tx, a.member.viewer, START, {
           input: { integration: 'mysql', name: 'Shop DB', credentials: login({ database: 'no_such_db_patchbay' }) },
         });
-        expect(missing.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'PROVIDER_ERROR' });
+        expect(missing.data!.startConnection).toMatchObject({ __typename: 'CredentialsRejectedError', reason: 'DATABASE_NOT_FOUND' });
       });
     });
   });

@@ -1,4 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
@@ -9,6 +11,7 @@ import { expireAbandonedConnections } from '../server/domain/abandoned.js';
 import { parseGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
+import { until } from './support/wait.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';
 import { startOAuth1Server } from './support/oauth1-server.js';
 import { graphqlData } from './support/graphql-http.js';
@@ -168,6 +171,96 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
       body: new URLSearchParams({ token: tokens.refreshToken!, client_id: provider.clientId, client_secret: provider.clientSecret }),
     });
     expect(((await introspection.json()) as { active: boolean }).active).toBe(false);
+  });
+
+  /** Registers a ONE_PER_RESOURCE integration on the provider (discovery, or explicit endpoints) and configures its client. */
+  async function registerOnePerResource(key: string, endpoints: Record<string, string>) {
+    const registered = await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename ... on Error { message } } }`,
+      { input: { key, name: `One per company ${key}`, authMethod: 'OAUTH2', connectionPolicy: 'ONE_PER_RESOURCE', scopes: ['openid', 'email', 'offline_access'], ...endpoints } },
+      a.admin.token,
+    );
+    expect(registered.registerIntegration).toEqual({ __typename: 'RegisterIntegrationSuccess' });
+    const configured = await gql(
+      `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename } }`,
+      { input: { integration: key, clientId: provider.clientId, clientSecret: provider.clientSecret } },
+      a.admin.token,
+    );
+    expect(configured.configureIntegration.__typename).toBe('ConfigureIntegrationSuccess');
+  }
+
+  /** Connects `integration` to resource `company-1` through the provider; the connection's global id. */
+  async function connectCompany(integration: string, name: string) {
+    const data = await gql(START, { input: { integration, name, resourceId: 'company-1', returnTo: RETURN_TO } }, a.member.token);
+    const started = data.startConnection.result as { authorizationUrl: string; connection: { id: string } };
+    const response = await callback(await provider.authorize(started.authorizationUrl));
+    expect(new URL(response.headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
+    return started.connection.id;
+  }
+
+  const introspect = async (token: string) => {
+    const response = await fetch(`${provider.issuer}/token/introspection`, {
+      method: 'POST',
+      body: new URLSearchParams({ token, client_id: provider.clientId, client_secret: provider.clientSecret }),
+    });
+    return ((await response.json()) as { active: boolean }).active;
+  };
+
+  /** A refresh at the provider itself with `refreshToken`: its HTTP status and error code. */
+  const refreshAtProvider = async (refreshToken: string) => {
+    const response = await fetch(`${provider.issuer}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: provider.clientId, client_secret: provider.clientSecret }),
+    });
+    return { status: response.status, error: ((await response.json()) as { error?: string }).error };
+  };
+
+  it('ONE_PER_RESOURCE: the superseded connection\'s grant is revoked at the provider (RFC 7009) after commit; the new one keeps working', async () => {
+    await registerOnePerResource('test-oidc-one', { issuerUrl: provider.issuer });
+    const oldGid = await connectCompany('test-oidc-one', 'Company 1 (old)');
+    const oldTokens = await tokensOf(oldGid);
+    expect(await introspect(oldTokens.refreshToken!)).toBe(true);
+
+    const newGid = await connectCompany('test-oidc-one', 'Company 1 (new)');
+    expect(await rowOf(oldGid)).toMatchObject({ status: 'DISCONNECTED', disconnectReason: 'SUPERSEDED' });
+    expect((await rowOf(newGid)).status).toBe('ACTIVE');
+    // Revoked after the redirect was sent: wait for the log line that records it.
+    await until(() => logLines.some((line) => line.includes('superseded grant revoked at the provider') && line.includes(oldGid)), 'the revocation');
+    expect(await introspect(oldTokens.refreshToken!)).toBe(false);
+    expect(await introspect(oldTokens.accessToken)).toBe(false);
+    expect(await refreshAtProvider(oldTokens.refreshToken!)).toEqual({ status: 400, error: 'invalid_grant' });
+
+    // The new grant is untouched: active at the provider, and the gateway refreshes it.
+    const newTokens = await tokensOf(newGid);
+    expect(await introspect(newTokens.refreshToken!)).toBe(true);
+    const newId = parseGlobalId(newGid, 'Connection');
+    await storeCredentials(db(), testVault, { id: newId, accountId: a.account.id }, { ...newTokens, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const tested = await gql(TEST, { id: newGid }, a.member.token);
+    expect(tested.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
+    expect((await tokensOf(newGid)).refreshToken).not.toBe(newTokens.refreshToken);
+    for (const text of [oldTokens.accessToken, oldTokens.refreshToken!, newTokens.refreshToken!]) expect(logLines.join('\n')).not.toContain(text);
+  });
+
+  it('ONE_PER_RESOURCE: a revocation endpoint that fails loses nothing: the new connection is ACTIVE, the failure is logged, not retried', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await registerOnePerResource('test-oidc-dead-revoke', {
+      authorizeUrl: `${provider.issuer}/auth`,
+      tokenUrl: `${provider.issuer}/token`,
+      revokeUrl: `http://127.0.0.1:${deadPort}/revoke`,
+      verifyUrl: `${provider.issuer}/me`,
+    });
+    const oldGid = await connectCompany('test-oidc-dead-revoke', 'Company 1 (old, dead revoke)');
+    const oldTokens = await tokensOf(oldGid);
+    const newGid = await connectCompany('test-oidc-dead-revoke', 'Company 1 (new, dead revoke)');
+    await until(() => logLines.some((line) => line.includes('superseded grant not revoked at the provider') && line.includes(oldGid)), 'the failed revocation');
+    expect(await rowOf(oldGid)).toMatchObject({ status: 'DISCONNECTED', disconnectReason: 'SUPERSEDED' });
+    expect((await rowOf(newGid)).status).toBe('ACTIVE');
+    expect(await introspect((await tokensOf(newGid)).refreshToken!)).toBe(true);
+    // Nothing revoked it: the old grant is still live at the provider (the service's own rule must end it).
+    expect(await introspect(oldTokens.refreshToken!)).toBe(true);
   });
 
   it('OAUTH2_CLIENT_CREDENTIALS: the app-only token grant proves the client id and secret before anything is stored', async () => {

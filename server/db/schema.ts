@@ -41,6 +41,13 @@ export const disconnectReason = pgEnum('disconnect_reason', [
   'PROVIDER_ERROR',
   'SUPERSEDED',
   'UNKNOWN',
+  // Database logins and reaching a service (added later: enum values only ever append).
+  'DATABASE_NOT_FOUND',
+  'USER_NOT_FOUND',
+  'TLS_REQUIRED',
+  'HOST_UNREACHABLE',
+  'HOST_NOT_FOUND',
+  'TLS_CERTIFICATE',
 ]);
 export const dataSourceStatus = pgEnum('data_source_status', ['ACTIVE', 'PAUSED', 'BROKEN']);
 export const refreshRunStatus = pgEnum('refresh_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED']);

@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { connectOutbound, outboundFetch, outboundSocket, urlTarget } from '../edge/outbound.js';
-import { classifyHttpFailure, classifyNetworkFailure, type Failure, serviceMessage } from './failures.js';
+import { classifyDatabaseLoginFailure, classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
 import { fillPlaceholders } from './endpoints.js';
 import { clientCredentialsToken } from './oauth2.js';
 import { serviceTimeout, serviceTimeoutSignal } from './service-calls.js';
@@ -68,30 +68,21 @@ async function verifyOverHttp(integration: IntegrationDefinition, values: Creden
   return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };
 }
 
-/** PostgreSQL error codes (SQLSTATE) that mean the login itself is wrong or lacks rights. */
-const POSTGRES_DEFINITIVE: Record<string, Failure & { kind: 'definitive' }> = {
-  '28P01': { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the password' },
-  '28000': { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the login' },
-  '3D000': { kind: 'definitive', reason: 'PROVIDER_ERROR', message: 'The database does not exist' },
-  '42501': { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message: 'The role may not connect or read' },
-};
-
-/** A database's own answer (as opposed to a failure to reach it), which may be shown as it is. */
-function databaseAnswered(error: unknown): boolean {
-  return (error as Error)?.name === 'PostgresError' || typeof (error as { sqlMessage?: unknown })?.sqlMessage === 'string';
+/** A database login's port that is not a TCP port (input is checked at the edge; this is for stored values). */
+function invalidPort(port: string | undefined): Failure {
+  return { kind: 'definitive', reason: 'HOST_UNREACHABLE', message: `The port "${port}" is not a number from 1 to 65535` };
 }
 
-/** A database login's failure: a known refusal, the database's own words, or the guard's neutral network failure. */
-function loginFailure(error: unknown, known: Failure | undefined, target: { host: string; port: number }): Failure {
-  if (known) return known;
-  if (databaseAnswered(error)) return { kind: 'transient', message: serviceMessage((error as Error).message, 'The database failed') };
-  return classifyNetworkFailure(error, target);
+/** Whether a database login's port, as typed, is a TCP port (empty: the engine's default). */
+export function validDatabasePort(port: string | undefined): boolean {
+  if (port === undefined || port.trim() === '') return true;
+  return /^\d{1,5}$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535;
 }
 
 async function verifyPostgres(values: CredentialValues): Promise<Verification> {
   const port = Number(values.port || 5432);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
+    return { ok: false, failure: invalidPort(values.port) };
   }
   const target = { host: values.host, port };
   // One dial per login: postgres.js redials at once whenever a connection closes before it is
@@ -126,24 +117,16 @@ async function verifyPostgres(values: CredentialValues): Promise<Verification> {
       limit 1000`;
     return { ok: true, resources: tables.map((t) => ({ id: `${t.schema}.${t.name}`, name: `${t.schema}.${t.name}` })) };
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    return { ok: false, failure: loginFailure(error, code ? POSTGRES_DEFINITIVE[code] : undefined, target) };
+    return { ok: false, failure: classifyDatabaseLoginFailure('postgresql', error, target) };
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {});
   }
 }
 
-/** MySQL / MariaDB error numbers that mean the login itself is wrong or lacks rights. */
-const MYSQL_DEFINITIVE: Record<number, Failure & { kind: 'definitive' }> = {
-  1045: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The database rejected the user name or password' },
-  1044: { kind: 'definitive', reason: 'INSUFFICIENT_PRIVILEGES', message: 'The user may not access this database' },
-  1049: { kind: 'definitive', reason: 'PROVIDER_ERROR', message: 'The database does not exist' },
-};
-
 async function verifyMysql(values: CredentialValues): Promise<Verification> {
   const port = Number(values.port || 3306);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return { ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'The port is not valid' } };
+    return { ok: false, failure: invalidPort(values.port) };
   }
   const target = { host: values.host, port };
   let connection: mysql.Connection | undefined;
@@ -164,8 +147,7 @@ async function verifyMysql(values: CredentialValues): Promise<Verification> {
     );
     return { ok: true, resources: rows.map((row) => ({ id: `${row.s}.${row.n}`, name: `${row.s}.${row.n}` })) };
   } catch (error) {
-    const known = databaseAnswered(error) ? MYSQL_DEFINITIVE[(error as { errno?: number }).errno ?? 0] : undefined;
-    return { ok: false, failure: loginFailure(error, known, target) };
+    return { ok: false, failure: classifyDatabaseLoginFailure('mysql', error, target) };
   } finally {
     await connection?.end().catch(() => {});
   }

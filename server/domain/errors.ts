@@ -67,6 +67,8 @@ export class CredentialsRejectedError extends PatchbayError {
     /** The classified reason (a DisconnectReason). */
     readonly reason: string,
     message: string,
+    /** Whether the credentials were just entered ('new': creating or reauthenticating) or stored ('existing'). */
+    readonly context: 'new' | 'existing' = 'existing',
   ) {
     super(message);
   }
@@ -80,6 +82,10 @@ export class ProviderUnavailableError extends PatchbayError {
     message: string,
     /** When the service asked to be retried, in seconds. */
     readonly retryAfterSeconds?: number,
+    /** What the failure is evidence of (a DisconnectReason such as HOST_UNREACHABLE), when known. */
+    readonly reason?: string,
+    /** Whether the credentials were just entered ('new') or stored ('existing'), for the reason's text. */
+    readonly context: 'new' | 'existing' = 'existing',
   ) {
     super(message);
   }

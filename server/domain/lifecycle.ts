@@ -12,6 +12,7 @@ import {
   type AvailableResource,
   type CredentialValues,
   supportsCredentials,
+  validDatabasePort,
   type Verification,
   verifyCredentials,
 } from './auth-methods.js';
@@ -21,6 +22,7 @@ import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
 import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
+import type { ReasonContext } from './disconnect-reasons.js';
 import type { TransientFailure } from './failures.js';
 import { CredentialsRejectedError, ForbiddenError, ProviderUnavailableError, ValidationError } from './errors.js';
 import {
@@ -170,15 +172,24 @@ function validCredentials(integration: Integration, values: Record<string, unkno
       throw new ValidationError(`${field.label} is required`, `credentials.${field.key}`);
     }
   }
+  if (integration.authMethod === 'PROXY' && !validDatabasePort(result.port)) {
+    throw new ValidationError(`Port must be a number from 1 to 65535 (got "${result.port}")`, 'credentials.port');
+  }
   return result;
 }
 
 /**
  * Turns a failed verification into the error the caller sees; nothing has been written. A
  * destination the outbound guard refused is a validation error on what names it: a database
- * login's host, else the integration's endpoints.
+ * login's host, else the integration's endpoints. `context` picks the reason's text: 'new' for
+ * credentials just entered (creating or reauthenticating: "check what you entered"), 'existing'
+ * for stored ones ("reauthenticate").
  */
-function rejection(verification: Verification & { ok: false }, integration?: Pick<Integration, 'authMethod'>): never {
+function rejection(
+  verification: Verification & { ok: false },
+  context: ReasonContext,
+  integration?: Pick<Integration, 'authMethod'>,
+): never {
   const { failure } = verification;
   if (failure.kind === 'definitive' && failure.destinationRefused) {
     throw new ValidationError(failure.message, integration?.authMethod === 'PROXY' ? 'credentials.host' : 'integration');
@@ -187,22 +198,25 @@ function rejection(verification: Verification & { ok: false }, integration?: Pic
     throw new ProviderUnavailableError(
       `The service could not be reached: ${failure.message}`,
       failure.retryAfterMs === undefined ? undefined : Math.ceil(failure.retryAfterMs / 1000),
+      failure.reason,
+      context,
     );
   }
-  throw new CredentialsRejectedError(failure.reason, failure.message);
+  throw new CredentialsRejectedError(failure.reason, failure.message, context);
 }
 
 /**
  * ONE_PER_RESOURCE: a connection that becomes ACTIVE on a resource supersedes the account's other
  * live connections of that integration on the same resource. Returns the step that disconnects
- * them: the rows are locked now, before the caller's own transition takes the event lock.
+ * them (and answers the rows it disconnected): the rows are locked now, before the caller's own
+ * transition takes the event lock.
  */
 async function lockSuperseded(
   tx: Database,
   integration: Integration,
   connection: Pick<ConnectionRow, 'id' | 'accountId' | 'integrationKey' | 'resourceId'>,
-): Promise<(by: ConnectionRow) => Promise<void>> {
-  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return async () => {};
+): Promise<(by: ConnectionRow) => Promise<ConnectionRow[]>> {
+  if (integration.connectionPolicy !== 'ONE_PER_RESOURCE' || !connection.resourceId) return async () => [];
   const others = await tx
     .select()
     .from(connections)
@@ -218,20 +232,58 @@ async function lockSuperseded(
     .orderBy(connections.id)
     .for('update');
   return async (by) => {
+    const superseded: ConnectionRow[] = [];
     for (const other of others) {
-      await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
-        reason: 'SUPERSEDED',
-        message: `Replaced by "${by.name}"`,
-      });
+      superseded.push(
+        await transition(tx, other, 'DISCONNECTED', { kind: 'SYSTEM' }, {
+          reason: 'SUPERSEDED',
+          message: `Replaced by "${by.name}"`,
+        }),
+      );
     }
+    return superseded;
   };
+}
+
+/** What happened at the service to a superseded connection's grant. */
+export interface SupersededRevocation {
+  connectionId: string;
+  /** Whether the service confirmed the RFC 7009 revocation. */
+  revoked: boolean;
+  /** What happened, for the operator's log (never a token). */
+  message: string;
+}
+
+/**
+ * RFC 7009: revokes the grants of connections a new one superseded, at a service that offers
+ * revocation (refresh token, then access token). Runs after the new connection's transaction
+ * committed and never fails: the new grant is kept whatever the service answers, the outcome is
+ * returned for the log, and a failed revocation is not retried (the superseded connection stays
+ * DISCONNECTED; the service's own ONE_PER_RESOURCE rule, or the token's expiry, ends it there).
+ */
+async function revokeSuperseded(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  superseded: { connection: ConnectionRow; tokens: OAuthTokens }[],
+): Promise<SupersededRevocation[]> {
+  const outcomes: SupersededRevocation[] = [];
+  for (const { connection, tokens } of superseded) {
+    const outcome = await revokeAtProvider(db, vault, settings, integration, connection, tokens).catch((error: unknown) => ({
+      revoked: false,
+      message: `revocation failed (${error instanceof Error ? error.name : 'unknown'})`,
+    }));
+    outcomes.push({ connectionId: connection.id, revoked: outcome.revoked, message: outcome.message });
+  }
+  return outcomes;
 }
 
 /** OAuth 1.0a needs a request token before anything is written; OAuth 2.0 needs none. */
 async function requestTokenFor(db: Database, vault: Vault, settings: OAuthSettings, integration: Integration, accountId: string) {
   if (integration.authMethod !== 'OAUTH1') return undefined;
   const requestToken = await obtainRequestToken(db, vault, settings, integration, accountId);
-  if (!requestToken.ok) rejection(requestToken);
+  if (!requestToken.ok) rejection(requestToken, 'new');
   return requestToken.value;
 }
 
@@ -316,7 +368,7 @@ export async function startConnection(
   ensureCredentialMethod(integration);
   const credentialValues = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, credentialValues);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'new', integration);
   const connection = await transaction(db, async (tx) => {
     const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
     await storeCredentials(tx, vault, created, credentialValues);
@@ -335,6 +387,11 @@ export interface CallbackOutcome {
   status: ConnectionStatus;
   /** Why the authorization did not complete, for people; undefined on success. */
   error?: string;
+  /**
+   * The RFC 7009 revocations of the grants this connection superseded (ONE_PER_RESOURCE, at a
+   * service that offers revocation), running after commit; it never rejects. Undefined when none.
+   */
+  revocations?: Promise<SupersededRevocation[]>;
 }
 
 /**
@@ -374,7 +431,8 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
   }
   const expiresAt = 'expiresAt' in tokens ? (tokens.expiresAt ?? null) : null;
   const lifetime = integration.tokenLifetime.refreshTokenSeconds;
-  const row = await transaction(db, async (tx) => {
+  const revocable = integration.authMethod === 'OAUTH2' && Boolean(integration.endpoints.revoke);
+  const { row, superseded } = await transaction(db, async (tx) => {
     const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
     const supersede = await lockSuperseded(tx, integration, { ...current, resourceId });
     await storeCredentials(tx, vault, current, tokens);
@@ -389,10 +447,21 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
       .where(eq(connections.id, current.id))
       .returning();
     const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
-    await supersede(active);
-    return active;
+    const replaced = await supersede(active);
+    // Their tokens are read now (the rows are locked) and revoked after commit: no HTTP call holds the transaction.
+    const withTokens: { connection: ConnectionRow; tokens: OAuthTokens }[] = [];
+    for (const other of revocable ? replaced : []) {
+      const tokens = await readCredentials<OAuthTokens>(tx, vault, other.id).catch(() => undefined);
+      if (tokens) withTokens.push({ connection: other, tokens });
+    }
+    return { row: active, superseded: withTokens };
   });
-  return { connectionId: row.id, returnTo: attempt.returnTo, status: row.status };
+  return {
+    connectionId: row.id,
+    returnTo: attempt.returnTo,
+    status: row.status,
+    revocations: superseded.length ? revokeSuperseded(db, vault, settings, integration, superseded) : undefined,
+  };
 }
 
 /** The outcome of a connection test. */
@@ -528,7 +597,7 @@ export async function connectionAccessToken(
     integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
       ? await clientCredentialsToken(integration, (await readCredentials<CredentialValues>(db, vault, connection.id)) ?? {})
       : await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
-  if (!fresh.ok) rejection(fresh);
+  if (!fresh.ok) rejection(fresh, 'existing');
   await db.insert(accessTokenGrants).values({ accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
   return { accessToken: fresh.tokens.accessToken, expiresAt: fresh.tokens.expiresAt ?? null, connection };
 }
@@ -577,7 +646,7 @@ export async function reauthenticateConnection(
   ensureCredentialMethod(integration);
   const values = validCredentials(integration, input.credentials);
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'new', integration);
   const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'edit', { forUpdate: true });
     const supersede = await lockSuperseded(tx, integration, current);
@@ -650,6 +719,6 @@ export async function listAvailableResources(
   const values = await readCredentials<CredentialValues>(db, vault, connection.id);
   if (!values) return null;
   const verification = await verifyCredentials(integration, values);
-  if (!verification.ok) rejection(verification, integration);
+  if (!verification.ok) rejection(verification, 'existing', integration);
   return verification.resources ?? [];
 }

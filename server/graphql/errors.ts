@@ -9,7 +9,7 @@ import {
   ProviderUnavailableError,
   ValidationError,
 } from '../domain/errors.js';
-import { DISCONNECT_REASONS } from '../domain/disconnect-reasons.js';
+import { type ReasonContext, reasonText } from '../domain/disconnect-reasons.js';
 import type { DisconnectReason } from '../domain/types.js';
 import { builder } from './builder.js';
 import { DisconnectReasonEnum } from './connection-status.js';
@@ -72,13 +72,31 @@ builder.objectType(CredentialsRejectedError, {
       resolve: (error) => error.reason as DisconnectReason,
     }),
     interpretation: t.string({
-      description: 'What most likely happened.',
-      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].interpretation,
+      description: 'What most likely happened (for credentials just entered, about what was entered).',
+      resolve: (error) => reasonText(error.reason as DisconnectReason, error.context).interpretation,
     }),
     resolution: t.string({
       description: 'What to do about it.',
-      resolve: (error) => DISCONNECT_REASONS[error.reason as DisconnectReason].resolution,
+      resolve: (error) => reasonText(error.reason as DisconnectReason, error.context).resolution,
     }),
+  }),
+});
+
+/** A reason and the context that picks its text. */
+interface Cause {
+  reason: DisconnectReason;
+  context: ReasonContext;
+}
+
+const LikelyCause = builder.objectRef<Cause>('LikelyCause').implement({
+  description: 'What a failure to get an answer most likely means, and what to do about it.',
+  fields: (t) => ({
+    reason: t.field({ type: DisconnectReasonEnum, description: 'The reason the evidence points to.', resolve: (cause) => cause.reason }),
+    interpretation: t.string({
+      description: 'What most likely happened (for credentials just entered, about what was entered).',
+      resolve: (cause) => reasonText(cause.reason, cause.context).interpretation,
+    }),
+    resolution: t.string({ description: 'What to do about it.', resolve: (cause) => reasonText(cause.reason, cause.context).resolution }),
   }),
 });
 
@@ -90,6 +108,12 @@ builder.objectType(ProviderUnavailableError, {
     retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
       nullable: true,
       description: 'When the service asked to be retried.',
+    }),
+    likelyCause: t.field({
+      type: LikelyCause,
+      nullable: true,
+      description: 'What the failure is evidence of (e.g. HOST_UNREACHABLE, HOST_NOT_FOUND) and what to do, when known.',
+      resolve: (error) => (error.reason ? { reason: error.reason as DisconnectReason, context: error.context } : null),
     }),
   }),
 });
