@@ -19,12 +19,16 @@ import {
   classifyNetworkFailure,
   MYSQL_LOGIN_REFUSALS,
   POSTGRES_LOGIN_REFUSALS,
+  withoutSecrets,
 } from '../server/domain/failures.js';
+import type { IntegrationDefinition } from '../server/domain/catalog-types.js';
+import { verifyAccessToken } from '../server/domain/oauth2.js';
 import { createLog } from '../server/log.js';
 import type { DisconnectReason } from '../server/domain/types.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
 import { postGraphql } from './support/graphql-http.js';
+import { startStubService, type StubService } from './support/stub-service.js';
 
 const TARGET = { host: 'db.example.test', port: 5432 };
 
@@ -150,6 +154,29 @@ describe('failure classification, table by table', () => {
     expect(reasonText('DATABASE_NOT_FOUND', 'new').resolution).toMatch(/Check the database name you entered/);
     expect(reasonText('INVALID_CREDENTIALS', 'existing').resolution).toMatch(/Reauthenticate the connection/);
     expect(reasonText('DATABASE_NOT_FOUND', 'existing').interpretation).not.toMatch(/subscription|plan/);
+  });
+});
+
+describe('only secret values are redacted from what a service echoes', () => {
+  let stub: StubService;
+  beforeAll(async () => {
+    stub = await startStubService();
+  });
+  afterAll(async () => {
+    await stub?.close();
+  });
+
+  it('an access token a service echoes in its refusal is redacted; the rest of its words stay', async () => {
+    const integration = { key: 'stub-oauth', name: 'Stub OAuth', authMethod: 'OAUTH2', endpoints: { verify: { url: `${stub.url}/me`, method: 'GET' } } };
+    const tokens = { accessToken: 'stub-access-echoed-secret-4471', refreshToken: 'stub-refresh-echoed-secret-9902' };
+    const result = await verifyAccessToken(integration as unknown as IntegrationDefinition, tokens, null);
+    expect(result).toEqual({ ok: false, failure: { kind: 'definitive', reason: 'INVALID_CREDENTIALS', message: 'Invalid access token: [redacted]' } });
+  });
+
+  it('withoutSecrets removes each secret of 4 characters or more and nothing else', () => {
+    const failure = { kind: 'definitive' as const, reason: 'INVALID_CREDENTIALS' as const, message: "Access denied for user 'reader'@'db.example.test' using pw-Secret-1 on port 5432" };
+    expect(withoutSecrets(failure, ['pw-Secret-1', null, undefined, 'abc'])).toEqual({ ...failure, message: "Access denied for user 'reader'@'db.example.test' using [redacted] on port 5432" });
+    expect(withoutSecrets(failure, [])).toBe(failure);
   });
 });
 

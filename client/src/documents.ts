@@ -15,7 +15,13 @@ export type DisconnectReason =
   | 'EXPIRED_TOKEN'
   | 'PROVIDER_ERROR'
   | 'SUPERSEDED'
-  | 'UNKNOWN';
+  | 'UNKNOWN'
+  | 'DATABASE_NOT_FOUND'
+  | 'USER_NOT_FOUND'
+  | 'TLS_REQUIRED'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_NOT_FOUND'
+  | 'TLS_CERTIFICATE';
 export type AuthMethod = 'OAUTH2' | 'OAUTH2_CLIENT_CREDENTIALS' | 'OAUTH1' | 'BASIC' | 'API_KEY' | 'PROXY';
 export type DataSourceStatus = 'ACTIVE' | 'BROKEN' | 'PAUSED';
 export type RefreshRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -46,6 +52,7 @@ export interface MutationError {
   resolution?: string;
   /** ProviderUnavailableError */
   retryAfterSeconds?: number | null;
+  likelyCause?: { reason: DisconnectReason; interpretation: string; resolution: string } | null;
   /** ValidationError */
   field?: string | null;
   /** ConnectionInUseError */
@@ -137,6 +144,11 @@ export const MutationErrorFragment = gql`
     }
     ... on ProviderUnavailableError {
       retryAfterSeconds
+      likelyCause {
+        reason
+        interpretation
+        resolution
+      }
     }
     ... on ValidationError {
       field

@@ -28,6 +28,12 @@ export const REASON_LABELS: Record<DisconnectReason, string> = {
   PROVIDER_ERROR: 'Refused by the service',
   SUPERSEDED: 'Replaced by a newer connection',
   UNKNOWN: 'Unclassified failure',
+  DATABASE_NOT_FOUND: 'Database not found',
+  USER_NOT_FOUND: 'Database user not found',
+  TLS_REQUIRED: 'Unencrypted login refused',
+  HOST_UNREACHABLE: 'Host unreachable',
+  HOST_NOT_FOUND: 'Host name not found',
+  TLS_CERTIFICATE: 'Certificate not trusted',
 };
 
 export const AUTH_METHOD_LABELS: Record<AuthMethod, string> = {

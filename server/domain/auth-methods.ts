@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import postgres from 'postgres';
 import type { IntegrationDefinition } from './catalog-types.js';
 import { connectOutbound, outboundFetch, outboundSocket, urlTarget } from '../edge/outbound.js';
-import { classifyDatabaseLoginFailure, classifyHttpFailure, classifyNetworkFailure, type Failure } from './failures.js';
+import { classifyDatabaseLoginFailure, classifyHttpFailure, classifyNetworkFailure, type Failure, withoutSecrets } from './failures.js';
 import { fillPlaceholders } from './endpoints.js';
 import { clientCredentialsToken } from './oauth2.js';
 import { serviceTimeout, serviceTimeoutSignal } from './service-calls.js';
@@ -187,11 +187,9 @@ export async function verifyCredentials(integration: IntegrationDefinition, valu
         : await verifyOverHttp(integration, values);
   if (!result.ok) {
     // A service may echo what it was sent; no secret leaves this function. Fields declared not
-    // secret (a database's host and port) stay, so "Could not reach <host>:<port>" names them.
+    // secret (a database's host, port, database and user) stay, so messages name what was typed.
     const shown = new Set(integration.credentialFields.filter((field) => !field.secret).map((field) => field.key));
-    for (const [key, value] of Object.entries(values)) {
-      if (value.length >= 4 && !shown.has(key)) result.failure.message = result.failure.message.split(value).join('[redacted]');
-    }
+    return { ok: false, failure: withoutSecrets(result.failure, Object.entries(values).filter(([key]) => !shown.has(key)).map(([, value]) => value)) };
   }
   return result;
 }

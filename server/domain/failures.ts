@@ -39,6 +39,17 @@ export function serviceMessage(text: string | undefined | null, fallback: string
   return (clean || fallback).slice(0, MAX_MESSAGE);
 }
 
+/**
+ * Removes secret values (a password, an API key, a client secret, tokens) from a failure's
+ * message, since a service may echo what it was sent; everything else (the host, port, database
+ * or user typed) stays. Values shorter than 4 characters are left, or any message would be shredded.
+ */
+export function withoutSecrets<F extends Failure>(failure: F, secrets: readonly (string | null | undefined)[]): F {
+  let message = failure.message;
+  for (const secret of secrets) if (secret && secret.length >= 4) message = message.split(secret).join('[redacted]');
+  return message === failure.message ? failure : { ...failure, message };
+}
+
 /** Parses Retry-After (seconds or an HTTP date) into milliseconds from `now`. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;

@@ -14,7 +14,7 @@ import type { IntegrationDefinition } from './catalog-types.js';
 import { fillPlaceholders } from './endpoints.js';
 import { serviceTimeoutSignal } from './service-calls.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
-import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure } from './failures.js';
+import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure, withoutSecrets } from './failures.js';
 import { type Integration, loadIntegrations } from './integrations.js';
 import type { ConnectionRow } from './types.js';
 import type { Vault } from './vault.js';
@@ -371,7 +371,8 @@ export async function verifyAccessToken(integration: IntegrationDefinition, toke
     });
     const body = await response.text().catch(() => '');
     if (response.ok) return { ok: true };
-    return { ok: false, failure: classifyHttpFailure(response.status, body, response.headers) };
+    // A service may echo the token it was sent.
+    return { ok: false, failure: withoutSecrets(classifyHttpFailure(response.status, body, response.headers), [tokens.accessToken, tokens.refreshToken]) };
   } catch (error) {
     return { ok: false, failure: classifyNetworkFailure(error, urlTarget(url)) };
   }

@@ -77,7 +77,8 @@ export async function startStubService(header = 'x-api-key'): Promise<StubServic
         }
         const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
         if (bearer) {
-          return stub.validKeys.has(bearer) ? json(res, 200, { sub: 'me' }) : json(res, 401, { error: 'invalid_token' });
+          // Echoes the token it refuses, as some services do (Patchbay must not show it back).
+          return stub.validKeys.has(bearer) ? json(res, 200, { sub: 'me' }) : json(res, 401, { error: 'invalid_token', error_description: `Invalid access token: ${bearer}` });
         }
         const key = req.headers[header];
         if (typeof key !== 'string' || !stub.validKeys.has(key)) {

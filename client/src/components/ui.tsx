@@ -129,7 +129,14 @@ export function MutationErrorNotice({ error, onDismiss }: { error: MutationError
   if (error.__typename === 'ProviderUnavailableError') {
     return (
       <Notice tone="warn" title="The service could not be reached" onDismiss={onDismiss}>
+        {error.likelyCause && <p className="label">{REASON_LABELS[error.likelyCause.reason]}</p>}
         <p>{error.message}</p>
+        {error.likelyCause && <p>{error.likelyCause.interpretation}</p>}
+        {error.likelyCause && (
+          <p>
+            <span className="label">What to do:</span> {error.likelyCause.resolution}
+          </p>
+        )}
         <p className="muted small">
           Nothing changed. Try again {error.retryAfterSeconds ? `in ${error.retryAfterSeconds} seconds` : 'in a moment'}.
         </p>
