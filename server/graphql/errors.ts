@@ -7,6 +7,7 @@ import {
   NotFoundError,
   PatchbayError,
   ProviderUnavailableError,
+  RefreshRunningError,
   ValidationError,
 } from '../domain/errors.js';
 import { DISCONNECT_REASONS } from '../domain/disconnect-reasons.js';
@@ -92,6 +93,12 @@ builder.objectType(ProviderUnavailableError, {
       description: 'When the service asked to be retried.',
     }),
   }),
+});
+
+builder.objectType(RefreshRunningError, {
+  name: 'RefreshRunningError',
+  description: 'A refresh of the data source is RUNNING; Refresh now waits for it to end.',
+  interfaces: [ErrorInterface],
 });
 
 /** The errors every mutation can answer with. */
