@@ -107,7 +107,7 @@ describeEachDatabase('refresh dispatch', (db) => {
       expect(row.refreshRunId).toBe(runs.find((run) => run.dataSourceId === sources[0].id)!.id);
       // Still due by its schedule, but leased: it is running, not late.
       const node = await graphql(tx, t.owner.viewer, SOURCE, { id: encodeGlobalId('DataSource', sources[0].id) });
-      expect(node.data!.node).toMatchObject({ late: false, runningRun: { status: 'RUNNING' } });
+      expect(node.data!.node).toMatchObject({ late: false, runningRun: { status: 'RUNNING' }, nextRefreshAt: nextScheduledAt('0 * * * *', new Date()).toISOString() });
     });
   });
 
@@ -173,11 +173,14 @@ describeEachDatabase('refresh dispatch', (db) => {
       expect(claims!.map((c) => c.dataSource.name)).toEqual(['Due 0']);
       expect(await claim(tx, t, { integrations: ['google-analytics-4'], max: 100 })).toMatchObject({ claims: [] });
       // Pretend the lease is nearly over; a progress report pushes it out again by its 60 s.
-      await tx.update(dataSources).set({ refreshLeaseUntil: sql`now() + interval '1 second'` }).where(eq(dataSources.id, source.id));
+      await tx.update(dataSources).set({ refreshLeaseUntil: sql`now() + interval '1 second'`, nextRefreshAt: sql`now() + interval '1 second'` }).where(eq(dataSources.id, source.id));
       const progress = await graphql(tx, t.service.viewer, UPDATE_RUN, { input: { id: claims![0].refreshRun.id, rows: 500 } });
       expect(progress.data!.updateRefreshRun).toMatchObject({ refreshRun: { status: 'RUNNING', rows: 500 } });
-      const [renewed] = rowsOf<{ left: number }>(await tx.execute(sql`select extract(epoch from refresh_lease_until - now())::int as left from data_sources where id = ${source.id}`));
-      expect(Number(renewed.left)).toBe(60);
+      const [renewed] = rowsOf<{ left: number; due: number }>(
+        await tx.execute(sql`select extract(epoch from refresh_lease_until - now())::int as left, extract(epoch from next_refresh_at - now())::int as due from data_sources where id = ${source.id}`),
+      );
+      // Renewed by its 60 s; should the worker go silent, the source is due again when the lease ends.
+      expect([Number(renewed.left), Number(renewed.due)]).toEqual([60, 60]);
       const live = await graphql(tx, t.owner.viewer, SOURCE, { id: encodeGlobalId('DataSource', source.id) });
       expect(live.data!.node).toMatchObject({ runningRun: { rows: 500 } });
       const end = await graphql(tx, t.service.viewer, UPDATE_RUN, { input: { id: claims![0].refreshRun.id, status: 'SUCCEEDED', rows: 800 } });
@@ -202,9 +205,10 @@ describeEachDatabase('refresh dispatch', (db) => {
       expect(claims).toHaveLength(2);
       const runOf = (id: string) => claims!.find((c) => c.dataSource.id === encodeGlobalId('DataSource', id))!.refreshRun.id;
       // Both workers went silent; their leases ran out (the clock is the transaction's here).
-      await tx.update(dataSources).set({ refreshLeaseUntil: sql`now() - interval '1 second'` }).where(inArray(dataSources.id, [one.id, two.id]));
+      const expire = (ids: string[]) =>
+        tx.update(dataSources).set({ refreshLeaseUntil: sql`now() - interval '1 second'`, nextRefreshAt: sql`now() - interval '1 second'` }).where(inArray(dataSources.id, ids));
       // The sweep ends one...
-      await tx.update(dataSources).set({ refreshLeaseUntil: sql`now() + interval '1 minute'` }).where(eq(dataSources.id, two.id));
+      await expire([one.id]);
       expect(await abandonExpiredLeases(tx)).toBeGreaterThanOrEqual(1);
       const [swept] = await tx.select().from(refreshRuns).where(eq(refreshRuns.dataSourceId, one.id));
       expect(swept).toMatchObject({ status: 'ABANDONED' });
@@ -212,7 +216,7 @@ describeEachDatabase('refresh dispatch', (db) => {
       const late = await graphql(tx, t.service.viewer, UPDATE_RUN, { input: { id: runOf(one.id), status: 'SUCCEEDED' } });
       expect(late.data!.updateRefreshRun).toMatchObject({ __typename: 'ValidationError' });
       // ...the other expires later and a claim finds it: it ends the old run in the same statement.
-      await tx.update(dataSources).set({ refreshLeaseUntil: sql`now() - interval '1 second'` }).where(eq(dataSources.id, two.id));
+      await expire([two.id]);
       const again = await claim(tx, t, { integrations: ['google-analytics-4'], max: 10 });
       expect(again.claims!.map((c) => c.dataSource.name).sort()).toEqual(['Due 0', 'Due 1']);
       const [old] = await tx.select().from(refreshRuns).where(eq(refreshRuns.id, (await tx.select().from(refreshRuns).where(eq(refreshRuns.dataSourceId, two.id)).orderBy(refreshRuns.startedAt))[0].id));
@@ -258,7 +262,8 @@ describeEachDatabase('refresh dispatch', (db) => {
       expect(report.data!.updateRefreshRun).toMatchObject({ refreshRun: { status: 'FAILED', rows: 10 } });
       expect((report.data!.updateRefreshRun as { refreshRun: { error: string } }).refreshRun.error).toBe('Its connection is DISCONNECTED (INVALID_REFRESH_TOKEN); the refresh was stopped');
       const [row] = await tx.select().from(dataSources).where(eq(dataSources.id, source.id));
-      expect(row).toMatchObject({ refreshRunId: null, refreshLeaseUntil: null, nextRefreshAt: source.nextRefreshAt });
+      expect(row).toMatchObject({ refreshRunId: null, refreshLeaseUntil: null });
+      expect(new Date(row.nextRefreshAt).getTime()).toBeLessThanOrEqual(Date.now());
       // A broken connection's sources are never handed out.
       expect(await claim(tx, t, { integrations: ['google-analytics-4'] })).toMatchObject({ claims: [] });
       await transaction(tx, (inner) => transition(inner, broken, 'ACTIVE', { kind: 'SYSTEM' }));

@@ -278,9 +278,10 @@ export async function updateRefreshRun(
     if (status === 'SUCCEEDED') sourceChanges.lastRefreshedAt = run.finishedAt;
     if (leasedRun && status === 'RUNNING') {
       sourceChanges.refreshLeaseUntil = sql`now() + make_interval(secs => ${current.leaseSeconds})`;
+      sourceChanges.nextRefreshAt = sql`now() + make_interval(secs => ${current.leaseSeconds})`;
     } else if (stopped) {
-      // Stopped because the connection broke: due again (its old next time) once repaired.
-      Object.assign(sourceChanges, { refreshRunId: null, refreshLeaseUntil: null });
+      // Stopped because the connection broke: due again at once when it is repaired.
+      Object.assign(sourceChanges, { refreshRunId: null, refreshLeaseUntil: null, nextRefreshAt: sql`now()` });
     } else if (leasedRun || status === 'SUCCEEDED') {
       Object.assign(sourceChanges, leasedRun ? endLease(source.schedule) : { nextRefreshAt: endLease(source.schedule).nextRefreshAt });
     }

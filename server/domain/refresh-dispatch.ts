@@ -7,8 +7,10 @@
  * (`refresh_run_id`, `refresh_lease_until`), so one `FOR UPDATE SKIP LOCKED` claim over
  * data_sources decides everything: two claims never lock the same row, and a claim that meets a
  * row another one just leased re-checks the lease on the row's newest version and passes it by.
- * A claim does not move `next_refresh_at`; the end of the run does, to the schedule's next time
- * after now, so a source that missed ten schedules while no worker ran is due once.
+ * A claim moves `next_refresh_at` to the end of the lease (a lease not renewed makes the source
+ * due again by itself, and claims scan only due rows, never the leased ones); the end of the run
+ * moves it to the schedule's next time after now, so a source that missed ten schedules while no
+ * worker ran is due once.
  */
 import { CronExpressionParser } from 'cron-parser';
 import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
@@ -48,10 +50,15 @@ export function nextScheduledAt(schedule: string, after: Date): Date {
 
 /**
  * When the source refreshes next, or null while it does not refresh (PAUSED, or BROKEN because
- * its connection is not ACTIVE). A time in the past means it is due now.
+ * its connection is not ACTIVE). A time in the past means it is due now; while a worker holds it,
+ * the schedule's next time (when the run ends, that is what it becomes).
  */
-export function nextRefreshAtOf(row: Pick<DataSourceRow, 'status' | 'nextRefreshAt'>): string | null {
-  return row.status === 'ACTIVE' ? row.nextRefreshAt : null;
+export function nextRefreshAtOf(
+  row: Pick<DataSourceRow, 'status' | 'nextRefreshAt' | 'refreshLeaseUntil' | 'schedule'>,
+  now = Date.now(),
+): string | null {
+  if (row.status !== 'ACTIVE') return null;
+  return leased(row, now) ? nextScheduledAt(row.schedule, new Date(now)).toISOString() : row.nextRefreshAt;
 }
 
 /** Whether a worker holds a live lease on the source. */
@@ -61,8 +68,7 @@ function leased(row: Pick<DataSourceRow, 'refreshLeaseUntil'>, now: number): boo
 
 /** Due for longer than the grace and not started (no live lease). */
 export function isLate(row: Pick<DataSourceRow, 'status' | 'nextRefreshAt' | 'refreshLeaseUntil'>, now = Date.now()): boolean {
-  const next = nextRefreshAtOf(row);
-  return next != null && new Date(next).getTime() + lateAfterMs <= now && !leased(row, now);
+  return row.status === 'ACTIVE' && !leased(row, now) && new Date(row.nextRefreshAt).getTime() + lateAfterMs <= now;
 }
 
 /**
@@ -135,7 +141,8 @@ export async function claimRefreshes(
         returning id, data_source_id
       ), leases as (
         update data_sources ds set refresh_run_id = runs.id,
-          refresh_lease_until = now() + make_interval(secs => ${leaseSeconds})
+          refresh_lease_until = now() + make_interval(secs => ${leaseSeconds}),
+          next_refresh_at = now() + make_interval(secs => ${leaseSeconds})
         from runs where ds.id = runs.data_source_id
         returning ds.id
       )
@@ -208,8 +215,8 @@ export async function refreshDataSourceNow(db: Database, viewer: Viewer, id: str
 }
 
 /**
- * Ends the runs whose lease expired as ABANDONED and makes their sources due again (they keep
- * their past `next_refresh_at`), across accounts, a batch at a time. Safe in every process at
+ * Ends the runs whose lease expired as ABANDONED and makes their sources due again (their
+ * `next_refresh_at` is the lease's end, now past), across accounts, a batch at a time. Safe in every process at
  * once (SKIP LOCKED). Returns how many it ended.
  */
 export async function abandonExpiredLeases(db: Database, batchSize = 500): Promise<number> {

@@ -39,7 +39,7 @@ export const DataSourceType = builder.drizzleNode('dataSources', {
       nullable: true,
       description:
         'When it refreshes next, from its schedule (UTC); in the past while it is due and not yet claimed. Null while it does not refresh (PAUSED, or its connection is not ACTIVE).',
-      select: { columns: { status: true, nextRefreshAt: true } },
+      select: { columns: { status: true, nextRefreshAt: true, refreshLeaseUntil: true, schedule: true } },
       resolve: (dataSource) => nextRefreshAtOf(dataSource),
     }),
     late: t.boolean({
