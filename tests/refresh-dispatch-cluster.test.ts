@@ -41,7 +41,8 @@ describe.runIf(url)('refresh dispatch across gateway processes on one PostgreSQL
     for (let i = 0; i < 2; i++) {
       const gateway = await startScript(
         'server/main.ts',
-        { DATABASE_URL: url, PATCHBAY_SECRET_KEY: secretKey, PORT: '0', LOG_LEVEL: 'error', PATCHBAY_SEED_DEMO: 'false', PATCHBAY_REFRESH_DISPATCH_INTERVAL_MS: '500' },
+        // No background jobs: the health job would check (and, lacking credentials, disconnect) the fixture's connections mid-test.
+        { DATABASE_URL: url, PATCHBAY_SECRET_KEY: secretKey, PORT: '0', LOG_LEVEL: 'error', PATCHBAY_SEED_DEMO: 'false', PATCHBAY_REFRESH_DISPATCH_INTERVAL_MS: '500', PATCHBAY_JOBS: 'false' },
         /GraphQL:\s+\S+/,
       );
       gateways.push({ url: /GraphQL:\s+(\S+)\/graphql/.exec(gateway.stdout())![1], stop: gateway.stop });

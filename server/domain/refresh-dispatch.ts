@@ -206,10 +206,8 @@ export async function refreshDataSourceNow(db: Database, viewer: Viewer, id: str
       .set({ nextRefreshAt: sql`least(${dataSources.nextRefreshAt}, now())`, updatedAt: now })
       .where(eq(dataSources.id, row.id))
       .returning();
-    recordChanges([
-      { type: 'dataSource', accountId: updated.accountId, dataSourceId: updated.id, from: updated.status, to: updated.status, at: now },
-      { type: 'refreshDue', accountId: updated.accountId, integrationKeys: [connection.integrationKey], at: now },
-    ]);
+    // Workers hear of it at once; the person who pressed it sees the answer (its status did not change).
+    recordChanges([{ type: 'refreshDue', accountId: updated.accountId, integrationKeys: [connection.integrationKey], at: now }]);
     return updated;
   });
 }
