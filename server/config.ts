@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 import { Vault } from './domain/vault.js';
+import { DEFAULT_LATE_AFTER_MS } from './domain/refresh-dispatch.js';
 import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
 import { invalidCidr } from './edge/outbound.js';
@@ -57,6 +58,12 @@ export interface Config {
    * over plain http (PATCHBAY_WEBHOOK_ALLOW_PRIVATE, default off).
    */
   webhookAllowPrivate: boolean;
+  /**
+   * Refresh dispatch: how often expired leases are ended and refreshDue subscribers told of new due
+   * work (PATCHBAY_REFRESH_DISPATCH_INTERVAL_MS, default 5000), and how long a due data source may
+   * wait for a worker before it shows as late (PATCHBAY_REFRESH_LATE_AFTER_MS, default 600000).
+   */
+  refreshDispatch: { intervalMs: number; lateAfterMs: number };
   /** How often the outbox worker looks for due deliveries besides being woken by commits (PATCHBAY_OUTBOX_INTERVAL_MS). */
   outboxIntervalMs: number;
   /**
@@ -252,6 +259,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateHosts: cidrListSetting(env, 'PATCHBAY_ALLOW_PRIVATE_HOSTS'),
     webhookAllowPrivate: booleanSetting(env, 'PATCHBAY_WEBHOOK_ALLOW_PRIVATE', false),
     outboxIntervalMs: integerSetting(env, 'PATCHBAY_OUTBOX_INTERVAL_MS', 10_000, 1_000, 3_600_000),
+    refreshDispatch: {
+      intervalMs: integerSetting(env, 'PATCHBAY_REFRESH_DISPATCH_INTERVAL_MS', 5_000, 500, 600_000),
+      lateAfterMs: integerSetting(env, 'PATCHBAY_REFRESH_LATE_AFTER_MS', DEFAULT_LATE_AFTER_MS, 0, 7 * 86_400_000),
+    },
     defaultOAuthApps: oauthAppSettings(env),
     checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),

@@ -13,6 +13,8 @@ import { onCommittedOutboxRows } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 import { webhookOutbox } from './jobs/webhooks.js';
+import { startRefreshDispatch } from './jobs/refresh-dispatch.js';
+import { setRefreshLateAfter } from './domain/refresh-dispatch.js';
 import { openVault } from './vault-config.js';
 import { createMemoryBus, createPostgresBus, createRedisBus } from './realtime/bus.js';
 import { createMailOutbox } from './jobs/mail.js';
@@ -73,6 +75,8 @@ async function main() {
   });
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
   let outboxWorker: ReturnType<typeof startOutboxWorker> | undefined;
+  let refreshDispatch: ReturnType<typeof startRefreshDispatch> | undefined;
+  setRefreshLateAfter(config.refreshDispatch.lateAfterMs);
   let base = config.publicUrl ?? '';
   const mail = config.smtpUrl
     ? createMailOutbox({ smtpUrl: config.smtpUrl, from: config.smtpFrom, dashboardUrl: () => base })
@@ -87,6 +91,7 @@ async function main() {
     }, SHUTDOWN_LIMIT_MS).unref();
     await jobs?.stop();
     await outboxWorker?.stop();
+    await refreshDispatch?.stop();
     mail?.close();
     await app.stop({ drainMs: DRAIN_MS });
     await database.close();
@@ -97,6 +102,8 @@ async function main() {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const url = await app.start(config.port, config.host);
   base ||= url;
+  // Every gateway signals its own refreshDue subscribers; only job-running ones end expired leases.
+  refreshDispatch = startRefreshDispatch({ db: database.db, live: app.live, log }, config.refreshDispatch.intervalMs, { sweep: config.jobs });
   if (config.jobs) {
     jobs = startHealthJobs({ db: database.db, vault, settings: app.oauth, log, onRound: (round) => app.metrics.recordHealthRound(round) }, JOB_INTERVAL_MS, {
       ...DEFAULT_HEALTH_OPTIONS,

@@ -7,7 +7,7 @@
  * every resolver and SQL path it touches already runs on both databases in the other suites, and
  * a second run here would double the slowest file in CI for no new coverage.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -377,6 +377,41 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     await owner.reload();
     await owner.getByRole('heading', { name: /dash shared GA4/ }).waitFor();
     await screenshot(owner, 'connection');
+  });
+
+  it('a data source shows its next refresh in words and a Late badge; Refresh now makes it due, and a worker’s refresh shows its rows live', async () => {
+    const connection = await insertConnection('Scheduled GA4', 'google-analytics-4');
+    const [source] = await database.db
+      .insert(dataSources)
+      .values({ accountId: a.account.id, connectionId: connection.id, resourceId: 'properties/late', name: 'Late sessions', schedule: '0 6 * * *', nextRefreshAt: new Date(Date.now() - 3 * 3_600_000).toISOString() })
+      .returning();
+    const sourceGid = encodeGlobalId('DataSource', source.id);
+    // Only this one is due, so the worker below claims nothing another test looks at.
+    await database.db.update(dataSources).set({ nextRefreshAt: '2999-01-01T00:00:00Z' }).where(and(eq(dataSources.accountId, a.account.id), ne(dataSources.id, source.id)));
+    await owner.goto(`${url}/connections/${encodeURIComponent(connection.gid)}`);
+    const item = owner.locator(`li.source[data-data-source="${sourceGid}"]`);
+    await item.locator('.source-name', { hasText: 'Late sessions' }).waitFor();
+    await expect.poll(() => item.locator('.pill', { hasText: 'Late' }).count(), SOON).toBe(1);
+    expect(await item.locator('[data-refresh-schedule]').textContent()).toContain('Next refresh was due 3 hours ago');
+    // A worker takes it: the page shows the refresh running and its rows as the worker reports them.
+    const claimed = await gql(
+      `mutation { claimRefreshes(input: { integrations: ["google-analytics-4"], max: 100 }) { ... on ClaimRefreshesSuccess { claims { refreshRun { id } dataSource { id } } } } }`,
+      {},
+      a.service.token,
+    );
+    const run = (claimed.claimRefreshes.claims as { refreshRun: { id: string }; dataSource: { id: string } }[]).find((claim) => claim.dataSource.id === sourceGid)!.refreshRun.id;
+    await expect.poll(() => item.locator('[data-running-run]').count(), SOON).toBe(1);
+    expect(await item.locator('.pill', { hasText: 'Late' }).count()).toBe(0);
+    await gql(`mutation($id: ID!) { updateRefreshRun(input: { id: $id, rows: 1234 }) { __typename } }`, { id: run }, a.service.token);
+    await expect.poll(() => item.locator('[data-running-run]').textContent(), SOON).toContain('1,234 rows so far');
+    await gql(`mutation($id: ID!) { updateRefreshRun(input: { id: $id, status: SUCCEEDED, rows: 2000 }) { __typename } }`, { id: run }, a.service.token);
+    await expect.poll(() => item.locator('[data-refresh-schedule]').textContent(), SOON).toMatch(/Next refresh in \d+ (minutes?|hours?)/);
+    expect(await item.locator('table.runs tbody tr').first().textContent()).toContain('2,000');
+    // Refresh now: due at once, answered in place.
+    await item.getByRole('button', { name: 'Refresh now' }).click();
+    await expect.poll(() => item.locator('[data-refresh-schedule]').textContent(), SOON).toContain('Next refresh due now');
+    expect(await item.locator('[data-refresh-schedule]').textContent()).toContain('Refresh requested');
+    await screenshot(owner, 'refresh-schedule');
   });
 
   it('shows older refreshes and older history a page at a time, reading only the next page', async () => {

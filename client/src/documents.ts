@@ -24,7 +24,7 @@ export type DisconnectReason =
   | 'TLS_CERTIFICATE';
 export type AuthMethod = 'OAUTH2' | 'OAUTH2_CLIENT_CREDENTIALS' | 'OAUTH1' | 'BASIC' | 'API_KEY' | 'PROXY';
 export type DataSourceStatus = 'ACTIVE' | 'BROKEN' | 'PAUSED';
-export type RefreshRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type RefreshRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABANDONED';
 export type ActorKind = 'USER' | 'SERVICE' | 'SYSTEM';
 
 /**
@@ -38,6 +38,7 @@ export const ERROR_TYPES = [
   'ForbiddenError',
   'NotFoundError',
   'ProviderUnavailableError',
+  'RefreshRunningError',
   'ValidationError',
 ] as const;
 
@@ -359,6 +360,10 @@ export interface DataSource {
   schedule: string;
   resourceId: string;
   lastRefreshedAt: string | null;
+  /** Null while it does not refresh; in the past while due. */
+  nextRefreshAt: string | null;
+  late: boolean;
+  runningRun: RefreshRun | null;
   refreshRuns: Page<RefreshRun>;
 }
 
@@ -421,6 +426,39 @@ export const ConnectionEventsPageFragment = gql`
   ${ConnectionEventFragment}
 `;
 
+/** When a data source refreshes next, whether it is late, and its running refresh (kept current live). */
+export const RefreshScheduleFragment = gql`
+  fragment RefreshSchedule on DataSource {
+    nextRefreshAt
+    late
+    runningRun {
+      ...RefreshRun
+    }
+  }
+  ${RefreshRunFragment}
+`;
+
+/** Refresh now: the data source is due at once (refused while a refresh runs). */
+export const RefreshDataSourceNowMutation = gql<
+  { refreshDataSourceNow: Result<{ __typename: 'RefreshDataSourceNowSuccess'; dataSource: Pick<DataSource, '__typename' | 'id' | 'nextRefreshAt' | 'late' | 'runningRun'> }> },
+  { id: string }
+>`
+  mutation RefreshDataSourceNow($id: ID!) {
+    refreshDataSourceNow(input: { id: $id }) {
+      __typename
+      ... on RefreshDataSourceNowSuccess {
+        dataSource {
+          id
+          ...RefreshSchedule
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${RefreshScheduleFragment}
+  ${MutationErrorFragment}
+`;
+
 export interface ConnectionDetail extends ConnectionSummary {
   resourceId: string | null;
   accessTokenExpiresAt: string | null;
@@ -473,6 +511,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
           schedule
           resourceId
           lastRefreshedAt
+          ...RefreshSchedule
           refreshRuns(first: $runs) {
             ...RefreshRunsPage
           }
@@ -485,6 +524,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
   }
   ${ConnectionSummaryFragment}
   ${CredentialFieldsFragment}
+  ${RefreshScheduleFragment}
   ${RefreshRunsPageFragment}
   ${ConnectionEventsPageFragment}
 `;
@@ -774,7 +814,12 @@ export const DataSourceStatusChangedSubscription = gql<
 
 /** Refresh runs of one data source as they start and finish. */
 export const RefreshRunUpdatedSubscription = gql<
-  { refreshRunUpdated: { refreshRun: RefreshRun; dataSource: { __typename: 'DataSource'; id: string; lastRefreshedAt: string | null } } },
+  {
+    refreshRunUpdated: {
+      refreshRun: RefreshRun;
+      dataSource: Pick<DataSource, '__typename' | 'id' | 'lastRefreshedAt' | 'nextRefreshAt' | 'late' | 'runningRun'>;
+    };
+  },
   { dataSourceId: string }
 >`
   subscription RefreshRunUpdated($dataSourceId: ID!) {
@@ -786,10 +831,12 @@ export const RefreshRunUpdatedSubscription = gql<
       dataSource {
         id
         lastRefreshedAt
+        ...RefreshSchedule
       }
     }
   }
   ${RefreshRunFragment}
+  ${RefreshScheduleFragment}
 `;
 
 /** Where the event feed ends now: the position a dashboard catches up from until a live change moves it. */

@@ -18,6 +18,7 @@ export const RUN_STATUS_LABELS: Record<RefreshRunStatus, string> = {
   RUNNING: 'Running',
   SUCCEEDED: 'Succeeded',
   FAILED: 'Failed',
+  ABANDONED: 'Abandoned',
 };
 
 export const REASON_LABELS: Record<DisconnectReason, string> = {

@@ -46,6 +46,13 @@ export const relations = defineRelations(schema, (r) => ({
       optional: false,
     }),
     refreshRuns: r.many.refreshRuns({ from: r.dataSources.id, to: r.refreshRuns.dataSourceId }),
+    /** Its RUNNING run, if any (a leased one, or one a worker recorded itself). */
+    runningRun: r.one.refreshRuns({
+      from: r.dataSources.id,
+      to: r.refreshRuns.dataSourceId,
+      where: { status: 'RUNNING' },
+      optional: true,
+    }),
   },
   refreshRuns: {
     dataSource: r.one.dataSources({

@@ -50,7 +50,7 @@ export const disconnectReason = pgEnum('disconnect_reason', [
   'TLS_CERTIFICATE',
 ]);
 export const dataSourceStatus = pgEnum('data_source_status', ['ACTIVE', 'PAUSED', 'BROKEN']);
-export const refreshRunStatus = pgEnum('refresh_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED']);
+export const refreshRunStatus = pgEnum('refresh_run_status', ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABANDONED']);
 export const actorKind = pgEnum('actor_kind', ['USER', 'SERVICE', 'SYSTEM']);
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -213,12 +213,23 @@ export const dataSources = table(
     filter: jsonb().$type<Record<string, unknown>>(),
     status: dataSourceStatus().notNull().default('ACTIVE'),
     lastRefreshedAt: at(),
+    /**
+     * When it is due next (refresh-dispatch.ts): the schedule's next time after the last claimed run
+     * ended, so missed schedules make it due once; a new data source, "Refresh now" and an
+     * abandoned run make it due at once.
+     */
+    nextRefreshAt: timestamp({ withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    /** The run a worker holds a lease on (claimRefreshes), and until when; null when none. */
+    refreshRunId: uuid(),
+    refreshLeaseUntil: at(),
     createdAt: createdAt(),
     updatedAt: createdAt(),
   },
   (t) => [
     index('data_sources_connection_created_idx').on(t.connectionId, t.createdAt, t.id),
     index('data_sources_account_id_idx').on(t.accountId),
+    index('data_sources_account_next_refresh_idx').on(t.accountId, t.nextRefreshAt),
+    index('data_sources_refresh_lease_idx').on(t.refreshLeaseUntil),
   ],
 );
 
@@ -236,6 +247,8 @@ export const refreshRuns = table(
     finishedAt: at(),
     rows: integer(),
     error: text(),
+    /** Set on runs handed out by claimRefreshes: each progress report renews the lease by this much. */
+    leaseSeconds: integer(),
   },
   (t) => [
     index('refresh_runs_data_source_started_idx').on(t.dataSourceId, t.startedAt, t.id),

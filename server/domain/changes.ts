@@ -23,7 +23,9 @@ export type Change =
       to: DataSourceStatus;
       at: string;
     }
-  | { type: 'refreshRun'; accountId: string; refreshRunId: string; at: string };
+  | { type: 'refreshRun'; accountId: string; refreshRunId: string; at: string }
+  /** Data sources of these integrations became due (Refresh now, an abandoned lease, the clock). */
+  | { type: 'refreshDue'; accountId: string; integrationKeys: string[]; at: string };
 
 /** Hears the changes committed on one database. */
 export type ChangeListener = (changes: Change[]) => void;

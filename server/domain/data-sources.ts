@@ -1,6 +1,6 @@
 /** Data sources: resources read through a connection, with a schedule and a filter. */
 import { CronExpressionParser } from 'cron-parser';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { dataSources, refreshRuns } from '../db/schema.js';
@@ -11,6 +11,7 @@ import type { ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow, Ref
 import { validName } from './validation.js';
 import { canEditDataSources, type Viewer } from './viewer.js';
 import { findVisibleRow } from './visibility.js';
+import { endLease, nextScheduledAt } from './refresh-dispatch.js';
 
 /** Largest filter we store, serialized. */
 const MAX_FILTER_BYTES = 16_384;
@@ -121,7 +122,11 @@ export async function updateDataSource(
   }
   const changes: Partial<typeof dataSources.$inferInsert> = {};
   if (input.name != null) changes.name = validName(input.name);
-  if (input.schedule != null) changes.schedule = validSchedule(input.schedule);
+  if (input.schedule != null) {
+    changes.schedule = validSchedule(input.schedule);
+    // A new schedule's next time; a run in progress sets it again when it ends.
+    changes.nextRefreshAt = nextScheduledAt(changes.schedule, new Date()).toISOString();
+  }
   if (input.filter !== undefined) changes.filter = validFilter(input.filter);
   return transaction(db, async (tx) => {
     const { row, connection } = await findDataSource(tx, viewer, id);
@@ -188,6 +193,7 @@ export async function recordRefreshRun(
   if (input.status !== 'RUNNING' && !input.finishedAt) {
     throw new ValidationError('A finished run needs finishedAt', 'finishedAt');
   }
+  if (input.status === 'ABANDONED') throw new ValidationError('Only the gateway ends a run ABANDONED (its lease expired)', 'status');
   validRows(input.rows);
   return transaction(db, async (tx) => {
     const { row } = await findDataSource(tx, viewer, input.dataSourceId);
@@ -204,7 +210,10 @@ export async function recordRefreshRun(
       })
       .returning();
     if (input.status === 'SUCCEEDED') {
-      await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, row.id));
+      await tx
+        .update(dataSources)
+        .set({ lastRefreshedAt: run.finishedAt, nextRefreshAt: nextScheduledAt(row.schedule, new Date()).toISOString() })
+        .where(eq(dataSources.id, row.id));
     }
     recordChanges([{ type: 'refreshRun', accountId: run.accountId, refreshRunId: run.id, at: new Date().toISOString() }]);
     return run;
@@ -213,7 +222,11 @@ export async function recordRefreshRun(
 
 /**
  * A worker reports a RUNNING refresh's progress (rows so far) or its end. Finished runs are
- * final; the run's row is locked so concurrent reports apply one after the other.
+ * final; the run's row is locked so concurrent reports apply one after the other. A run handed
+ * out by claimRefreshes holds a lease on its data source: a progress report renews it, the end
+ * releases it and sets the source's next refresh from its schedule. Should the connection have
+ * stopped being ACTIVE meanwhile, a progress report ends the run FAILED with that reason (the
+ * worker sees the status in the answer and stops) and the source is due again once repaired.
  */
 export async function updateRefreshRun(
   db: Database,
@@ -221,6 +234,7 @@ export async function updateRefreshRun(
   input: { id: string; status?: RefreshRunStatus | null; rows?: number | null; finishedAt?: Date | null; error?: string | null },
 ): Promise<RefreshRunRow> {
   validRows(input.rows);
+  if (input.status === 'ABANDONED') throw new ValidationError('Only the gateway ends a run ABANDONED (its lease expired)', 'status');
   return transaction(db, async (tx) => {
     const [current] = await tx
       .select()
@@ -228,13 +242,23 @@ export async function updateRefreshRun(
       .where(and(eq(refreshRuns.id, input.id), eq(refreshRuns.accountId, viewer.accountId)))
       .for('update');
     if (!current) throw new NotFoundError('RefreshRun');
-    await findDataSource(tx, viewer, current.dataSourceId).catch((error) => {
+    const { row: source, connection } = await findDataSource(tx, viewer, current.dataSourceId).catch((error) => {
       throw error instanceof NotFoundError ? new NotFoundError('RefreshRun') : error;
     });
     if (current.status !== 'RUNNING') {
       throw new ValidationError(`The run already finished (${current.status}); record a new run instead`, 'id');
     }
-    const status = input.status ?? 'RUNNING';
+    const leasedRun = current.leaseSeconds != null && source.refreshRunId === current.id;
+    let status = input.status ?? 'RUNNING';
+    let error = input.error;
+    const stopped = leasedRun && status === 'RUNNING' && source.status !== 'ACTIVE';
+    if (stopped) {
+      status = 'FAILED';
+      error =
+        source.status === 'PAUSED'
+          ? 'The data source was paused; the refresh was stopped'
+          : `Its connection is ${connection.status}${connection.disconnectReason ? ` (${connection.disconnectReason})` : ''}; the refresh was stopped`;
+    }
     const finishedAt = status === 'RUNNING' ? null : (input.finishedAt ?? new Date());
     if (status === 'RUNNING' && input.finishedAt) throw new ValidationError('A RUNNING run has no finishedAt', 'finishedAt');
     if (finishedAt && finishedAt.toISOString() < new Date(current.startedAt).toISOString()) {
@@ -246,12 +270,23 @@ export async function updateRefreshRun(
         status,
         finishedAt: finishedAt?.toISOString() ?? null,
         rows: input.rows ?? current.rows,
-        error: input.error === undefined ? current.error : input.error?.trim().slice(0, 1000) || null,
+        error: error === undefined ? current.error : error?.trim().slice(0, 1000) || null,
       })
       .where(eq(refreshRuns.id, current.id))
       .returning();
-    if (status === 'SUCCEEDED') {
-      await tx.update(dataSources).set({ lastRefreshedAt: run.finishedAt }).where(eq(dataSources.id, run.dataSourceId));
+    const sourceChanges: { [K in keyof typeof dataSources.$inferInsert]?: (typeof dataSources.$inferInsert)[K] | SQL } = {};
+    if (status === 'SUCCEEDED') sourceChanges.lastRefreshedAt = run.finishedAt;
+    if (leasedRun && status === 'RUNNING') {
+      sourceChanges.refreshLeaseUntil = sql`now() + make_interval(secs => ${current.leaseSeconds})`;
+      sourceChanges.nextRefreshAt = sql`now() + make_interval(secs => ${current.leaseSeconds})`;
+    } else if (stopped) {
+      // Stopped because the connection broke: due again at once when it is repaired.
+      Object.assign(sourceChanges, { refreshRunId: null, refreshLeaseUntil: null, nextRefreshAt: sql`now()` });
+    } else if (leasedRun || status === 'SUCCEEDED') {
+      Object.assign(sourceChanges, leasedRun ? endLease(source.schedule) : { nextRefreshAt: endLease(source.schedule).nextRefreshAt });
+    }
+    if (Object.keys(sourceChanges).length > 0) {
+      await tx.update(dataSources).set(sourceChanges).where(eq(dataSources.id, run.dataSourceId));
     }
     recordChanges([{ type: 'refreshRun', accountId: run.accountId, refreshRunId: run.id, at: new Date().toISOString() }]);
     return run;

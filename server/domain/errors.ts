@@ -134,3 +134,12 @@ export function timeoutFromDatabaseError(error: unknown): OperationTimeoutError 
   }
   return undefined;
 }
+
+/** A refresh of the data source is RUNNING; Refresh now waits for it to end. */
+export class RefreshRunningError extends PatchbayError {
+  override readonly code = 'REFRESH_RUNNING';
+  override name = 'RefreshRunningError';
+  constructor() {
+    super('A refresh of this data source is running; wait for it to end');
+  }
+}

@@ -6,6 +6,7 @@ import { COMMON_ERRORS } from './errors.js';
 import { multilineText } from './input-rules.js';
 import { encodeGlobalId, parseGlobalId } from '../domain/global-ids.js';
 import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
+import { isLate, nextRefreshAtOf } from '../domain/refresh-dispatch.js';
 
 export const DataSourceStatusEnum = builder.enumType('DataSourceStatus', {
   description: 'Whether a data source refreshes.',
@@ -33,6 +34,20 @@ export const DataSourceType = builder.drizzleNode('dataSources', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    nextRefreshAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When it refreshes next, from its schedule (UTC); in the past while it is due and not yet claimed. Null while it does not refresh (PAUSED, or its connection is not ACTIVE).',
+      select: { columns: { status: true, nextRefreshAt: true, refreshLeaseUntil: true, schedule: true } },
+      resolve: (dataSource) => nextRefreshAtOf(dataSource),
+    }),
+    late: t.boolean({
+      description: 'Due for longer than the gateway’s grace (PATCHBAY_REFRESH_LATE_AFTER_MS) and no worker has started it.',
+      select: { columns: { status: true, nextRefreshAt: true, refreshLeaseUntil: true } },
+      resolve: (dataSource) => isLate(dataSource),
+    }),
+    runningRun: t.relation('runningRun', { nullable: true, description: 'Its RUNNING refresh, if any.' }),
     connection: t.relation('connection', { description: 'The connection it reads through.' }),
     refreshRuns: t.relatedConnection('refreshRuns', {
       description: 'Its refreshes, newest first.',

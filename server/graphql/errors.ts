@@ -7,6 +7,7 @@ import {
   NotFoundError,
   PatchbayError,
   ProviderUnavailableError,
+  RefreshRunningError,
   ValidationError,
 } from '../domain/errors.js';
 import { type ReasonContext, reasonText } from '../domain/disconnect-reasons.js';
@@ -116,6 +117,12 @@ builder.objectType(ProviderUnavailableError, {
       resolve: (error) => (error.reason ? { reason: error.reason as DisconnectReason, context: error.context } : null),
     }),
   }),
+});
+
+builder.objectType(RefreshRunningError, {
+  name: 'RefreshRunningError',
+  description: 'A refresh of the data source is RUNNING; Refresh now waits for it to end.',
+  interfaces: [ErrorInterface],
 });
 
 /** The errors every mutation can answer with. */

@@ -7,6 +7,7 @@ export const RefreshRunStatusRef = builder.enumType('RefreshRunStatus', {
     RUNNING: { description: 'Started, not finished.' },
     SUCCEEDED: { description: 'Finished and stored its rows.' },
     FAILED: { description: 'Finished with the error given.' },
+    ABANDONED: { description: 'Its worker’s lease expired before it reported the end; the data source was due again.' },
   },
 });
 

@@ -14,6 +14,7 @@ import './connection-event.js';
 import './connection-status-change.js';
 import './data-source-status-change.js';
 import './refresh-run-update.js';
+import './refresh-dispatch.js';
 import './notification.js';
 import './webhook.js';
 

@@ -46,11 +46,18 @@ export interface RefreshRunUpdatePayload {
   occurredAt: string;
 }
 
+/** Data sources of these integrations became due in an account; no rows, nothing per viewer. */
+export interface RefreshDuePayload {
+  integrationKeys: string[];
+  occurredAt: string;
+}
+
 /** What each subscription field streams. */
 export interface LivePayloads {
   connectionStatus: ConnectionStatusChangePayload;
   dataSourceStatus: DataSourceStatusChangePayload;
   refreshRun: RefreshRunUpdatePayload;
+  refreshDue: RefreshDuePayload;
 }
 
 export type LiveKind = keyof LivePayloads;
@@ -338,7 +345,7 @@ export class LiveHub {
 
   /** Live subscribers by kind. */
   counts(): SubscriberCounts {
-    const counts: SubscriberCounts = { connectionStatus: 0, dataSourceStatus: 0, refreshRun: 0 };
+    const counts: SubscriberCounts = { connectionStatus: 0, dataSourceStatus: 0, refreshRun: 0, refreshDue: 0 };
     for (const subscriptions of this.byAccount.values()) {
       for (const subscription of subscriptions) counts[subscription.kind] += 1;
     }
@@ -357,6 +364,16 @@ export class LiveHub {
         this.log.error('publishing changes failed', { error: (error as Error).message, changes: batch.length });
       });
     });
+  }
+
+  /** The accounts with subscribers of `kind` here (the refreshDue clock asks only about these). */
+  accountsSubscribedTo(kind: LiveKind): string[] {
+    return [...this.byAccount].filter(([, subscriptions]) => [...subscriptions].some((s) => s.kind === kind)).map(([id]) => id);
+  }
+
+  /** Hands changes to this instance's subscribers only, as if heard from the bus (per-instance signals). */
+  hearLocal(changes: Change[]): void {
+    this.hear(changes);
   }
 
   /** Collects heard changes for one dispatch per tick. */
@@ -413,7 +430,9 @@ export class LiveHub {
         subscription.push(new Unshared(payload));
         continue;
       }
-      const key = `${subscription.operation.key}\u0000${accessClass(viewer, payload.connection)}`;
+      // refreshDue carries no connection: its result is the same for every SERVICE subscriber.
+      const connection = (payload as { connection?: ConnectionRow }).connection;
+      const key = `${subscription.operation.key}\u0000${connection ? accessClass(viewer, connection) : ''}`;
       const group = groups.get(key);
       if (group) group.members.push(subscription);
       else groups.set(key, { execute: subscription.operation.execute, viewer, members: [subscription] });
@@ -467,6 +486,9 @@ export class LiveHub {
         kind: 'dataSourceStatus',
         value: { dataSource, connection, previousStatus: change.from, status: change.to, occurredAt: change.at },
       });
+    }
+    for (const change of of('refreshDue')) {
+      result.set(change, { kind: 'refreshDue', value: { integrationKeys: change.integrationKeys, occurredAt: change.at } });
     }
     const runsById = new Map(runRows.map((row) => [row.id, row]));
     for (const change of runs) {

@@ -2,24 +2,25 @@
  * One connection: its details and problem, the data sources it feeds with their recent refresh
  * runs, and the timeline of its status changes. Data source and refresh-run changes arrive live.
  */
-import type { ReactNode } from 'react';
-import { useClient, useQuery, useSubscription } from 'urql';
+import { type ReactNode, useState } from 'react';
+import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { Link, useLocation } from 'wouter';
 import { ConnectionActions } from '../components/connection-actions';
-import { EmptyState, LoadError, LoadMore, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo } from '../components/ui';
+import { EmptyState, LoadError, LoadMore, OutcomeNotice, outcomeOf, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo, type Outcome } from '../components/ui';
 import {
   ConnectionQuery,
   DataSourceStatusChangedSubscription,
   EVENTS_PAGE_SIZE,
   MoreConnectionEventsQuery,
   MoreRefreshRunsQuery,
+  RefreshDataSourceNowMutation,
   RefreshRunUpdatedSubscription,
   RUNS_PAGE_SIZE,
   type ConnectionDetail,
   type DataSource,
   type Page,
 } from '../documents';
-import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS } from '../format';
+import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS, timeAgo } from '../format';
 import { useReconnected } from '../live';
 
 /** A page the reader asked for comes from the gateway, not the cache. */
@@ -162,8 +163,12 @@ function DataSourceItem({ source }: { source: DataSource }) {
             {source.resourceId} · schedule <code>{source.schedule}</code> (UTC) · last refreshed <TimeAgo iso={source.lastRefreshedAt} />
           </div>
         </div>
-        <Pill tone={tone}>{DATA_SOURCE_STATUS_LABELS[source.status]}</Pill>
+        <div className="source-badges">
+          {source.late && <Pill tone="warn">Late</Pill>}
+          <Pill tone={tone}>{DATA_SOURCE_STATUS_LABELS[source.status]}</Pill>
+        </div>
       </div>
+      <RefreshSchedule source={source} />
       {source.refreshRuns.nodes.length === 0 ? (
         <p className="muted small">No refresh has run yet.</p>
       ) : (
@@ -201,6 +206,57 @@ function DataSourceItem({ source }: { source: DataSource }) {
         />
       )}
     </li>
+  );
+}
+
+/**
+ * When the source refreshes next (in words), its running refresh's progress (kept current by
+ * refreshRunUpdated), and Refresh now, answered in place.
+ */
+function RefreshSchedule({ source }: { source: DataSource }) {
+  const [, refreshNow] = useMutation(RefreshDataSourceNowMutation);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const running = source.runningRun;
+  const next = source.nextRefreshAt;
+  const onRefreshNow = async () => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const { failure } = outcomeOf(await refreshNow({ id: source.id }), 'refreshDataSourceNow');
+      setOutcome(failure ?? { kind: 'notice', tone: 'success', title: 'Refresh requested: a worker will pick it up shortly.' });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="source-schedule small" data-refresh-schedule>
+      {running ? (
+        <p role="status" aria-live="polite" data-running-run={running.id}>
+          Refreshing now: started <TimeAgo iso={running.startedAt} />
+          {running.rows != null && <>, {plural(running.rows, 'row')} so far</>}
+        </p>
+      ) : next == null ? (
+        <p className="muted">Not scheduled while {source.status === 'PAUSED' ? 'paused' : 'its connection is broken'}.</p>
+      ) : (
+        <p>
+          Next refresh{' '}
+          {Date.parse(next) <= Date.now() ? (
+            <strong>{source.late ? `was due ${timeAgo(next)}` : 'due now'}</strong>
+          ) : (
+            <time dateTime={next} title={dateTime(next)}>
+              {timeAgo(next)}
+            </time>
+          )}
+        </p>
+      )}
+      {source.status === 'ACTIVE' && !running && (
+        <button type="button" className="button button-small button-secondary" data-action="refresh-now" onClick={onRefreshNow} disabled={busy}>
+          {busy ? 'Refresh now…' : 'Refresh now'}
+        </button>
+      )}
+      {outcome && <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />}
+    </div>
   );
 }
 
