@@ -47,6 +47,8 @@ export function App() {
     const result = await probe.client.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
     probe.dispose();
     if (result.data?.viewer) {
+      // The first page of the new session takes the focus.
+      resetPageFocus();
       storeToken(candidate);
       setFailure(null);
       setToken(candidate);
@@ -68,8 +70,6 @@ export function App() {
 
 function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
   const [viewer] = useQuery({ query: ViewerQuery });
-  // A new session: the first page's heading takes the focus (set before any page's effect runs).
-  useState(resetPageFocus);
   const me = viewer.data?.viewer;
   return (
     <div className="shell">

@@ -7,8 +7,12 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useLocation } from 'wouter';
 
-/** The location whose heading already took the focus; null after sign-in (the next one takes it). */
-let focusedLocation: string | null = null;
+/**
+ * The location whose heading already took the focus; null after sign-in (the next one takes it).
+ * Undefined until the first heading shows: a page opened by its address leaves the focus at the
+ * top of the document, where the skip link is.
+ */
+let focusedLocation: string | null | undefined;
 
 /** The next page heading to appear takes the focus (a new session, or a new route). */
 export function resetPageFocus() {
@@ -29,8 +33,9 @@ export function PageHeading({ title, className, children }: { title: string; cla
   usePageTitle(title);
   useEffect(() => {
     if (focusedLocation === location) return;
+    const opened = focusedLocation === undefined;
     focusedLocation = location;
-    heading.current?.focus();
+    if (!opened) heading.current?.focus();
   }, [location]);
   return (
     <h1 ref={heading} tabIndex={-1} className={className}>
