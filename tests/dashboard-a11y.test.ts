@@ -312,7 +312,7 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
     await expect.poll(() => owner.locator('[data-status-tile="DISCONNECTED"] .summary-count').textContent(), SOON).toBe(String(broken));
   });
 
-  it('passes axe with no serious or critical violation on the connection page, the catalog, a connect form, the notifications page and panel', async () => {
+  it('passes axe with no serious or critical violation on the connection page, the catalog, a connect form, the notifications page and panel, and a missing page', async () => {
     await owner.goto(`${url}/connections/${encodeURIComponent(a.connections.shared.gid)}`);
     await owner.locator('table.runs').waitFor(SOON);
     await expectAccessible(owner, 'connection');
@@ -330,6 +330,9 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
     await owner.getByRole('dialog').waitFor(SOON);
     await expectAccessible(owner, 'notifications panel');
     await owner.keyboard.press('Escape');
+    await owner.goto(`${url}/nowhere`);
+    await owner.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor(SOON);
+    await expectAccessible(owner, 'page not found');
   });
 
   it('fits a 390 px phone: no page scrolls sideways, and the notifications panel opens inside the screen', async () => {

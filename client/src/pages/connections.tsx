@@ -219,7 +219,7 @@ function ListControls({ settings, change, narrowed }: { settings: ListSettings; 
   const me = viewer.data?.viewer.user.id;
 
   return (
-    <form className="list-controls" role="search" aria-label="Connections" onSubmit={(event) => event.preventDefault()}>
+    <form className="list-controls" role="search" aria-label="Search and filter connections" onSubmit={(event) => event.preventDefault()}>
       <div className="field list-search">
         <label htmlFor="list-search">Search</label>
         <input id="list-search" type="search" placeholder="Name or resource…" value={text} maxLength={120} onChange={(event) => setText(event.target.value)} />
@@ -365,7 +365,7 @@ function ConnectionList({
           </section>
         ))
       ) : connections && connections.nodes.length > 0 ? (
-        <section className="group" aria-label="Connections">
+        <section className="group" aria-label="Connection list">
           <ul className="cards">
             {connections.nodes.map((connection) => (
               <ConnectionCard key={connection.id} connection={connection} showIntegration onChanged={onChanged} />
