@@ -288,7 +288,28 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
     const reachable = card(owner, 'scale stub metrics');
     await reachable.locator('button[data-action="test"]').focus();
     await owner.keyboard.press('Enter');
-    await expect.poll(() => owner.evaluate(() => (document.activeElement?.classList.contains('notice') ? document.activeElement.textContent : null)), SOON).toContain('Test passed');
+    const focusedNotice = () => owner.evaluate(() => (document.activeElement?.classList.contains('notice') ? document.activeElement.textContent : null));
+    await expect.poll(focusedNotice, SOON).toContain('Test passed');
+
+    // A confirmed revoke answers with a notice that takes the focus.
+    await reachable.locator('.menu-button').click();
+    await reachable.locator('[role="menuitem"][data-action="revoke"]').click();
+    expect(await focused(owner)).toMatchObject({ action: 'cancel' });
+    await owner.keyboard.press('Shift+Tab');
+    expect(await focused(owner)).toMatchObject({ action: 'confirm-revoke' });
+    await owner.keyboard.press('Enter');
+    await expect.poll(focusedNotice, SOON).toContain('Revoked here.');
+    expect(await reachable.getAttribute('data-status')).toBe('REVOKED');
+
+    // A deleted card is gone: the focus goes to the page's heading, not the void.
+    await owner.goto(`${url}/?q=bulk 036`);
+    const gone = card(owner, 'Bulk 036');
+    await gone.locator('.menu-button').click();
+    await gone.locator('[role="menuitem"][data-action="delete"]').click();
+    await owner.keyboard.press('Shift+Tab');
+    await owner.keyboard.press('Enter');
+    await expect.poll(() => gone.count(), SOON).toBe(0);
+    expect(await focused(owner)).toMatchObject({ tag: 'h1', text: 'Connections' });
     await screenshot(owner, 'actions-keyboard');
   });
 

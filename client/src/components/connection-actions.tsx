@@ -227,6 +227,8 @@ export function ConnectionActions({
       const { failure } = outcomeOf(await remove({ id: connection.id }), 'deleteConnection');
       setMode('idle');
       if (failure) return failure;
+      // The card or page goes away: the focus goes where onDeleted sends it, not back to this card.
+      refocus.current = false;
       onDeleted?.();
       return null;
     });
