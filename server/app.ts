@@ -335,7 +335,15 @@ export function assertPortFree(port: number, host: string): Promise<void> {
   });
 }
 
-/** A minimal page for people landing on the callback without a return URL. */
+/**
+ * A minimal page for people landing on the callback without a return URL (or with a refused one):
+ * what happened, and a way back to the dashboard, which the gateway serves at its root.
+ */
 function page(title: string, message: string): string {
-  return `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)} – Patchbay</title><main style="font:16px system-ui;max-width:32rem;margin:4rem auto"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></main>`;
+  return (
+    `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>${escapeHtml(title)} – Patchbay</title>` +
+    `<main style="font:16px/1.5 system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>` +
+    `<p><a href="/">Back to the Patchbay dashboard</a></p></main></html>`
+  );
 }

@@ -1,11 +1,11 @@
 import { count as countAll, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { countStatements } from '../server/db/client.js';
-import { dataSources, refreshRuns } from '../server/db/schema.js';
+import { connections, dataSources, refreshRuns } from '../server/db/schema.js';
 import { seedBulk } from '../server/seed/bulk.js';
 import { authenticateToken, issueApiToken } from '../server/domain/api-tokens.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
-import { graphql } from './support/fixtures.js';
+import { graphql, tenant } from './support/fixtures.js';
 
 const GRAPH = /* GraphQL */ `
   query Graph($first: Int!) {
@@ -90,6 +90,30 @@ describeEachDatabase('the connection graph', (db) => {
       const [{ value: runCount }] = await tx.select({ value: countAll() }).from(refreshRuns).where(eq(refreshRuns.accountId, accountId));
       const [{ value: sourceCount }] = await tx.select({ value: countAll() }).from(dataSources).where(eq(dataSources.accountId, accountId));
       expect(runCount).toBe(sourceCount * 4);
+    });
+  });
+  it('searches connection names and resource names, case-insensitive and literally, never matching a private connection the viewer may not use', async () => {
+    await inRollback(db(), async (tx) => {
+      const t = await tenant(tx, 'find');
+      const names = async (viewer: typeof t.owner.viewer, search: string) => {
+        const result: any = await graphql(tx, viewer, `query($search: String) { connections(first: 50, orderBy: NAME_ASC, filter: { search: $search }) { totalCount nodes { name } } }`, { search });
+        expect(result.errors).toBeUndefined();
+        expect(result.data.connections.totalCount).toBe(result.data.connections.nodes.length);
+        return result.data.connections.nodes.map((node: { name: string | null }) => node.name);
+      };
+      expect(await names(t.member.viewer, 'SHARED')).toEqual(['find shared GA4', 'find shared Salesforce']);
+      expect(await names(t.member.viewer, '  private ')).toEqual(['find member private']);
+      await tx.update(connections).set({ resourceName: 'Acme Web Property' }).where(eq(connections.id, t.connections.shared.id));
+      expect(await names(t.member.viewer, 'acme web')).toEqual(['find shared GA4']);
+      // The owner (an admin) sees that both private connections exist, but a search by their names finds neither.
+      expect(await names(t.owner.viewer, 'private')).toEqual([]);
+      expect(await names(t.owner.viewer, '')).toHaveLength(4);
+      // Wildcards are text: "%" and "_" match only themselves.
+      expect(await names(t.member.viewer, '%')).toEqual([]);
+      expect(await names(t.member.viewer, 'shared_')).toEqual([]);
+      const tooLong: any = await graphql(tx, t.member.viewer, `{ connections(first: 5, filter: { search: "${'x'.repeat(121)}" }) { totalCount nodes { id } } }`);
+      expect(tooLong.data).toBeNull();
+      expect(tooLong.errors[0].message).toBe('filter.search must be at most 120 characters');
     });
   });
 });

@@ -144,6 +144,10 @@ describe('serving the dashboard', () => {
     expect(await graphiql.text()).toContain('GraphiQL');
     const callback = await fetch(`${url}/oauth/callback?code=x&state=forged`, { redirect: 'manual' });
     expect(callback.status).toBe(400);
+    // A refused sign-in says so and links back to the dashboard.
+    const refused = await callback.text();
+    expect(refused).toContain('<h1>Sign-in link not valid</h1>');
+    expect(refused).toContain('<a href="/">Back to the Patchbay dashboard</a>');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     // Only GET and HEAD are the dashboard's.
     expect((await fetch(`${url}/`, { method: 'POST', body: '{}' })).status).toBe(404);

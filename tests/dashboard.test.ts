@@ -499,9 +499,12 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
       await expect.poll(() => first.getAttribute('data-status'), SOON).toBe('DISCONNECTED');
       expect(await first.locator('.problem').textContent()).toContain('The portal was deleted');
       // It read the events after its position, then that one connection (never the whole list),
-      // then the bell's count: the connection that broke meanwhile wrote the owner a notice.
+      // then the bell's count (the connection that broke meanwhile wrote the owner a notice) and
+      // the status tiles' counts, in either order.
       await expect.poll(() => operations.variablesOf('ConnectionsById'), SOON).toEqual([{ ids: [missedFirst.gid] }]);
-      await expect.poll(() => operations.names(), SOON).toEqual(['MissedConnectionEvents', 'ConnectionsById', 'UnreadNotificationCount']);
+      await expect.poll(() => operations.names(), SOON).toHaveLength(4);
+      expect(operations.names().slice(0, 2)).toEqual(['MissedConnectionEvents', 'ConnectionsById']);
+      expect(operations.names().slice(2).sort()).toEqual(['ConnectionCounts', 'UnreadNotificationCount']);
       await expect.poll(() => bell(owner).getAttribute('aria-label'), SOON).toBe('Notifications, 1 unread');
 
       // A change that arrives live moves the position: the next catch-up starts after it.
@@ -628,19 +631,29 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
   it('shows only the actions viewerCan allows: a member cannot revoke, rename or delete a shared connection someone else owns', async () => {
     await member.goto(url);
     await member.getByRole('heading', { name: 'Connections' }).waitFor();
-    const actionsOf = (name: string) => card(member, name).locator('.actions button').evaluateAll((buttons) => buttons.map((button) => button.getAttribute('data-action')));
+    /** A card's actions: its buttons, and the items of its More menu (opened, read and closed). */
+    const actionsOf = async (page: Page, name: string) => {
+      const item = card(page, name);
+      const buttons = await item.locator('.actions > button, .actions .menu-button').evaluateAll((found) => found.map((button) => button.getAttribute('data-action')));
+      if (!buttons.includes('more')) return { buttons, menu: [] };
+      await item.locator('.menu-button').click();
+      const menu = await item.locator('[role="menuitem"]').evaluateAll((found) => found.map((entry) => entry.getAttribute('data-action')));
+      await page.keyboard.press('Escape');
+      return { buttons, menu };
+    };
     // The owner's shared connection: usable, not manageable.
-    await expect.poll(() => actionsOf('Aardvark GA4'), SOON).toEqual(['test']);
-    // Their own private connection feeds a data source: everything but delete.
-    expect(await actionsOf('dash member private')).toEqual(['test', 'reauthenticate', 'rename', 'share', 'revoke']);
-    // Their own broken, unused connection: everything.
-    expect(await actionsOf('dash shared Salesforce')).toEqual(['test', 'reauthenticate', 'rename', 'share', 'revoke', 'delete']);
+    await expect.poll(() => actionsOf(member, 'Aardvark GA4'), SOON).toEqual({ buttons: ['test'], menu: [] });
+    // Their own private connection feeds a data source: everything but delete; Test in view, the rest in the menu.
+    expect(await actionsOf(member, 'dash member private')).toEqual({ buttons: ['test', 'more'], menu: ['reauthenticate', 'rename', 'share', 'revoke'] });
+    // Their own broken, unused connection: everything, the repair first.
+    expect(await actionsOf(member, 'dash shared Salesforce')).toEqual({ buttons: ['reauthenticate', 'test', 'more'], menu: ['rename', 'share', 'revoke', 'delete'] });
     // The owner manages the shared connection, including revoking it.
-    expect(await card(owner, 'Aardvark GA4').locator('button[data-action="revoke"]').count()).toBe(1);
+    expect((await actionsOf(owner, 'Aardvark GA4')).menu).toContain('revoke');
     await screenshot(member, 'member-view');
 
     const own = card(member, 'dash member private');
-    await own.locator('button[data-action="rename"]').click();
+    await own.locator('.menu-button').click();
+    await own.locator('[role="menuitem"][data-action="rename"]').click();
     await own.getByLabel('New name').fill('Jim’s GA4 property');
     await own.getByRole('button', { name: 'Save' }).click();
     await card(member, 'Jim’s GA4 property').locator('.notice').getByText('Renamed.').waitFor();
@@ -648,7 +661,8 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     expect(renamed.connection.name).toBe('Jim’s GA4 property');
 
     const unused = card(member, 'dash shared Salesforce');
-    await unused.locator('button[data-action="delete"]').click();
+    await unused.locator('.menu-button').click();
+    await unused.locator('[role="menuitem"][data-action="delete"]').click();
     await unused.locator('button[data-action="confirm-delete"]').click();
     await expect.poll(() => card(member, 'dash shared Salesforce').count(), SOON).toBe(0);
     expect((await gql('query($id: ID!) { node(id: $id) { id } }', { id: a.connections.sharedSalesforce.gid }, a.member.token)).node).toBeNull();

@@ -114,6 +114,7 @@ const BAD_INPUTS: BadInput[] = [
   m('half a surrogate pair in JSON credentials', 'reauthenticateConnection', 'ReauthenticateConnectionInput', (a) => ({ id: a.connections.shared.gid, credentials: { apiKey: 'k\udc00' } }), 'input.credentials', 'k\udc00'),
   // Query arguments, top-level and nested (nested ones feed the root field's SQL).
   { name: 'NUL in a connection filter', document: `query($k: String!) { connections(first: 5, filter: { integration: $k }) { totalCount } }`, variables: () => ({ k: NUL }), field: 'filter.integration', bad: NUL },
+  { name: 'a 121-character connection search', document: `query($s: String!) { connections(first: 5, filter: { search: $s }) { totalCount } }`, variables: () => ({ s: 'q'.repeat(121) }), field: 'filter.search', bad: 'q'.repeat(121) },
   { name: 'NUL in a cursor', document: `query($c: String!) { connections(first: 5, after: $c) { totalCount } }`, variables: () => ({ c: NUL }), field: 'after', bad: NUL },
   { name: 'NUL in an integration key lookup', document: `query($k: String!) { integration(key: $k) { key } }`, variables: () => ({ k: NUL }), field: 'key', bad: NUL },
   { name: 'NUL in a catalog search', document: `query($s: String!) { integrations(first: 5, filter: { search: $s }) { totalCount } }`, variables: () => ({ s: NUL }), field: 'filter.search', bad: NUL },

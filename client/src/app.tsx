@@ -17,6 +17,7 @@ import { NotificationsPage } from './pages/notifications';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedSignOutReason, storedToken, storeSignOutReason, storeToken } from './session';
 import { EmptyState } from './components/ui';
+import { focusPageHeading, resetPageFocus } from './page';
 
 export function App() {
   const [token, setToken] = useState<string | null>(storedToken);
@@ -49,6 +50,8 @@ export function App() {
     probe.dispose();
     storeSignOutReason(null);
     if (result.data?.viewer) {
+      // The first page of the new session takes the focus.
+      resetPageFocus();
       storeToken(candidate);
       setFailure(null);
       setToken(candidate);
@@ -73,6 +76,16 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
   const me = viewer.data?.viewer;
   return (
     <div className="shell">
+      <a
+        href="#main"
+        className="skip-link"
+        onClick={(event) => {
+          event.preventDefault();
+          focusPageHeading();
+        }}
+      >
+        Skip to content
+      </a>
       <header className="topbar">
         <div className="topbar-inner">
           <Link href="/" className="brand">
@@ -98,7 +111,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           </div>
         </div>
       </header>
-      <main className="content">
+      <main className="content" id="main" tabIndex={-1}>
         <Switch>
           <Route path="/">{() => <ConnectionsPage />}</Route>
           <Route path="/connect">{() => <CatalogPage />}</Route>
@@ -106,7 +119,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
           <Route path="/notifications">{() => <NotificationsPage />}</Route>
           <Route>
-            <EmptyState title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
+            <EmptyState page title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.
             </EmptyState>
           </Route>

@@ -21,6 +21,7 @@ const EMBEDDED = [
   'Viewer',
   'PageInfo',
   'QueryConnectionsConnection',
+  'AccountUsersConnection',
   'QueryConnectionEventsConnection',
   'QueryIntegrationsConnection',
   'ConnectionDataSourcesConnection',
@@ -71,6 +72,18 @@ function statusChanged(cache: Cache, id: string, created: boolean) {
   const key = cache.keyOfEntity({ __typename: 'Connection', id });
   invalidateField(cache, key ?? '', 'events');
   if (created || !listed(cache, 'Query', 'connections').includes(key)) invalidateField(cache, 'Query', 'connections');
+  else invalidateNarrowedByStatus(cache);
+}
+
+/**
+ * A status changed: the lists narrowed by status (a filtered list, the status tiles' counts) may
+ * gain or lose it, so they are read again; the others only re-render the connection.
+ */
+function invalidateNarrowedByStatus(cache: Cache) {
+  for (const field of cache.inspectFields('Query')) {
+    const filter = field.arguments?.filter as { status?: unknown[] | null } | null | undefined;
+    if (field.fieldName === 'connections' && filter?.status?.length) cache.invalidate('Query', field.fieldName, field.arguments ?? undefined);
+  }
 }
 
 /** Where the viewer's fields are kept (Viewer is embedded in Query.viewer); null before it is read. */

@@ -295,10 +295,24 @@ export interface ConnectionsData {
   };
 }
 
-/** The connections list (pages merge in the cache, see cache.ts). */
-export const ConnectionsQuery = gql<ConnectionsData, { after?: string | null }>`
-  query Connections($after: String) {
-    connections(first: 100, after: $after, orderBy: NAME_ASC) {
+/** What the list can be narrowed by (ConnectionFilter); the list keeps it in the address. */
+export interface ConnectionFilter {
+  status?: ConnectionStatus[] | null;
+  integration?: string | null;
+  owner?: string | null;
+  shared?: boolean | null;
+  search?: string | null;
+}
+
+export type ConnectionOrder = 'NAME_ASC' | 'CREATED_AT_DESC' | 'CREATED_AT_ASC' | 'UPDATED_AT_DESC';
+
+/** How many connections the list reads at a time. */
+export const CONNECTIONS_PAGE_SIZE = 100;
+
+/** The connections list, narrowed and ordered (pages of the same filter and order merge in the cache, see cache.ts). */
+export const ConnectionsQuery = gql<ConnectionsData, { after?: string | null; filter?: ConnectionFilter | null; orderBy?: ConnectionOrder }>`
+  query Connections($after: String, $filter: ConnectionFilter, $orderBy: ConnectionOrder = NAME_ASC) {
+    connections(first: 100, after: $after, filter: $filter, orderBy: $orderBy) {
       totalCount
       pageInfo {
         hasNextPage
@@ -310,6 +324,58 @@ export const ConnectionsQuery = gql<ConnectionsData, { after?: string | null }>`
     }
   }
   ${ConnectionSummaryFragment}
+`;
+
+export interface ConnectionCountsData {
+  broken: { totalCount: number };
+  pending: { totalCount: number };
+  active: { totalCount: number };
+  revoked: { totalCount: number };
+}
+
+/**
+ * How many connections of each status the list's other filters leave: the status tiles. Counts
+ * only (`first: 0`), so it reads no rows.
+ */
+export const ConnectionCountsQuery = gql<ConnectionCountsData, { integration?: string | null; owner?: string | null; shared?: boolean | null; search?: string | null }>`
+  query ConnectionCounts($integration: String, $owner: ID, $shared: Boolean, $search: String) {
+    broken: connections(first: 0, filter: { status: [DISCONNECTED], integration: $integration, owner: $owner, shared: $shared, search: $search }) {
+      totalCount
+    }
+    pending: connections(first: 0, filter: { status: [PENDING], integration: $integration, owner: $owner, shared: $shared, search: $search }) {
+      totalCount
+    }
+    active: connections(first: 0, filter: { status: [ACTIVE], integration: $integration, owner: $owner, shared: $shared, search: $search }) {
+      totalCount
+    }
+    revoked: connections(first: 0, filter: { status: [REVOKED], integration: $integration, owner: $owner, shared: $shared, search: $search }) {
+      totalCount
+    }
+  }
+`;
+
+export interface Person {
+  __typename: 'User';
+  id: string;
+  name: string;
+}
+
+/** The account's people, for the list's owner filter. */
+export const PeopleQuery = gql<{ viewer: { account: { __typename: 'Account'; id: string; users: { totalCount: number; nodes: Person[] } } } }, Record<string, never>>`
+  query People {
+    viewer {
+      account {
+        id
+        users(first: 100) {
+          totalCount
+          nodes {
+            id
+            name
+          }
+        }
+      }
+    }
+  }
 `;
 
 export interface CredentialField {

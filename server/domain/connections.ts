@@ -1,5 +1,5 @@
 /** Connection rules that are not the auth lifecycle: lookup with access checks, edit, delete. */
-import { and, count, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, count, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { connections, dataSources } from '../db/schema.js';
@@ -13,6 +13,7 @@ import {
   canShareConnection,
   canUseConnection,
   type Viewer,
+  usableConnectionsCondition,
   visibleConnectionsCondition,
 } from './viewer.js';
 
@@ -110,6 +111,31 @@ export interface ConnectionListFilter {
   integrationKey?: string | null;
   ownerId?: string | null;
   shared?: boolean | null;
+  /** Text in the name or the resource's name, case-insensitive (see connectionSearch). */
+  search?: string | null;
+}
+
+/** The longest search text a list accepts. */
+export const MAX_SEARCH_LENGTH = 120;
+
+/**
+ * The search text of a list filter, trimmed; null when empty. Too long a text is a
+ * ValidationError naming `field`.
+ */
+export function connectionSearch(text: string | null | undefined, field = 'filter.search'): string | null {
+  const trimmed = text?.trim() ?? '';
+  if (trimmed.length > MAX_SEARCH_LENGTH) throw new ValidationError(`${field} must be at most ${MAX_SEARCH_LENGTH} characters`, field);
+  return trimmed || null;
+}
+
+/**
+ * Matches `text` in a connection's name or resource name. Only connections the viewer may use
+ * can match: the name of another member's private connection is hidden from admins, so a search
+ * must not reveal it either.
+ */
+function searchCondition(table: typeof connections, viewer: Viewer, text: string): SQL {
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return and(usableConnectionsCondition(table, viewer), or(ilike(table.name, pattern), ilike(table.resourceName, pattern)))!;
 }
 
 /**
@@ -126,6 +152,7 @@ export function connectionListCondition(
   if (filter.integrationKey != null) conditions.push(eq(table.integrationKey, filter.integrationKey));
   if (filter.ownerId != null) conditions.push(eq(table.ownerId, filter.ownerId));
   if (filter.shared != null) conditions.push(eq(table.shared, filter.shared));
+  if (filter.search) conditions.push(searchCondition(table, viewer, filter.search));
   return and(...conditions)!;
 }
 

@@ -1,6 +1,7 @@
 /** Connection: one user's authorization to one integration, and its root fields and mutations. */
 import {
   connectionListCondition,
+  connectionSearch,
   countConnections,
   deleteConnection,
   updateConnection,
@@ -210,6 +211,10 @@ const ConnectionFilter = builder.inputType('ConnectionFilter', {
     integration: t.string({ description: 'An integration key.' }),
     owner: t.id({ description: 'A User id.' }),
     shared: t.boolean({ description: 'Shared (true) or private (false) connections.' }),
+    search: t.string({
+      description:
+        'Text found in the name or the resource’s name, case-insensitive (at most 120 characters); only connections the viewer may use match.',
+    }),
   }),
 });
 
@@ -232,7 +237,10 @@ const ORDERINGS = {
 
 async function listFilter(
   context: Context,
-  filter: { status?: ConnectionRow['status'][] | null; integration?: string | null; owner?: string | null; shared?: boolean | null } | null | undefined,
+  filter:
+    | { status?: ConnectionRow['status'][] | null; integration?: string | null; owner?: string | null; shared?: boolean | null; search?: string | null }
+    | null
+    | undefined,
 ): Promise<ConnectionListFilter> {
   if (!filter) return {};
   if (filter.integration != null) {
@@ -244,6 +252,7 @@ async function listFilter(
     integrationKey: filter.integration,
     ownerId: filter.owner == null ? null : parseGlobalId(filter.owner, 'User', 'filter.owner'),
     shared: filter.shared,
+    search: connectionSearch(filter.search),
   };
 }
 
@@ -307,6 +316,7 @@ builder.drizzleObjectField('accounts', 'connections', (t) =>
         integrationKey: args.filter?.integration,
         ownerId: args.filter?.owner == null ? null : parseGlobalId(args.filter.owner, 'User', 'filter.owner'),
         shared: args.filter?.shared,
+        search: connectionSearch(args.filter?.search),
       };
       return pageQuery(args, {
         where: { RAW: (table: typeof connections) => connectionListCondition(table, viewer, filter) },

@@ -1,9 +1,12 @@
 /**
- * What a person can do with a connection, as buttons shown only when `viewerCan` allows them:
- * test, reauthenticate, revoke, rename, share or unshare, delete. Each answers in place with the
- * outcome or the typed error the gateway returned.
+ * What a person can do with a connection, shown only when `viewerCan` allows them and the status
+ * makes sense of them: test (not while PENDING or REVOKED), reauthenticate, revoke (not once
+ * REVOKED), rename, share or unshare, delete. In a list the common ones are buttons and the rest sit
+ * in a "More" menu; on the connection's page all are buttons. Each answers in place with the
+ * outcome or the typed error the gateway returned, and the focus follows: into a form or a
+ * confirmation when it opens, back to what opened it on Cancel or Escape, onto the outcome after.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
   DeleteConnectionMutation,
@@ -16,6 +19,7 @@ import {
 } from '../documents';
 import { signsInAtService } from '../format';
 import { CredentialFields, filledCredentials, Form } from './credential-form';
+import { MenuButton, type MenuHandle, type MenuItem } from './menu';
 import { OutcomeNotice, outcomeOf, type Outcome } from './ui';
 
 type Mode = 'idle' | 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
@@ -33,6 +37,7 @@ function ActionButton({
   busy = false,
   disabled = false,
   submit = false,
+  autoFocus = false,
   action,
   onClick,
 }: {
@@ -42,12 +47,13 @@ function ActionButton({
   busy?: boolean;
   disabled?: boolean;
   submit?: boolean;
+  autoFocus?: boolean;
   /** data-action, what the browser tests find the button by. */
   action?: string;
   onClick?: () => void;
 }) {
   return (
-    <button type={submit ? 'submit' : 'button'} className={`button button-small button-${tone}`} disabled={disabled} data-action={action} onClick={onClick}>
+    <button type={submit ? 'submit' : 'button'} className={`button button-small button-${tone}`} disabled={disabled} autoFocus={autoFocus} data-action={action} onClick={onClick}>
       {busy ? busyLabel : label}
     </button>
   );
@@ -58,11 +64,44 @@ export function returnUrl(): string {
   return new URL('/', window.location.href).toString();
 }
 
-export function ConnectionActions({ connection, onDeleted }: { connection: ConnectionSummary; onDeleted?: () => void }) {
+/** The statuses a test makes sense in: a PENDING connection has no credentials yet, a REVOKED one none left. */
+const TESTABLE = new Set<ConnectionSummary['status']>(['ACTIVE', 'DISCONNECTED']);
+
+interface Action {
+  action: string;
+  label: string;
+  tone: ButtonTone;
+  /** Shown as a button in a list (else in the More menu). */
+  common: boolean;
+  run: () => void;
+}
+
+export function ConnectionActions({
+  connection,
+  onDeleted,
+  layout = 'buttons',
+}: {
+  connection: ConnectionSummary;
+  onDeleted?: () => void;
+  /** `menu`: the common actions as buttons and the rest in a menu (lists); `buttons`: all as buttons. */
+  layout?: 'menu' | 'buttons';
+}) {
   const can = connection.viewerCan;
-  const [mode, setMode] = useState<Mode>('idle');
+  const [mode, setModeState] = useState<Mode>('idle');
+  // Where the focus goes back to when a form or confirmation closes: the action that opened it.
+  const openedBy = useRef<string | null>(null);
+  const refocus = useRef(false);
+  const [closed, setClosed] = useState(0);
+  const root = useRef<HTMLDivElement>(null);
+  const menu = useRef<MenuHandle>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [outcome, setOutcomeState] = useState<Outcome | null>(null);
+  // Each outcome is a new notice, so the focus moves to it even when the text is the same.
+  const [outcomeKey, setOutcomeKey] = useState(0);
+  const setOutcome = (next: Outcome | null) => {
+    setOutcomeState(next);
+    if (next) setOutcomeKey((key) => key + 1);
+  };
   const [name, setName] = useState(connection.name ?? '');
   const [credentials, setCredentials] = useState<Record<string, string>>({});
 
@@ -75,11 +114,45 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
   // The credential fields are only needed once someone opens the reauthentication form.
   const [integration] = useQuery({ query: IntegrationQuery, variables: { key: connection.integration.key }, pause: mode !== 'reauthenticate' || oauth });
 
+  /** Opens a form or a confirmation (from `action`), or closes it (`idle`), moving the focus back. */
+  function setMode(next: Mode, from: string | null = null) {
+    if (next === 'idle') {
+      refocus.current = true;
+      setClosed((count) => count + 1);
+    } else openedBy.current = from;
+    setModeState(next);
+  }
+
+  useEffect(() => {
+    if (!refocus.current) return;
+    refocus.current = false;
+    const opener = openedBy.current && root.current?.querySelector<HTMLElement>(`.actions [data-action="${openedBy.current}"]`);
+    if (opener) opener.focus();
+    else menu.current?.focus();
+  }, [closed]);
+
+  // The reauthentication form's first field takes the focus once its fields are read.
+  const fieldsLoaded = Boolean(integration.data?.integration);
+  useEffect(() => {
+    if (mode === 'reauthenticate' && fieldsLoaded) root.current?.querySelector<HTMLElement>('.stacked-form input')?.focus();
+  }, [mode, fieldsLoaded]);
+
+  /** Escape cancels an open form or confirmation. */
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || mode === 'idle' || busy) return;
+    event.preventDefault();
+    event.stopPropagation();
+    setMode('idle');
+  };
+
   async function perform(action: string, work: () => Promise<Outcome | null>) {
+    if (mode === 'idle') openedBy.current = action;
     setBusy(action);
     setOutcome(null);
     try {
       const next = await work();
+      // The outcome takes the focus, not the button a closing form would give it back to.
+      if (next) refocus.current = false;
       setOutcome(next);
     } finally {
       setBusy(null);
@@ -154,27 +227,54 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
       const { failure } = outcomeOf(await remove({ id: connection.id }), 'deleteConnection');
       setMode('idle');
       if (failure) return failure;
+      // The card or page goes away: the focus goes where onDeleted sends it, not back to this card.
+      refocus.current = false;
       onDeleted?.();
       return null;
     });
 
-  /** A button that starts `action`; all are disabled while any action runs. */
-  const actionButton = (action: string, label: string, onClick: () => void, tone: ButtonTone = 'secondary') => (
-    <ActionButton action={action} label={label} tone={tone} busy={busy === action} disabled={busy !== null} onClick={onClick} />
-  );
-  const cancel = <ActionButton label="Cancel" tone="ghost" onClick={() => setMode('idle')} />;
+  const cancel = (focus = false) => <ActionButton label="Cancel" tone="ghost" action="cancel" autoFocus={focus} onClick={() => setMode('idle')} />;
+
+  const status = connection.status;
+  const actions: Action[] = [];
+  if (can.reauthenticate && status !== 'ACTIVE') {
+    actions.push({ action: 'reauthenticate', label: 'Reauthenticate', tone: 'primary', common: true, run: () => (oauth ? onReauthenticate() : setMode('reauthenticate', 'reauthenticate')) });
+  }
+  if (can.use && TESTABLE.has(status)) actions.push({ action: 'test', label: 'Test', tone: 'secondary', common: true, run: onTest });
+  if (can.reauthenticate && status === 'ACTIVE') {
+    actions.push({ action: 'reauthenticate', label: 'Reauthenticate', tone: 'secondary', common: false, run: () => (oauth ? onReauthenticate() : setMode('reauthenticate', 'reauthenticate')) });
+  }
+  if (can.rename) {
+    actions.push({ action: 'rename', label: 'Rename', tone: 'secondary', common: false, run: () => { setName(connection.name ?? ''); setMode('rename', 'rename'); } });
+  }
+  if (can.share) actions.push({ action: 'share', label: connection.shared ? 'Unshare' : 'Share', tone: 'secondary', common: false, run: onShare });
+  if (can.revoke && status !== 'REVOKED') actions.push({ action: 'revoke', label: 'Revoke', tone: 'danger-quiet', common: false, run: () => setMode('confirm-revoke', 'revoke') });
+  if (can.delete) actions.push({ action: 'delete', label: 'Delete', tone: 'danger-quiet', common: false, run: () => setMode('confirm-delete', 'delete') });
+  const shown = layout === 'menu' ? actions.filter((action) => action.common) : actions;
+  const menuItems: MenuItem[] =
+    layout === 'menu'
+      ? actions.filter((action) => !action.common).map(({ action, label, tone, run }) => ({ action, label, tone: tone === 'danger-quiet' ? 'danger' : undefined, onSelect: run }))
+      : [];
 
   return (
-    <div className="actions-block">
-      {mode === 'idle' && (
+    <div className="actions-block" ref={root} onKeyDown={onKeyDown}>
+      {mode === 'idle' && actions.length > 0 && (
         <div className="actions">
-          {can.use && actionButton('test', 'Test', onTest)}
-          {can.reauthenticate &&
-            actionButton('reauthenticate', 'Reauthenticate', () => (oauth ? onReauthenticate() : setMode('reauthenticate')), connection.status === 'ACTIVE' ? 'secondary' : 'primary')}
-          {can.rename && actionButton('rename', 'Rename', () => { setName(connection.name ?? ''); setMode('rename'); })}
-          {can.share && actionButton('share', connection.shared ? 'Unshare' : 'Share', onShare)}
-          {can.revoke && actionButton('revoke', 'Revoke', () => setMode('confirm-revoke'), 'danger-quiet')}
-          {can.delete && actionButton('delete', 'Delete', () => setMode('confirm-delete'), 'danger-quiet')}
+          {shown.map(({ action, label, tone, run }) => (
+            <ActionButton key={action} action={action} label={label} tone={tone} busy={busy === action} disabled={busy !== null} onClick={run} />
+          ))}
+          <MenuButton
+            ref={menu}
+            label="More"
+            accessibleName={`More actions for ${connection.name ?? 'this private connection'}`}
+            items={menuItems}
+            disabled={busy !== null}
+          />
+          {busy && menuItems.some((item) => item.action === busy) && (
+            <span className="muted small" role="status">
+              Working…
+            </span>
+          )}
         </div>
       )}
 
@@ -185,7 +285,7 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
           </label>
           <input id={`rename-${connection.id}`} value={name} maxLength={120} required autoFocus onChange={(event) => setName(event.target.value)} />
           <ActionButton submit label="Save" busyLabel="Saving…" tone="primary" busy={busy === 'rename'} disabled={busy !== null || !name.trim()} />
-          {cancel}
+          {cancel()}
         </Form>
       )}
 
@@ -210,13 +310,13 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
               busy={busy === 'reauthenticate'}
               disabled={busy !== null || !integration.data}
             />
-            {cancel}
+            {cancel()}
           </div>
         </Form>
       )}
 
       {(mode === 'confirm-revoke' || mode === 'confirm-delete') && (
-        <div className="confirm" role="group" aria-label="Confirm">
+        <div className="confirm" role="group" aria-label={mode === 'confirm-revoke' ? 'Confirm revoking' : 'Confirm deleting'}>
           <span>
             {mode === 'confirm-revoke'
               ? 'Revoke it? Its credentials are wiped and its data sources stop refreshing.'
@@ -231,11 +331,11 @@ export function ConnectionActions({ connection, onDeleted }: { connection: Conne
             disabled={busy !== null}
             onClick={mode === 'confirm-revoke' ? onRevoke : onDelete}
           />
-          {cancel}
+          {cancel(true)}
         </div>
       )}
 
-      {outcome && <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />}
+      {outcome && <OutcomeNotice key={outcomeKey} outcome={outcome} focus onDismiss={() => { setOutcome(null); setMode('idle'); }} />}
     </div>
   );
 }

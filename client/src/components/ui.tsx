@@ -1,8 +1,9 @@
 /** Small building blocks every screen uses: badges, notices, loading, empty and error states. */
-import { useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { CombinedError, OperationResult } from '@urql/core';
 import type { ConnectionProblem, ConnectionStatus, MutationError } from '../documents';
 import { dateTime, REASON_LABELS, STATUS_LABELS, timeAgo } from '../format';
+import { PageHeading } from '../page';
 
 export function StatusBadge({ status }: { status: ConnectionStatus }) {
   return (
@@ -38,11 +39,12 @@ export function Skeleton({ rows = 3 }: { rows?: number }) {
   );
 }
 
-export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
+/** An empty list or a missing thing; `page`: it is all the page shows, so its title is the page's h1. */
+export function EmptyState({ title, children, action, page = false }: { title: string; children?: ReactNode; action?: ReactNode; page?: boolean }) {
   return (
     <div className="empty">
       <div className="empty-mark" aria-hidden="true" />
-      <h3>{title}</h3>
+      {page ? <PageHeading title={title} className="empty-title" /> : <h3>{title}</h3>}
       {children && <p>{children}</p>}
       {action}
     </div>
@@ -93,9 +95,26 @@ export function LoadMore({ label, remaining, load }: { label: string; remaining?
   );
 }
 
-export function Notice({ tone, title, children, onDismiss }: { tone: 'success' | 'error' | 'info' | 'warn'; title: string; children?: ReactNode; onDismiss?: () => void }) {
+/** A message; `focus`: it answers what the reader just did, so it takes the focus when it appears. */
+export function Notice({
+  tone,
+  title,
+  children,
+  onDismiss,
+  focus = false,
+}: {
+  tone: 'success' | 'error' | 'info' | 'warn';
+  title: string;
+  children?: ReactNode;
+  onDismiss?: () => void;
+  focus?: boolean;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (focus) box.current?.focus();
+  }, [focus]);
   return (
-    <div className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
+    <div ref={box} className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'} tabIndex={focus ? -1 : undefined}>
       <div className="notice-body">
         <strong>{title}</strong>
         {children}
@@ -110,10 +129,10 @@ export function Notice({ tone, title, children, onDismiss }: { tone: 'success' |
 }
 
 /** A typed mutation error, with the why and what-to-do the gateway gives for rejected credentials. */
-export function MutationErrorNotice({ error, onDismiss }: { error: MutationError; onDismiss?: () => void }) {
+export function MutationErrorNotice({ error, onDismiss, focus }: { error: MutationError; onDismiss?: () => void; focus?: boolean }) {
   if (error.__typename === 'CredentialsRejectedError') {
     return (
-      <Notice tone="error" title="The service rejected these credentials" onDismiss={onDismiss}>
+      <Notice tone="error" title="The service rejected these credentials" onDismiss={onDismiss} focus={focus}>
         {error.reason && error.reason !== 'INVALID_CREDENTIALS' && <p className="label">{REASON_LABELS[error.reason]}</p>}
         <p className="quote">{error.message}</p>
         {error.interpretation && <p>{error.interpretation}</p>}
@@ -128,7 +147,7 @@ export function MutationErrorNotice({ error, onDismiss }: { error: MutationError
   }
   if (error.__typename === 'ProviderUnavailableError') {
     return (
-      <Notice tone="warn" title="The service could not be reached" onDismiss={onDismiss}>
+      <Notice tone="warn" title="The service could not be reached" onDismiss={onDismiss} focus={focus}>
         {error.likelyCause && <p className="label">{REASON_LABELS[error.likelyCause.reason]}</p>}
         <p>{error.message}</p>
         {error.likelyCause && <p>{error.likelyCause.interpretation}</p>}
@@ -145,14 +164,14 @@ export function MutationErrorNotice({ error, onDismiss }: { error: MutationError
   }
   if (error.__typename === 'ConnectionInUseError') {
     return (
-      <Notice tone="error" title="This connection is still in use" onDismiss={onDismiss}>
+      <Notice tone="error" title="This connection is still in use" onDismiss={onDismiss} focus={focus}>
         <p>{error.message}</p>
         <p className="muted small">Move or delete its data sources first.</p>
       </Notice>
     );
   }
   return (
-    <Notice tone="error" title={error.message} onDismiss={onDismiss}>
+    <Notice tone="error" title={error.message} onDismiss={onDismiss} focus={focus}>
       <p className="muted small">{error.code}</p>
     </Notice>
   );
@@ -185,10 +204,10 @@ export function outcomeOf<T extends { __typename: string }>(
   return { value: value as T };
 }
 
-export function OutcomeNotice({ outcome, onDismiss }: { outcome: Outcome; onDismiss?: () => void }) {
-  if (outcome.kind === 'error') return <MutationErrorNotice error={outcome.error} onDismiss={onDismiss} />;
+export function OutcomeNotice({ outcome, onDismiss, focus }: { outcome: Outcome; onDismiss?: () => void; focus?: boolean }) {
+  if (outcome.kind === 'error') return <MutationErrorNotice error={outcome.error} onDismiss={onDismiss} focus={focus} />;
   return (
-    <Notice tone={outcome.tone} title={outcome.title} onDismiss={onDismiss}>
+    <Notice tone={outcome.tone} title={outcome.title} onDismiss={onDismiss} focus={focus}>
       {outcome.body}
     </Notice>
   );

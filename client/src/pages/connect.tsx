@@ -12,6 +12,7 @@ import { CredentialFields, filledCredentials, Form } from '../components/credent
 import { EmptyState, LoadError, MutationErrorNotice, Notice, Pill, Skeleton } from '../components/ui';
 import { IntegrationQuery, IntegrationsQuery, StartConnectionMutation, type IntegrationDetail, type MutationError } from '../documents';
 import { AUTH_METHOD_LABELS, plural, signsInAtService } from '../format';
+import { PageHeading } from '../page';
 
 export function CatalogPage() {
   const [search, setSearch] = useState('');
@@ -30,7 +31,7 @@ export function CatalogPage() {
       </nav>
       <header className="page-header">
         <div>
-          <h1>Connect a service</h1>
+          <PageHeading title="Connect a service" />
           <p className="muted">
             Pick the service your data lives in.{' '}
             {integrations && `${plural(integrations.totalCount, 'integration')} ${deferred ? (integrations.totalCount === 1 ? 'matches' : 'match') : 'available'}.`}
@@ -41,7 +42,7 @@ export function CatalogPage() {
         <label htmlFor={searchId} className="sr-only">
           Search the catalog
         </label>
-        <input id={searchId} type="search" placeholder="Search by name or description…" value={search} autoFocus onChange={(event) => setSearch(event.target.value)} />
+        <input id={searchId} type="search" placeholder="Search by name or description…" value={search} onChange={(event) => setSearch(event.target.value)} />
       </div>
       {result.error && !integrations && <LoadError error={result.error} retry={() => reexecute({ requestPolicy: 'network-only' })} />}
       {!integrations && !result.error && <Skeleton rows={3} />}
@@ -81,7 +82,7 @@ export function ConnectPage({ integrationKey }: { integrationKey: string }) {
       {result.error && !result.data && <LoadError error={result.error} retry={() => reexecute({ requestPolicy: 'network-only' })} />}
       {!result.data && !result.error && <Skeleton rows={3} />}
       {result.data && !integration && (
-        <EmptyState title="No such integration" action={<Link href="/connect" className="button button-secondary">Back to the catalog</Link>}>
+        <EmptyState page title="No such integration" action={<Link href="/connect" className="button button-secondary">Back to the catalog</Link>}>
           “{integrationKey}” is not in your account’s catalog.
         </EmptyState>
       )}
@@ -145,7 +146,7 @@ function ConnectForm({ integration }: { integration: IntegrationDetail }) {
       <header className="page-header">
         <div>
           <div className="detail-kicker">{AUTH_METHOD_LABELS[integration.authMethod]}</div>
-          <h1>Connect {integration.name}</h1>
+          <PageHeading title={`Connect ${integration.name}`} />
           <p className="muted">{integration.description}</p>
         </div>
       </header>

@@ -22,6 +22,7 @@ import {
 } from '../documents';
 import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS, timeAgo } from '../format';
 import { useReconnected } from '../live';
+import { PageHeading } from '../page';
 
 /** A page the reader asked for comes from the gateway, not the cache. */
 const fresh = { requestPolicy: 'network-only' } as const;
@@ -49,7 +50,7 @@ export function ConnectionPage({ id }: { id: string }) {
       {result.error && !result.data && <LoadError error={result.error} retry={() => reexecute({ requestPolicy: 'network-only' })} />}
       {!result.data && !result.error && <Skeleton rows={5} />}
       {result.data && !connection && (
-        <EmptyState title="Connection not found" action={<Link href="/" className="button button-secondary">Back to connections</Link>}>
+        <EmptyState page title="Connection not found" action={<Link href="/" className="button button-secondary">Back to connections</Link>}>
           It was deleted, or it is not visible to you.
         </EmptyState>
       )}
@@ -67,10 +68,10 @@ function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDe
           <div className="detail-kicker">
             {connection.integration.name} · {AUTH_METHOD_LABELS[connection.integration.authMethod]}
           </div>
-          <h1 className="detail-title">
+          <PageHeading title={connection.name ?? 'Private connection'} className="detail-title">
             {hidden ? <span className="muted italic">Private connection</span> : connection.name}
             <StatusBadge status={connection.status} />
-          </h1>
+          </PageHeading>
         </div>
       </header>
 

@@ -4,6 +4,7 @@
  */
 import { MarkAllRead, Notices, useUnreadCount } from '../components/notifications';
 import { plural } from '../format';
+import { PageHeading } from '../page';
 
 export function NotificationsPage() {
   const unread = useUnreadCount();
@@ -11,7 +12,7 @@ export function NotificationsPage() {
     <div className="page page-narrow">
       <header className="page-header">
         <div>
-          <h1>Notifications</h1>
+          <PageHeading title="Notifications" />
           <p className="muted">
             {unread ? plural(unread, 'unread notice') : 'All read'} · broken connections and reauthorization deadlines, newest first
           </p>

@@ -2,6 +2,7 @@
 import { useId, useState } from 'react';
 import { Form } from '../components/credential-form';
 import { Notice } from '../components/ui';
+import { usePageTitle } from '../page';
 
 export type SignInFailure = 'rejected' | 'unreachable' | 'expired';
 
@@ -25,6 +26,7 @@ export function SignInPage({ onSignIn, failure }: { onSignIn: (token: string) =>
   const [reveal, setReveal] = useState(false);
   const [busy, setBusy] = useState(false);
   const id = useId();
+  usePageTitle('Sign in');
 
   async function submit() {
     setBusy(true);
