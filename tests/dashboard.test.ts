@@ -614,7 +614,7 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     const alert = member.getByRole('alert');
     await expect.poll(() => alert.textContent(), SOON).toContain('The service rejected these credentials');
     const text = await alert.textContent();
-    expect(text).toContain('password, API key or client secret was changed or deleted');
+    expect(text).toContain('the user name, password, API key or client secret is wrong');
     expect(text).toContain('What to do:');
     expect(text).toContain('Nothing was stored.');
     expect(text).not.toContain('sk_dash_wrong_key');

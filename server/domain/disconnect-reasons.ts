@@ -29,7 +29,7 @@ export const DISCONNECT_REASONS: Record<DisconnectReason, ReasonTexts> = {
       'Reauthenticate the connection with the current credentials. Its data sources keep working once it is active again.',
     whenNew: {
       interpretation: 'The service rejected the credentials entered: the user name, password, API key or client secret is wrong.',
-      resolution: 'Check the user name and the password (or key) you entered, then try again. Nothing was stored.',
+      resolution: 'Check the user name and the password (or key) you entered, then try again.',
     },
   },
   INVALID_REFRESH_TOKEN: {
