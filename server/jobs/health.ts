@@ -140,8 +140,13 @@ export async function runHealthRound(
   return round;
 }
 
-/** Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. */
+/**
+ * Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. A connection
+ * in its refresh cooldown (Retry-After, or the backoff after a transient failure, with jitter) is
+ * skipped: every gateway's jobs make at most one attempt per backoff step.
+ */
 async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettings, options: HealthOptions): Promise<number> {
+  const now = new Date().toISOString();
   const soon = new Date(Date.now() + options.refreshMarginMs).toISOString();
   const due = await db
     .select()
@@ -151,7 +156,8 @@ async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettin
         eq(connections.status, 'ACTIVE'),
         isNotNull(connections.accessTokenExpiresAt),
         lte(connections.accessTokenExpiresAt, soon),
-        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, new Date().toISOString())),
+        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, now)),
+        or(isNull(connections.refreshBlockedUntil), lte(connections.refreshBlockedUntil, now)),
         options.accountId ? eq(connections.accountId, options.accountId) : undefined,
       ),
     )
