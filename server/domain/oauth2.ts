@@ -267,11 +267,14 @@ function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAuthToken
   };
 }
 
-/** The HTTP answer behind an oauth4webapi error, when the service answered at all. */
-function answerOf(error: unknown): Response | undefined {
+/**
+ * The HTTP answer behind an oauth4webapi error, when the service answered at all. Checked by
+ * shape: the outbound fetch's Response (undici's) need not be this realm's global class.
+ */
+function answerOf(error: unknown): Pick<Response, 'ok' | 'status' | 'headers'> | undefined {
   if (error instanceof oauth.ResponseBodyError) return error.response;
-  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) return error.cause;
-  return undefined;
+  const cause = error instanceof oauth.OperationProcessingError ? (error.cause as Partial<Response> | undefined) : undefined;
+  return typeof cause?.status === 'number' && typeof cause.headers?.get === 'function' ? (cause as Response) : undefined;
 }
 
 /** Maps an oauth4webapi or network error (from a request to `url`) to a failure classification. */
