@@ -20,13 +20,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { and, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { outsideOperation } from '../db/cancellation.js';
 import { transaction } from '../db/transaction.js';
 import { connections, credentials, tokenRefreshes } from '../db/schema.js';
 import { storeCredentials } from './credentials.js';
-import type { Failure, TransientFailure } from './failures.js';
+import { type DefinitiveFailure, type Failure, serviceMessage, type TransientFailure } from './failures.js';
 import type { Integration } from './integrations.js';
 import { refreshTokens, type OAuthSettings, type OAuthTokens, type RefreshResult } from './oauth2.js';
 import { serviceTimeout } from './service-calls.js';
@@ -42,8 +42,12 @@ export const REFRESH_MARGIN_MS = 60_000;
 export const REFRESH_LEASE_MS = 5_000;
 /** How often a running refresh renews its lease. */
 export const REFRESH_HEARTBEAT_MS = 1_500;
-/** The hard upper bound of one provider request (and so of the lease renewals it keeps up). */
-export const REFRESH_HARD_LIMIT_MS = 60_000;
+/**
+ * The hard upper bound of one provider request (and so of the lease renewals it keeps up): this
+ * many service timeouts (60 s with the default 10 s). Callers stop waiting after one.
+ */
+export const REFRESH_HARD_LIMIT_FACTOR = 6;
+export const refreshHardLimitMs = (): number => REFRESH_HARD_LIMIT_FACTOR * serviceTimeout();
 /** The cooldown after the first transient failure; doubles per failure in a row, ±20% jitter. */
 export const REFRESH_BACKOFF_BASE_MS = 2_000;
 export const REFRESH_BACKOFF_MAX_MS = 10 * 60_000;
@@ -270,7 +274,7 @@ async function refreshUnderLease(
   let result: RefreshResult;
   try {
     // Bounded by the hard limit only: the caller's timeout and operation do not abort it.
-    result = await refreshTokens(db, vault, settings, integration, connection, tokens, { signal: AbortSignal.timeout(REFRESH_HARD_LIMIT_MS) });
+    result = await refreshTokens(db, vault, settings, integration, connection, tokens, { signal: AbortSignal.timeout(refreshHardLimitMs()) });
   } catch (error) {
     result = { ok: false, failure: { kind: 'transient', message: error instanceof Error ? error.message : 'The refresh failed' } };
   } finally {
@@ -313,8 +317,9 @@ async function refreshUnderLease(
         await finish('FAILED', failure.message);
         const [current] = await tx.select().from(connections).where(eq(connections.id, connection.id)).for('update');
         await tx.update(connections).set({ ...released, refreshFailures: 0 }).where(ours);
-        await disconnect(tx, current, failure);
-        return final;
+        const told = await afterLostAnswer(tx, connection.id, attemptId, failure);
+        await disconnect(tx, current, told);
+        return { ok: false, failure: told };
       }
       // Transient: one cooldown for every gateway, the later of Retry-After and the backoff step.
       const failures = connection.refreshFailures + 1;
@@ -328,6 +333,28 @@ async function refreshUnderLease(
     },
     { mustComplete: true },
   );
+}
+
+/**
+ * A refused refresh token right after a refresh whose answer was lost: the provider most likely
+ * rotated it then (and, without a reuse grace, revoked the grant when it came back). Said so.
+ */
+async function afterLostAnswer(tx: Database, connectionId: string, attemptId: string, failure: DefinitiveFailure): Promise<DefinitiveFailure> {
+  if (failure.reason !== 'INVALID_REFRESH_TOKEN') return failure;
+  const [previous] = await tx
+    .select({ outcome: tokenRefreshes.outcome })
+    .from(tokenRefreshes)
+    .where(and(eq(tokenRefreshes.connectionId, connectionId), ne(tokenRefreshes.id, attemptId)))
+    .orderBy(desc(tokenRefreshes.startedAt))
+    .limit(1);
+  if (previous?.outcome !== 'LOST') return failure;
+  return {
+    ...failure,
+    message: serviceMessage(
+      `The answer to an earlier refresh never arrived; the service had probably issued a new refresh token then, and now refuses the one Patchbay kept (${failure.message})`,
+      failure.message,
+    ),
+  };
 }
 
 /** Whether the stored tokens are still the ones this refresh started from (row locked first). */
