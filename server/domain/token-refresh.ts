@@ -157,7 +157,7 @@ async function refreshSingleFlight(
   disconnect: Disconnect,
   force: boolean,
 ): Promise<FreshTokens> {
-  // Waiting in this process for another process's refresh ends a lease after the callers stop waiting.
+  // Waiting here for another process's refresh stops one lease after the callers have stopped waiting.
   const deadline = Date.now() + serviceTimeout() + REFRESH_LEASE_MS;
   let initial: OAuthTokens | undefined;
   let missedLeases = 0;
