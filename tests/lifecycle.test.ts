@@ -5,6 +5,7 @@ import { connectionEvents, connections, credentials, dataSources, notifications,
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import { setServiceTimeout } from '../server/domain/service-calls.js';
 import { encodeGlobalId, parseGlobalId } from '../server/domain/global-ids.js';
+import { until } from './support/wait.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant, type Tenant, testVault } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';
@@ -361,21 +362,28 @@ describeEachDatabase('OAuth refresh faults', (db) => {
       stub.validRefreshTokens = new Set(['stub-refresh-old']);
       const gid = encodeGlobalId('Connection', row.id);
       setServiceTimeout(300);
+      const attemptsOf = () => tx.select().from(tokenRefreshes).where(eq(tokenRefreshes.connectionId, row.id)).orderBy(tokenRefreshes.startedAt);
       for (const mode of ['error500', 'unavailable503', 'rateLimited429', 'reset', 'malformed', 'hang'] as const) {
         stub.mode = mode;
+        // Each failure sets the connection's refresh cooldown: let it pass (moved, not waited for).
+        await tx.update(connections).set({ refreshBlockedUntil: null }).where(eq(connections.id, row.id));
         const result = await graphql(tx, a.member.viewer, TEST, { id: gid });
         expect(result.data!.testConnection.result, mode).toMatchObject({ ok: false, connection: { status: 'ACTIVE', problem: null } });
         expect(result.data!.testConnection.result.transientMessage, mode).toBeTruthy();
         expect(await readCredentials(tx, testVault, row.id), mode).toEqual(expired);
+        // A hung request outlives its caller (up to the hard limit) and is recorded when it ends.
+        await until(async () => (await attemptsOf()).every((attempt) => attempt.finishedAt), `${mode} attempt to finish`);
       }
       stub.mode = 'normal';
       setServiceTimeout(10_000);
+      await tx.update(connections).set({ refreshBlockedUntil: null }).where(eq(connections.id, row.id));
       const refreshed = await graphql(tx, a.member.viewer, TEST, { id: gid });
       expect(refreshed.data!.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
       const rotated = await readCredentials<{ accessToken: string; refreshToken: string }>(tx, testVault, row.id);
       expect(rotated).toMatchObject({ accessToken: expect.stringMatching(/^stub-access-/), refreshToken: expect.stringMatching(/^stub-refresh-\d/) });
       const attempts = await tx.select().from(tokenRefreshes).where(eq(tokenRefreshes.connectionId, row.id)).orderBy(tokenRefreshes.startedAt);
-      expect(attempts.map((attempt) => attempt.outcome)).toEqual([...Array(6).fill('TRANSIENT'), 'SUCCEEDED']);
+      // Sent with no answer back (reset, malformed 200, hang) is LOST: the provider may have rotated.
+      expect(attempts.map((attempt) => attempt.outcome)).toEqual(['TRANSIENT', 'TRANSIENT', 'TRANSIENT', 'LOST', 'LOST', 'LOST', 'SUCCEEDED']);
       // The known authorization lifetime has passed and the service refuses the refresh token:
       // EXPIRED_TOKEN (the same refusal before that date is INVALID_REFRESH_TOKEN, see oauth.test.ts).
       stub.validRefreshTokens = new Set();

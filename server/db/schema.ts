@@ -169,6 +169,13 @@ export const connections = table(
     /** Single-flight refresh across processes: who holds the short lease, and until when. */
     refreshLeaseOwner: text(),
     refreshLeaseUntil: at(),
+    /**
+     * The refresh cooldown every gateway shares: no refresh request is sent to the provider before
+     * this instant (its Retry-After, or the backoff after a transient failure).
+     */
+    refreshBlockedUntil: at(),
+    /** Transient refresh failures in a row: the backoff step of the next cooldown. */
+    refreshFailures: integer().notNull().default(0),
   },
   (t) => [
     index('connections_account_created_idx').on(t.accountId, t.createdAt, t.id),
@@ -335,7 +342,15 @@ export const oauthAttempts = table(
   ],
 );
 
-export const tokenRefreshOutcome = pgEnum('token_refresh_outcome', ['SUCCEEDED', 'FAILED', 'TRANSIENT']);
+export const tokenRefreshOutcome = pgEnum('token_refresh_outcome', [
+  'SUCCEEDED',
+  'FAILED',
+  'TRANSIENT',
+  /** The request was sent but its answer never arrived (reset, hard limit): the provider may have rotated the refresh token. */
+  'LOST',
+  /** The process refreshing died (its lease ran out unrenewed); another process took over. */
+  'ABANDONED',
+]);
 
 /**
  * Every refresh attempt: started before the provider is called, finished after. A row with no

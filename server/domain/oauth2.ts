@@ -14,7 +14,7 @@ import type { IntegrationDefinition } from './catalog-types.js';
 import { fillPlaceholders } from './endpoints.js';
 import { serviceTimeoutSignal } from './service-calls.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
-import { classifyHttpFailure, classifyNetworkFailure, serviceMessage, type Failure, withoutSecrets } from './failures.js';
+import { classifyHttpFailure, classifyNetworkFailure, retryAfterMs, serviceMessage, type Failure, withoutSecrets } from './failures.js';
 import { type Integration, loadIntegrations } from './integrations.js';
 import type { ConnectionRow } from './types.js';
 import type { Vault } from './vault.js';
@@ -267,8 +267,27 @@ function tokensFrom(response: oauth.TokenEndpointResponse, previous?: OAuthToken
   };
 }
 
+/**
+ * The HTTP answer behind an oauth4webapi error, when the service answered at all. Checked by
+ * shape: the outbound fetch's Response (undici's) need not be this realm's global class.
+ */
+function answerOf(error: unknown): Pick<Response, 'ok' | 'status' | 'headers'> | undefined {
+  if (error instanceof oauth.ResponseBodyError) return error.response;
+  const cause = error instanceof oauth.OperationProcessingError ? (error.cause as Partial<Response> | undefined) : undefined;
+  return typeof cause?.status === 'number' && typeof cause.headers?.get === 'function' ? (cause as Response) : undefined;
+}
+
 /** Maps an oauth4webapi or network error (from a request to `url`) to a failure classification. */
 function oauthFailure(error: unknown, url: string, refreshing: boolean, lifetimeOver: boolean): Failure {
+  const failure = classifyOAuthError(error, url, refreshing, lifetimeOver);
+  const answer = answerOf(error);
+  // A 429 or 503 says when to come back: every gateway waits that long (token-refresh.ts).
+  if (failure.kind !== 'transient') return failure;
+  const wait = retryAfterMs(answer?.headers.get('retry-after') ?? null);
+  return wait === undefined ? failure : { ...failure, retryAfterMs: wait };
+}
+
+function classifyOAuthError(error: unknown, url: string, refreshing: boolean, lifetimeOver: boolean): Failure {
   if (error instanceof oauth.ResponseBodyError) {
     const message = serviceMessage(error.error_description ?? error.error, error.error);
     if (error.error === 'invalid_grant') {
@@ -328,7 +347,28 @@ export async function exchangeCode(
   }
 }
 
-/** Uses the refresh token; a rotated refresh token replaces the old one in the returned tokens. */
+/**
+ * Network errors raised before a request can have reached the service (nothing was sent, so
+ * nothing was consumed there). Any other error without an answer may have lost one.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverSent(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/** A refresh's outcome; `answerLost` when the request went out but no answer came back. */
+export type RefreshResult = { ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure; answerLost?: boolean };
+
+/**
+ * Uses the refresh token; a rotated refresh token replaces the old one in the returned tokens.
+ * `signal` bounds the request (default: the service timeout and the caller's operation); a
+ * refresh that must not be thrown away passes its own, longer bound.
+ */
 export async function refreshTokens(
   db: Database,
   vault: Vault,
@@ -336,7 +376,8 @@ export async function refreshTokens(
   integration: Integration,
   connection: ConnectionRow,
   tokens: OAuthTokens,
-): Promise<{ ok: true; tokens: OAuthTokens } | { ok: false; failure: Failure }> {
+  options: { signal?: AbortSignal } = {},
+): Promise<RefreshResult> {
   if (!tokens.refreshToken) {
     return { ok: false, failure: { kind: 'definitive', reason: 'EXPIRED_TOKEN', message: 'The access token expired and the service issued no refresh token' } };
   }
@@ -347,12 +388,16 @@ export async function refreshTokens(
       client,
       auth,
       tokens.refreshToken,
-      requestOptions(),
+      options.signal ? oauthRequestOptions(options.signal) : requestOptions(),
     );
     return { ok: true, tokens: tokensFrom(await oauth.processRefreshTokenResponse(as, client, response), tokens) };
   } catch (error) {
     const lifetimeOver = Boolean(connection.reauthorizeBy && Date.parse(connection.reauthorizeBy) <= Date.now());
-    return { ok: false, failure: oauthFailure(error, as.token_endpoint!, true, lifetimeOver) };
+    const failure = oauthFailure(error, as.token_endpoint!, true, lifetimeOver);
+    // Lost: sent and never answered, or answered 200 with tokens that could not be read.
+    const answer = answerOf(error);
+    const answerLost = failure.kind === 'transient' && (answer ? answer.ok : !neverSent(error));
+    return { ok: false, failure, answerLost };
   }
 }
 

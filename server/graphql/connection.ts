@@ -154,6 +154,12 @@ export const ConnectionType = builder.drizzleNode('connections', {
       nullable: true,
       description: 'When the current access token expires (it is refreshed before then).',
     }),
+    refreshBlockedUntil: t.expose('refreshBlockedUntil', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'No token refresh is sent to the service before this instant (its Retry-After, or the backoff after a failed refresh), whichever gateway asks; null or past: none is pending.',
+    }),
     reauthorizeBy: t.expose('reauthorizeBy', {
       type: 'DateTime',
       nullable: true,

@@ -119,7 +119,7 @@ export async function runHealthRound(
     if (failures >= options.retryBudget) {
       await tx.update(connections).set({ transientFailures: 0 }).where(eq(connections.id, row.id));
       return transition(tx, row, 'DISCONNECTED', { kind: 'SYSTEM' }, {
-        reason: 'UNKNOWN',
+        reason: failure.reason ?? 'UNKNOWN',
         message: `Unreachable after ${failures} attempts: ${failure.message}`,
       });
     }
@@ -144,8 +144,13 @@ export async function runHealthRound(
   return round;
 }
 
-/** Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. */
+/**
+ * Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. A connection
+ * in its refresh cooldown (Retry-After, or the backoff after a transient failure, with jitter) is
+ * skipped: every gateway's jobs make at most one attempt per backoff step.
+ */
 async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettings, options: HealthOptions): Promise<number> {
+  const now = new Date().toISOString();
   const soon = new Date(Date.now() + options.refreshMarginMs).toISOString();
   const due = await db
     .select()
@@ -155,7 +160,8 @@ async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettin
         eq(connections.status, 'ACTIVE'),
         isNotNull(connections.accessTokenExpiresAt),
         lte(connections.accessTokenExpiresAt, soon),
-        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, new Date().toISOString())),
+        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, now)),
+        or(isNull(connections.refreshBlockedUntil), lte(connections.refreshBlockedUntil, now)),
         options.accountId ? eq(connections.accountId, options.accountId) : undefined,
       ),
     )

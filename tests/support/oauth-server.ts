@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { graphqlData } from './graphql-http.js';
 
 export interface OAuthServer {
@@ -20,18 +21,26 @@ export interface OAuthServer {
   authorize(authorizationUrl: string, login?: string): Promise<string>;
   /** Revokes a token at the provider itself, as a user removing the app's access there would. */
   revoke(token: string): Promise<void>;
+  /** With `faults: true`: the proxy every request goes through (faults apply to the token endpoint). */
+  faults?: FaultProxy;
   close(): Promise<void>;
 }
 
 /** An app-only client for the client-credentials grant. */
 export const MACHINE_CLIENT = { id: 'patchbay-machine', secret: 'machine-secret-that-is-long-enough-0123456789' };
 
-export async function startOAuthServer(redirectUri: string, options: { accessTokenTtl?: number } = {}): Promise<OAuthServer> {
+export async function startOAuthServer(
+  redirectUri: string,
+  options: { accessTokenTtl?: number; /** Put a fault-injecting proxy in front: the issuer is the proxy's URL. */ faults?: boolean } = {},
+): Promise<OAuthServer> {
   const clientId = 'patchbay-test';
   const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const faults = options.faults ? await startFaultProxy('/token') : undefined;
+  if (faults) faults.upstreamPort = port;
+  const issuer = faults?.url ?? `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -118,11 +127,14 @@ export async function startOAuthServer(redirectUri: string, options: { accessTok
       });
       if (!response.ok) throw new Error(`revocation failed: ${response.status}`);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    faults,
+    close: async () => {
+      await faults?.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

@@ -31,10 +31,10 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
 
 /**
  * Starts `node --import tsx <script>` and resolves once stdout matches `ready`, with a `stop()` that sends
- * SIGTERM and waits for the process to exit.
+ * SIGTERM and waits for the process to exit (and a `kill()` that sends SIGKILL).
  */
 export function startScript(script: string, env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 60_000) {
-  return new Promise<{ stdout: () => string; stop: () => Promise<number | null> }>((resolve, reject) => {
+  return new Promise<{ stdout: () => string; pid: number; stop: () => Promise<number | null>; kill: () => Promise<number | null> }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
@@ -50,8 +50,14 @@ export function startScript(script: string, env: NodeJS.ProcessEnv, ready: RegEx
         clearTimeout(timer);
         resolve({
           stdout: () => stdout,
+          pid: child.pid!,
           stop: () => {
             child.kill('SIGTERM');
+            return exited;
+          },
+          /** SIGKILL: a crash, nothing drained or released. */
+          kill: () => {
+            child.kill('SIGKILL');
             return exited;
           },
         });
