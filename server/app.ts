@@ -322,6 +322,7 @@ export function createApp({
       await live.stop();
       await bus.close();
       await rateLimiter.close();
+      metrics.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import { type Database, type PoolInfo, rowsOf } from './db/client.js';
 import { operationOf, outcomeOf, SAFE_NAME } from './operations.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import type { HealthRound } from './jobs/health.js';
+import { onRefreshOutcome } from './domain/token-refresh.js';
 import type { ChangeBus } from './realtime/bus.js';
 import type { LiveHub } from './realtime/hub.js';
 
@@ -30,6 +31,8 @@ export interface Metrics {
   plugin: Plugin;
   /** A health job round's outcomes (checks and token refreshes). */
   recordHealthRound(round: HealthRound): void;
+  /** Stops counting this process's refreshes into this registry (the app's stop). */
+  close(): void;
   /** Serves GET /metrics. */
   serveMetrics(res: ServerResponse): Promise<void>;
   /** Serves GET /readyz: 200 when the database answers, every migration is applied and the bus listens. */
@@ -65,6 +68,14 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
     help: 'Access tokens refreshed ahead of expiry by this process',
     registers: [registry],
   });
+  const providerRefreshes = new Counter({
+    name: 'patchbay_token_refreshes_total',
+    help: 'Refreshes this process sent to a provider (callers and jobs alike), by outcome: SUCCEEDED, FAILED (disconnects), TRANSIENT (cooldown), LOST (no answer came back)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['SUCCEEDED', 'FAILED', 'TRANSIENT', 'LOST']) providerRefreshes.inc({ outcome }, 0);
+  const stopCountingRefreshes = onRefreshOutcome((outcome) => providerRefreshes.inc({ outcome }));
   const expired = new Counter({
     name: 'patchbay_abandoned_connections_expired_total',
     help: 'PENDING connections whose sign-in was never finished, deleted by this process',
@@ -118,6 +129,25 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
   });
 
   const { pool } = deps;
+  // postgres.js keeps no statistics: PostgreSQL itself says what this process's sessions are
+  // doing (they carry its application_name). Read before the other gauges' queries start, so
+  // the scrape does not count itself; the reading session is left out too.
+  const poolSessions = new Gauge({
+    name: 'patchbay_db_pool_sessions',
+    help: "This process's open PostgreSQL sessions by state (active, idle, idle in transaction)",
+    labelNames: ['state'] as const,
+    registers: pool ? [registry] : [],
+  });
+  const readPoolUse = async () => {
+    if (!pool) return;
+    const rows = rowsOf<{ state: string | null; count: number | string }>(
+      await deps.db.execute(sql`select state, count(*)::int as count from pg_stat_activity
+        where application_name = ${pool.applicationName} and pid <> pg_backend_pid() group by state`),
+    );
+    poolSessions.reset();
+    for (const state of ['active', 'idle', 'idle in transaction']) poolSessions.set({ state }, 0);
+    for (const row of rows) if (row.state && SAFE_STATE.test(row.state)) poolSessions.set({ state: row.state }, Number(row.count));
+  };
   if (pool) {
     new Gauge({
       name: 'patchbay_db_pool_max',
@@ -125,23 +155,6 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
       registers: [registry],
       collect() {
         this.set(pool.max);
-      },
-    });
-    // postgres.js keeps no statistics: PostgreSQL itself says what this process's sessions are
-    // doing (they carry its application_name). The scrape's own session is left out.
-    new Gauge({
-      name: 'patchbay_db_pool_sessions',
-      help: "This process's open PostgreSQL sessions by state (active, idle, idle in transaction)",
-      labelNames: ['state'] as const,
-      registers: [registry],
-      async collect() {
-        const rows = rowsOf<{ state: string | null; count: number | string }>(
-          await deps.db.execute(sql`select state, count(*)::int as count from pg_stat_activity
-            where application_name = ${pool.applicationName} and pid <> pg_backend_pid() group by state`),
-        );
-        this.reset();
-        for (const state of ['active', 'idle', 'idle in transaction']) this.set({ state }, 0);
-        for (const row of rows) if (row.state && SAFE_STATE.test(row.state)) this.set({ state: row.state }, Number(row.count));
       },
     });
   }
@@ -187,8 +200,10 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
       refreshes.inc(round.refreshed);
       expired.inc(round.expired);
     },
+    close: stopCountingRefreshes,
     async serveMetrics(res) {
       try {
+        await readPoolUse();
         const body = await registry.metrics();
         res.writeHead(200, { 'content-type': registry.contentType }).end(body);
       } catch {

@@ -164,7 +164,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pool use on PostgreSQL', () => {
         await held;
       });
       await inTransaction;
-      const sleeping = handle.db.execute(sql`select pg_sleep(4)`);
+      // (drizzle's query runs once awaited: Promise.resolve starts it now.)
+      const sleeping = Promise.resolve(handle.db.execute(sql`select pg_sleep(4)`));
       const scrape = async () => (await fetch(`${url}/metrics`)).text();
       let busy = '';
       await until(async () => (sample((busy = await scrape()), 'patchbay_db_pool_sessions', { state: 'active' }) ?? 0) >= 1, 'the running statement');

@@ -120,6 +120,11 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     const original = await tokensOf(gid);
     await storeCredentials(db(), testVault, { id, accountId: a.account.id }, { ...original, expiresAt: new Date(Date.now() - 1000).toISOString() });
     const refreshesBefore = provider.tokenRequests.filter((grant) => grant === 'refresh_token').length;
+    const counted = async (outcome: string) => {
+      const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((entry) => entry.startsWith(`patchbay_token_refreshes_total{outcome="${outcome}"}`));
+      return Number(line?.split(' ').pop());
+    };
+    const [succeededBefore, failedBefore] = [await counted('SUCCEEDED'), await counted('FAILED')];
     const refreshed = await gql(TEST, { id: gid }, a.member.token);
     expect(refreshed.testConnection.result).toMatchObject({ ok: true, connection: { status: 'ACTIVE' } });
     expect(provider.tokenRequests.filter((grant) => grant === 'refresh_token').length).toBe(refreshesBefore + 1);
@@ -134,6 +139,8 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     const broken = await gql(TEST, { id: gid }, a.member.token);
     expect(broken.testConnection.result).toMatchObject({ ok: false, connection: { status: 'DISCONNECTED', problem: { reason: 'INVALID_REFRESH_TOKEN' } } });
     expect((await db().select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('BROKEN');
+    // /metrics counted both provider refreshes by how they ended.
+    expect([await counted('SUCCEEDED'), await counted('FAILED')]).toEqual([succeededBefore + 1, failedBefore + 1]);
 
     const reauth = await gql(
       `mutation($id: ID!) { reauthenticateConnection(input: { id: $id, returnTo: "${RETURN_TO}" }) { __typename ... on ReauthenticateConnectionSuccess { result { authorizationUrl connection { id } } } } }`,

@@ -186,13 +186,16 @@ export async function openPglite(dataDir?: string, timeouts: SessionTimeouts = D
   };
 }
 
+let poolsOpened = 0;
+
 /** Opens PostgreSQL through postgres.js; every pooled session runs under `timeouts`. */
 export async function openPostgres(
   url: string,
   options: { max?: number; timeouts?: SessionTimeouts } = {},
 ): Promise<DatabaseHandle> {
   // Named per process, so an operator (and /metrics) can tell this gateway's sessions apart.
-  const pool: PoolInfo = { max: options.max ?? 10, applicationName: `patchbay ${hostname()} ${process.pid}`.slice(0, 63) };
+  poolsOpened += 1;
+  const pool: PoolInfo = { max: options.max ?? 10, applicationName: `patchbay ${hostname()} ${process.pid}#${poolsOpened}`.slice(0, 63) };
   const client = postgres(url, {
     max: pool.max,
     onnotice: () => {},

@@ -260,6 +260,20 @@ async function recordAttempt(db: Database, connection: ConnectionRow): Promise<s
   return attempt.id;
 }
 
+/** How a refresh this process sent to a provider ended (the token_refreshes outcome). */
+export type RefreshOutcome = 'SUCCEEDED' | 'FAILED' | 'TRANSIENT' | 'LOST';
+
+const outcomeListeners = new Set<(outcome: RefreshOutcome) => void>();
+
+/**
+ * Tells `listener` how each provider refresh this process makes ends, on the request path and in
+ * the jobs alike (the metrics count them). Returns the unsubscribe.
+ */
+export function onRefreshOutcome(listener: (outcome: RefreshOutcome) => void): () => void {
+  outcomeListeners.add(listener);
+  return () => outcomeListeners.delete(listener);
+}
+
 async function refreshUnderLease(
   db: Database,
   vault: Vault,
@@ -281,14 +295,17 @@ async function refreshUnderLease(
     stopHeartbeat();
   }
   const final = result;
+  let recorded: RefreshOutcome | undefined;
   // What the provider answered is stored, however long the row lock takes (mustComplete lifts
   // the lock and statement timeouts for this transaction).
-  return transaction(
+  const fresh = await transaction(
     db,
     async (tx): Promise<FreshTokens> => {
       const finishedAt = new Date().toISOString();
-      const finish = (outcome: 'SUCCEEDED' | 'FAILED' | 'TRANSIENT' | 'LOST', error: string | null = null) =>
-        tx.update(tokenRefreshes).set({ finishedAt, outcome, error }).where(eq(tokenRefreshes.id, attemptId));
+      const finish = (outcome: RefreshOutcome, error: string | null = null) => {
+        recorded = outcome;
+        return tx.update(tokenRefreshes).set({ finishedAt, outcome, error }).where(eq(tokenRefreshes.id, attemptId));
+      };
       const ours = and(eq(connections.id, connection.id), eq(connections.refreshLeaseOwner, PROCESS_ID));
       const released = { refreshLeaseOwner: null, refreshLeaseUntil: null };
       if (final.ok) {
@@ -333,6 +350,8 @@ async function refreshUnderLease(
     },
     { mustComplete: true },
   );
+  if (recorded) for (const listener of outcomeListeners) listener(recorded);
+  return fresh;
 }
 
 /**
