@@ -272,6 +272,31 @@ describeEachDatabase('refresh dispatch', (db) => {
     });
   });
 
+  it('a new schedule applies at once to an idle data source, and when the run ends to a leased one (its lease keeps it due on expiry)', async () => {
+    await inRollback(db(), async (tx) => {
+      const t = await tenant(tx, 'reschedule');
+      await nothingDue(tx, t);
+      const [idle, leasedSource] = await addSources(tx, t, 2);
+      await tx.update(dataSources).set({ nextRefreshAt: '2999-01-01T00:00:00Z' }).where(eq(dataSources.id, idle.id));
+      const { claims } = await claim(tx, t, { integrations: ['google-analytics-4'] });
+      expect(claims!.map((c) => c.dataSource.id)).toEqual([encodeGlobalId('DataSource', leasedSource.id)]);
+      const UPDATE_SOURCE = `mutation($id: ID!) { updateDataSource(input: { id: $id, schedule: "0 0 1 1 *" }) { __typename } }`;
+      for (const source of [idle, leasedSource]) {
+        const result = await graphql(tx, t.editor.viewer, UPDATE_SOURCE, { id: encodeGlobalId('DataSource', source.id) });
+        expect(result.data!.updateDataSource).toMatchObject({ __typename: 'UpdateDataSourceSuccess' });
+      }
+      const rows = await tx.select().from(dataSources).where(inArray(dataSources.id, [idle.id, leasedSource.id]));
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      expect(new Date(byId.get(idle.id)!.nextRefreshAt).toISOString()).toBe(nextScheduledAt('0 0 1 1 *', new Date()).toISOString());
+      // Still the lease's end: should the worker go silent, the source is due again then, not next January.
+      expect(byId.get(leasedSource.id)!.nextRefreshAt).toBe(byId.get(leasedSource.id)!.refreshLeaseUntil);
+      const end = await graphql(tx, t.service.viewer, UPDATE_RUN, { input: { id: claims![0].refreshRun.id, status: 'SUCCEEDED' } });
+      expect(end.data!.updateRefreshRun).toMatchObject({ refreshRun: { status: 'SUCCEEDED' } });
+      const [ended] = await tx.select().from(dataSources).where(eq(dataSources.id, leasedSource.id));
+      expect(new Date(ended.nextRefreshAt).toISOString()).toBe(nextScheduledAt('0 0 1 1 *', new Date()).toISOString());
+    });
+  });
+
   it('a data source due past the grace and not started is late', async () => {
     await inRollback(db(), async (tx) => {
       const t = await tenant(tx, 'late');
