@@ -219,10 +219,9 @@ describeEachDatabase('refresh dispatch', (db) => {
       await expire([two.id]);
       const again = await claim(tx, t, { integrations: ['google-analytics-4'], max: 10 });
       expect(again.claims!.map((c) => c.dataSource.name).sort()).toEqual(['Due 0', 'Due 1']);
-      const [old] = await tx.select().from(refreshRuns).where(eq(refreshRuns.id, (await tx.select().from(refreshRuns).where(eq(refreshRuns.dataSourceId, two.id)).orderBy(refreshRuns.startedAt))[0].id));
       const twoRuns = await tx.select().from(refreshRuns).where(eq(refreshRuns.dataSourceId, two.id));
       expect(twoRuns.map((r) => r.status).sort()).toEqual(['ABANDONED', 'RUNNING']);
-      expect(old).toBeTruthy();
+      expect(encodeGlobalId('RefreshRun', twoRuns.find((r) => r.status === 'ABANDONED')!.id)).toBe(runOf(two.id));
     });
   });
 
@@ -269,6 +268,31 @@ describeEachDatabase('refresh dispatch', (db) => {
       await transaction(tx, (inner) => transition(inner, broken, 'ACTIVE', { kind: 'SYSTEM' }));
       const repaired = await claim(tx, t, { integrations: ['google-analytics-4'] });
       expect(repaired.claims!.map((c) => c.dataSource.id)).toEqual([encodeGlobalId('DataSource', source.id)]);
+    });
+  });
+
+  it('a new schedule applies at once to an idle data source, and when the run ends to a leased one (its lease keeps it due on expiry)', async () => {
+    await inRollback(db(), async (tx) => {
+      const t = await tenant(tx, 'reschedule');
+      await nothingDue(tx, t);
+      const [idle, leasedSource] = await addSources(tx, t, 2);
+      await tx.update(dataSources).set({ nextRefreshAt: '2999-01-01T00:00:00Z' }).where(eq(dataSources.id, idle.id));
+      const { claims } = await claim(tx, t, { integrations: ['google-analytics-4'] });
+      expect(claims!.map((c) => c.dataSource.id)).toEqual([encodeGlobalId('DataSource', leasedSource.id)]);
+      const UPDATE_SOURCE = `mutation($id: ID!) { updateDataSource(input: { id: $id, schedule: "0 0 1 1 *" }) { __typename } }`;
+      for (const source of [idle, leasedSource]) {
+        const result = await graphql(tx, t.editor.viewer, UPDATE_SOURCE, { id: encodeGlobalId('DataSource', source.id) });
+        expect(result.data!.updateDataSource).toMatchObject({ __typename: 'UpdateDataSourceSuccess' });
+      }
+      const rows = await tx.select().from(dataSources).where(inArray(dataSources.id, [idle.id, leasedSource.id]));
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      expect(new Date(byId.get(idle.id)!.nextRefreshAt).toISOString()).toBe(nextScheduledAt('0 0 1 1 *', new Date()).toISOString());
+      // Still the lease's end: should the worker go silent, the source is due again then, not next January.
+      expect(byId.get(leasedSource.id)!.nextRefreshAt).toBe(byId.get(leasedSource.id)!.refreshLeaseUntil);
+      const end = await graphql(tx, t.service.viewer, UPDATE_RUN, { input: { id: claims![0].refreshRun.id, status: 'SUCCEEDED' } });
+      expect(end.data!.updateRefreshRun).toMatchObject({ refreshRun: { status: 'SUCCEEDED' } });
+      const [ended] = await tx.select().from(dataSources).where(eq(dataSources.id, leasedSource.id));
+      expect(new Date(ended.nextRefreshAt).toISOString()).toBe(nextScheduledAt('0 0 1 1 *', new Date()).toISOString());
     });
   });
 

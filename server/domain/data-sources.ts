@@ -130,6 +130,8 @@ export async function updateDataSource(
   if (input.filter !== undefined) changes.filter = validFilter(input.filter);
   return transaction(db, async (tx) => {
     const { row, connection } = await findDataSource(tx, viewer, id);
+    // While a worker holds it, next_refresh_at is its lease's end (due again if the lease runs out); the run's end applies the new schedule.
+    if (row.refreshRunId != null) delete changes.nextRefreshAt;
     if (input.connectionId != null && input.connectionId !== connection.id) {
       const target = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
       if (target.integrationKey !== connection.integrationKey) {

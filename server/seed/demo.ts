@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { apiTokens, connectionEvents, connections, dataSources, refreshRuns } from '../db/schema.js';
+import { nextScheduledAt } from '../domain/refresh-dispatch.js';
 import { createAccount, createUser } from '../domain/accounts.js';
 import { findActiveApiToken, issueApiToken } from '../domain/api-tokens.js';
 import { DEFAULT_WARNING_DAYS, noticeDisconnection, queueReauthorizationWarnings } from '../domain/notifications.js';
@@ -150,6 +151,7 @@ export async function seedDemo(db: Database): Promise<void> {
       // The notices its owner and Pam got when it broke, as a real disconnection writes them.
       if (demo.status === 'DISCONNECTED') await noticeDisconnection(tx, connection, events[events.length - 1].id);
       for (const [sourceIndex, [resourceId, name]] of demo.sources.entries()) {
+        const schedule = sourceIndex % 2 === 0 ? '0 6 * * *' : '0 * * * *';
         const [source] = await tx
           .insert(dataSources)
           .values({
@@ -157,7 +159,9 @@ export async function seedDemo(db: Database): Promise<void> {
             connectionId: connection.id,
             resourceId,
             name,
-            schedule: sourceIndex % 2 === 0 ? '0 6 * * *' : '0 * * * *',
+            schedule,
+            // Refreshed 6 hours ago: due next at the schedule's next time (a demo has no worker claiming).
+            nextRefreshAt: nextScheduledAt(schedule, new Date(now)).toISOString(),
             filter: sourceIndex % 2 === 0 ? { dateRange: 'last_30_days' } : null,
             status: demo.status === 'ACTIVE' ? 'ACTIVE' : 'BROKEN',
             lastRefreshedAt: iso(now - 6 * HOUR),
