@@ -14,6 +14,7 @@ import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
+import { useCompiledReads } from './graphql/compiled-reads.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
@@ -193,6 +194,8 @@ export function createApp({
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
       useExecutionTimeout(executionTimeoutMs),
+      // Last: the connection graph answered by one statement once everything above has seen it.
+      useCompiledReads(),
     ],
     context: async (initial) => ({
       db,
