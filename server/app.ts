@@ -193,9 +193,9 @@ export function createApp({
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
-      useExecutionTimeout(executionTimeoutMs),
-      // Last: the connection graph answered by one statement once everything above has seen it.
+      // The connection graph in one statement; before the timeout, which wraps it.
       useCompiledReads(),
+      useExecutionTimeout(executionTimeoutMs),
     ],
     context: async (initial) => ({
       db,

@@ -291,19 +291,21 @@ async function run(context: Context, viewer: Viewer, plan: NonNullable<ReturnTyp
 }
 
 /**
- * Answers compilable queries with one statement; everything else goes on to Pothos. Placed last,
- * so limits, rate limits, metrics and the access log have already seen the operation.
+ * Answers compilable queries with one statement; everything else goes on to Pothos. Placed just
+ * before the execution timeout, which wraps what it sets: the statement runs under the timeout and
+ * is cancelled when the caller goes away, as every other operation's statements are; limits, rate
+ * limits, metrics and the access log see the operation as before.
  */
 export function useCompiledReads(): Plugin<Context> {
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as Context;
-      const viewer = context.viewer;
-      if (!viewer) return;
-      const plan = compiledPlan(args.document, args.operationName, (args.variableValues ?? {}) as Record<string, unknown>, viewer);
-      if (!plan) return;
-      const result = await run(context, viewer, plan);
-      if (result) setResultAndStopExecution(result);
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn(async (args) => {
+        const context = args.contextValue as Context;
+        const viewer = context.viewer;
+        const plan = viewer && compiledPlan(args.document, args.operationName, (args.variableValues ?? {}) as Record<string, unknown>, viewer);
+        const result = plan ? await run(context, viewer, plan) : null;
+        return result ?? executeFn(args);
+      });
     },
   };
 }
