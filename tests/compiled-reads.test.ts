@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { expect, it } from 'vitest';
 import { createApp } from '../server/app.js';
 import { executedStatements, rowsOf } from '../server/db/client.js';
-import { connections } from '../server/db/schema.js';
+import { connections, integrations } from '../server/db/schema.js';
 import { authenticateToken, issueApiToken } from '../server/domain/api-tokens.js';
 import { Vault } from '../server/domain/vault.js';
 import type { Viewer } from '../server/domain/viewer.js';
@@ -45,6 +45,13 @@ describeEachDatabase('the compiled connection graph', (db) => {
       const [a, b] = await seedBulk(tx, { accounts: 2, connections: 14, sources: 3, runs: 4 });
       // Timestamps with microseconds and nulls in every optional column the wide query reads.
       await tx.update(connections).set({ lastCheckedAt: sql`now()`, resourceId: 'r-1', resourceName: 'Company A' }).where(eq(connections.accountId, a.accountId));
+      // One connection on a custom integration of the account: read from its table, not the catalog.
+      const [custom] = await tx
+        .insert(integrations)
+        .values({ accountId: a.accountId, key: 'acme-crm', name: 'Acme CRM', authMethod: 'API_KEY', definition: {} })
+        .returning();
+      await tx.execute(sql`update connections set integration_key = ${custom.key} where id = (
+        select id from connections where account_id = ${a.accountId} and shared order by created_at desc limit 1)`);
       const [member] = rowsOf<{ id: string }>(await tx.execute(sql`select id from users where account_id = ${a.accountId} and not is_owner`));
       const tokens: { label: string; token: string; viewer: Viewer }[] = [];
       for (const [label, userId, accountId, kind] of [

@@ -6,15 +6,15 @@
  * per-field work. Anything else (fragments, directives, other arguments, pageInfo, cursors,
  * totalCount, fields not listed here, a page size out of range) is executed by Pothos as before:
  * the compiled path answers exactly what the schema would, or does not answer at all.
- * The integration of each connection comes from the catalog in code (and the account's custom
- * integrations), filled in after the statement from its key.
+ * The integration of each connection comes from the built-in catalog in code (passed to the
+ * statement) or the account's custom integrations, in that order, as domain/integrations.ts reads them.
  */
 import type { Plugin } from 'graphql-yoga';
 import { Kind, type DocumentNode, type FieldNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { sql, type SQL } from 'drizzle-orm';
 import { connections } from '../db/schema.js';
 import { rowsOf } from '../db/client.js';
-import { loadIntegrations } from '../domain/integrations.js';
+import { BUILT_IN_INTEGRATIONS } from '../domain/catalog.js';
 import { usableConnectionsCondition, visibleConnectionsCondition, type Viewer } from '../domain/viewer.js';
 import type { Context } from './builder.js';
 import { MAX_PAGE_SIZE } from './pagination.js';
@@ -147,8 +147,15 @@ function user(selection: SelectionSetNode): SQL | null {
   return object(plainFields(selection), 'User', (field) => leaf(field, columns));
 }
 
-/** Integration fields filled in after the statement (from the catalog in code), by key. */
-const INTEGRATION_FIELDS = new Set(['key', 'name', 'authMethod', '__typename']);
+/** Integration fields, read from the built-in catalog (passed in) or the account's custom integrations. */
+const INTEGRATION_COLUMNS: Record<string, SQL> = {
+  key: sql.raw('i.key'),
+  name: sql.raw('i.name'),
+  authMethod: sql.raw('i."authMethod"'),
+};
+
+/** The built-in catalog's identity, as a statement parameter (domain/catalog.ts is the source). */
+const CATALOG = JSON.stringify(BUILT_IN_INTEGRATIONS.map(({ key, name, authMethod }) => ({ key, name, authMethod })));
 
 function connection(selection: SelectionSetNode, variables: Record<string, unknown>): SQL | null {
   // Details of a connection private to another user are null (graphql/connection.ts hiddenFromNonUsers).
@@ -170,10 +177,15 @@ function connection(selection: SelectionSetNode, variables: Record<string, unkno
   return object(plainFields(selection), 'Connection', (field) => {
     switch (field.name.value) {
       case 'integration': {
-        const fields = plainFields(field.selectionSet);
-        if (field.arguments?.length || !fields?.every((f) => INTEGRATION_FIELDS.has(f.name.value) && !f.arguments?.length)) return null;
-        // The key; replaced by the integration's selected fields in fillIntegrations.
-        return sql.raw('n.integration_key');
+        if (field.arguments?.length) return null;
+        const value = object(plainFields(field.selectionSet), 'Integration', (inner) => leaf(inner, INTEGRATION_COLUMNS));
+        // A built-in key first, then the account's custom integration (domain/integrations.ts's order).
+        return (
+          value &&
+          sql`coalesce((select ${value} from patchbay_catalog i where i.key = n.integration_key),
+            (select ${value} from (select key, name, auth_method::text as "authMethod" from integrations
+              where account_id = n.account_id and key = n.integration_key) i))`
+        );
       }
       case 'owner': {
         if (field.arguments?.length || !field.selectionSet) return null;
@@ -221,7 +233,12 @@ function account(selection: SelectionSetNode, variables: Record<string, unknown>
     );
     return list;
   });
-  return value && sql`select ${value} as data from accounts a where a.id = ${viewer.accountId}`;
+  return (
+    value &&
+    sql`with patchbay_catalog as materialized (
+        select * from jsonb_to_recordset(${CATALOG}::jsonb) as c(key text, name text, "authMethod" text))
+      select ${value}::text as data from accounts a where a.id = ${viewer.accountId}`
+  );
 }
 
 /**
@@ -243,51 +260,38 @@ export function compiledPlan(document: DocumentNode, operationName: string | nul
   return { statement, viewerKey: keyOf(root[0]), accountKey: keyOf(inViewer[0]), accountField: inViewer[0] };
 }
 
-interface IntegrationSlot {
-  holder: Record<string, unknown>;
-  key: string;
-  fields: FieldNode[];
-}
-
-/** Where the statement left integration keys: each connection node's `integration` fields. */
-function integrationSlots(accountValue: Record<string, unknown>, accountField: FieldNode): IntegrationSlot[] {
-  const slots: IntegrationSlot[] = [];
-  for (const listField of plainFields(accountField.selectionSet) ?? []) {
-    if (listField.name.value !== 'connections') continue;
-    const list = accountValue[keyOf(listField)] as Record<string, unknown>;
-    for (const nodesField of plainFields(listField.selectionSet) ?? []) {
-      if (nodesField.name.value !== 'nodes') continue;
-      for (const node of list[keyOf(nodesField)] as Record<string, unknown>[]) {
-        for (const field of plainFields(nodesField.selectionSet) ?? []) {
-          if (field.name.value === 'integration') slots.push({ holder: node, key: keyOf(field), fields: plainFields(field.selectionSet)! });
-        }
+/** The response keys of `integration` under the connections' nodes. */
+function integrationKeys(accountField: FieldNode): string[] {
+  const keys: string[] = [];
+  for (const list of plainFields(accountField.selectionSet) ?? []) {
+    for (const nodes of plainFields(list.selectionSet) ?? []) {
+      for (const field of plainFields(nodes.selectionSet) ?? []) {
+        if (field.name.value === 'integration') keys.push(keyOf(field));
       }
     }
   }
-  return slots;
+  return keys;
 }
 
-/** Runs the compiled statement; null when an integration is missing (Pothos then answers, with its error). */
-async function run(context: Context, viewer: Viewer, plan: NonNullable<ReturnType<typeof compiledPlan>>) {
-  const [row] = rowsOf<{ data: Record<string, unknown> | null }>(await context.db.execute(plan.statement));
+/**
+ * Runs the compiled statement. The response is PostgreSQL's JSON text as is (Yoga writes it through
+ * the result's `stringify`); `data` is parsed only if something reads it (a WebSocket or SSE
+ * answer, a plugin). Null, so that Pothos answers with its error, when the account is gone or a
+ * connection's integration is missing (the one null PostgreSQL could put where the schema forbids
+ * it; in its JSON text an object key is followed by " : ", and quotes inside strings are escaped).
+ */
+async function run(context: Context, plan: NonNullable<ReturnType<typeof compiledPlan>>) {
+  const [row] = rowsOf<{ data: string | null }>(await context.db.execute(plan.statement));
   if (!row?.data) return null;
-  const slots = integrationSlots(row.data, plan.accountField);
-  if (slots.length) {
-    const keys = [...new Set(slots.map((slot) => slot.holder[slot.key] as string))];
-    const found = await loadIntegrations(context.db, viewer.accountId, keys);
-    const byKey = new Map(keys.map((key, index) => [key, found[index]]));
-    for (const slot of slots) {
-      const integration = byKey.get(slot.holder[slot.key] as string);
-      if (!integration) return null;
-      const value: Record<string, unknown> = {};
-      for (const field of slot.fields) {
-        value[keyOf(field)] =
-          field.name.value === '__typename' ? 'Integration' : (integration[field.name.value as keyof typeof integration] ?? null);
-      }
-      slot.holder[slot.key] = value;
-    }
-  }
-  return { data: { [plan.viewerKey]: { [plan.accountKey]: row.data } } };
+  if (integrationKeys(plan.accountField).some((key) => row.data!.includes(`${JSON.stringify(key)} : null`))) return null;
+  const text = `{"data":{${JSON.stringify(plan.viewerKey)}:{${JSON.stringify(plan.accountKey)}:${row.data}}}}`;
+  let data: Record<string, unknown> | undefined;
+  return {
+    get data() {
+      return (data ??= (JSON.parse(text) as { data: Record<string, unknown> }).data);
+    },
+    stringify: () => text,
+  };
 }
 
 /**
@@ -303,7 +307,7 @@ export function useCompiledReads(): Plugin<Context> {
         const context = args.contextValue as Context;
         const viewer = context.viewer;
         const plan = viewer && compiledPlan(args.document, args.operationName, (args.variableValues ?? {}) as Record<string, unknown>, viewer);
-        const result = plan ? await run(context, viewer, plan) : null;
+        const result = plan ? await run(context, plan) : null;
         return result ?? executeFn(args);
       });
     },
