@@ -14,6 +14,7 @@ import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database, PoolInfo } from './db/client.js';
 import { authenticateToken } from './domain/api-tokens.js';
+import { useCompiledReads } from './graphql/compiled-reads.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
 import type { OAuthSettings } from './domain/oauth2.js';
@@ -195,6 +196,8 @@ export function createApp({
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
+      // The connection graph in one statement; before the timeout, which wraps it.
+      useCompiledReads(),
       useExecutionTimeout(executionTimeoutMs),
     ],
     context: async (initial) => ({
