@@ -412,6 +412,17 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     await expect.poll(() => item.locator('[data-refresh-schedule]').textContent(), SOON).toContain('Next refresh due now');
     expect(await item.locator('[data-refresh-schedule]').textContent()).toContain('Refresh requested');
     await screenshot(owner, 'refresh-schedule');
+    // A member may use the shared connection but not refresh its data sources: no button to refuse.
+    const reader = await openPage(browser, pageErrors);
+    try {
+      await signIn(reader, a.member.token);
+      await reader.goto(`${url}/connections/${encodeURIComponent(connection.gid)}`);
+      const seen = reader.locator(`li.source[data-data-source="${sourceGid}"]`);
+      await seen.locator('[data-refresh-schedule]').waitFor();
+      expect(await seen.locator('[data-action="refresh-now"]').count()).toBe(0);
+    } finally {
+      await reader.context().close();
+    }
   });
 
   it('shows older refreshes and older history a page at a time, reading only the next page', async () => {

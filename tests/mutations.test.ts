@@ -107,15 +107,19 @@ describeEachDatabase('connection and data source mutations', (db) => {
       expect(unshare.data!.updateConnection).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
       expect(await snapshot(tx, a.account.id)).toEqual(before);
 
-      const permissions = `query($id: ID!) { connection(id: $id) { viewerCan { rename share reauthenticate revoke delete } } }`;
+      const permissions = `query($id: ID!) { connection(id: $id) { viewerCan { rename share reauthenticate revoke delete editDataSources } } }`;
       expect((await graphql(tx, a.admin.viewer, permissions, { id: target })).data!.connection.viewerCan).toEqual({
-        rename: false, share: false, reauthenticate: false, revoke: true, delete: false,
+        rename: false, share: false, reauthenticate: false, revoke: true, delete: false, editDataSources: false,
       });
       expect((await graphql(tx, a.member.viewer, permissions, { id: target })).data!.connection.viewerCan).toEqual({
-        rename: true, share: true, reauthenticate: true, revoke: true, delete: false,
+        rename: true, share: true, reauthenticate: true, revoke: true, delete: false, editDataSources: true,
       });
       expect((await graphql(tx, a.admin.viewer, permissions, { id: a.connections.sharedSalesforce.gid })).data!.connection.viewerCan).toEqual({
-        rename: true, share: false, reauthenticate: true, revoke: true, delete: true,
+        rename: true, share: false, reauthenticate: true, revoke: true, delete: true, editDataSources: true,
+      });
+      // A member may use the owner's shared connection, not change or refresh its data sources.
+      expect((await graphql(tx, a.member.viewer, permissions, { id: a.connections.shared.gid })).data!.connection.viewerCan).toMatchObject({
+        rename: false, share: false, editDataSources: false,
       });
 
       // The owner shares and unshares it; the admin may still revoke it.

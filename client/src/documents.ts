@@ -71,6 +71,7 @@ export interface ConnectionPermissions {
   use: boolean;
   rename: boolean;
   share: boolean;
+  editDataSources: boolean;
   reauthenticate: boolean;
   revoke: boolean;
   delete: boolean;
@@ -123,6 +124,7 @@ export const ConnectionSummaryFragment = gql`
       use
       rename
       share
+      editDataSources
       reauthenticate
       revoke
       delete

@@ -13,6 +13,7 @@ import { loadIntegrations } from '../domain/integrations.js';
 import type { ConnectionRow, DisconnectReason } from '../domain/types.js';
 import {
   canEditConnection,
+  canEditDataSources,
   canManageConnection,
   canShareConnection,
   canUseConnection,
@@ -62,6 +63,7 @@ interface Permissions {
   edit: boolean;
   rename: boolean;
   share: boolean;
+  editDataSources: boolean;
   reauthenticate: boolean;
   revoke: boolean;
   delete: boolean;
@@ -77,6 +79,9 @@ const ConnectionPermissions = builder.objectRef<Permissions>('ConnectionPermissi
     }),
     rename: t.exposeBoolean('rename', { description: 'Rename it: its owner, or an admin when it is shared.' }),
     share: t.exposeBoolean('share', { description: 'Share or unshare it: its owner only.' }),
+    editDataSources: t.exposeBoolean('editDataSources', {
+      description: 'Add, change and delete its data sources, and refresh them now: editors, admins, its owner and service workers, where they may use it.',
+    }),
     reauthenticate: t.exposeBoolean('reauthenticate', { description: 'Authorize it again (same id).' }),
     revoke: t.exposeBoolean('revoke', { description: 'Revoke it at the service and here.' }),
     delete: t.exposeBoolean('delete', { description: 'Delete it (only once no data source depends on it).' }),
@@ -185,6 +190,7 @@ export const ConnectionType = builder.drizzleNode('connections', {
           edit,
           rename: edit,
           share: canShareConnection(viewer, c),
+          editDataSources: canEditDataSources(viewer, c),
           reauthenticate: edit,
           revoke: manage && (c.status === 'ACTIVE' || c.status === 'DISCONNECTED'),
           delete: manage && c.dataSources.length === 0,

@@ -142,7 +142,7 @@ function DataSources({ connection }: { connection: ConnectionDetail }) {
       ) : (
         <ul className="sources">
           {sources.map((source) => (
-            <DataSourceItem key={source.id} source={source} />
+            <DataSourceItem key={source.id} source={source} canEdit={connection.viewerCan.editDataSources} />
           ))}
         </ul>
       )}
@@ -150,7 +150,7 @@ function DataSources({ connection }: { connection: ConnectionDetail }) {
   );
 }
 
-function DataSourceItem({ source }: { source: DataSource }) {
+function DataSourceItem({ source, canEdit }: { source: DataSource; canEdit: boolean }) {
   const client = useClient();
   const olderRuns = nextPage(source.refreshRuns);
   useSubscription({ query: RefreshRunUpdatedSubscription, variables: { dataSourceId: source.id } });
@@ -169,7 +169,7 @@ function DataSourceItem({ source }: { source: DataSource }) {
           <Pill tone={tone}>{DATA_SOURCE_STATUS_LABELS[source.status]}</Pill>
         </div>
       </div>
-      <RefreshSchedule source={source} />
+      <RefreshSchedule source={source} canEdit={canEdit} />
       {source.refreshRuns.nodes.length === 0 ? (
         <p className="muted small">No refresh has run yet.</p>
       ) : (
@@ -214,7 +214,7 @@ function DataSourceItem({ source }: { source: DataSource }) {
  * When the source refreshes next (in words), its running refresh's progress (kept current by
  * refreshRunUpdated), and Refresh now, answered in place.
  */
-function RefreshSchedule({ source }: { source: DataSource }) {
+function RefreshSchedule({ source, canEdit }: { source: DataSource; canEdit: boolean }) {
   const [, refreshNow] = useMutation(RefreshDataSourceNowMutation);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
@@ -251,7 +251,7 @@ function RefreshSchedule({ source }: { source: DataSource }) {
           )}
         </p>
       )}
-      {source.status === 'ACTIVE' && !running && (
+      {canEdit && source.status === 'ACTIVE' && !running && (
         <button type="button" className="button button-small button-secondary" data-action="refresh-now" onClick={onRefreshNow} disabled={busy}>
           {busy ? 'Refresh now…' : 'Refresh now'}
         </button>
