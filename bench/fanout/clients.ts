@@ -1,8 +1,9 @@
 /**
  * The subscribers of the fan-out benchmark, in a process of their own (as a fleet of dashboards
  * would be): SUBSCRIBERS sockets to the server under test, one subscription each. `patchbay`
- * mode runs graphql-ws clients subscribed to connectionStatusChanged; `bare` mode runs plain
- * `ws` sockets that parse each message. Both offer permessage-deflate (ws's client default, as
+ * mode speaks graphql-transport-ws over plain `ws` sockets, subscribed to connectionStatusChanged
+ * (BENCH_CLIENT=graphql-ws: graphql-ws's own client); `bare` mode runs plain `ws` sockets that
+ * parse each message. Both offer permessage-deflate (ws's client default, as
  * browsers do); the server decides. For each event it reports when the first and the last
  * subscriber had it.
  */
@@ -68,6 +69,33 @@ async function openPatchbay(i: number): Promise<Client> {
   });
 }
 
+/**
+ * graphql-transport-ws spoken directly over a plain `ws` socket (init, subscribe, parse each
+ * message): the same per-message client work as the bare peer's clients, so the last-client
+ * latency compares the servers rather than the client libraries. BENCH_CLIENT=graphql-ws uses
+ * graphql-ws's own client instead.
+ */
+async function openProtocol(i: number): Promise<WebSocket> {
+  let received = 0;
+  return new Promise((resolve, reject) => {
+    const socket = new MeasuredWebSocket(url, 'graphql-transport-ws');
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens[i % tokens.length]}` } })));
+    socket.on('error', reject);
+    socket.on('close', (code) => {
+      reject(new Error(`closed ${code}`));
+      if (!stopping) process.send!({ type: 'closed', code });
+    });
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString('utf8')) as { type: string };
+      if (message.type === 'next') arrived((received += 1));
+      else if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: STATUS_DOCUMENT } }));
+        resolve(socket);
+      } else if (message.type === 'ping') socket.send('{"type":"pong"}');
+    });
+  });
+}
+
 async function openBare(): Promise<WebSocket> {
   let received = 0;
   return new Promise((resolve, reject) => {
@@ -87,7 +115,8 @@ for (let start = 0; start < subscribers; start += BATCH) {
   // A socket refused under load (e.g. 4408 when the init came late on a busy machine) is opened again.
   const open = async (i: number, attempt = 1): Promise<Client | WebSocket> => {
     try {
-      return await (mode === 'patchbay' ? openPatchbay(i) : openBare());
+      if (mode === 'bare') return await openBare();
+      return await (process.env.BENCH_CLIENT === 'graphql-ws' ? openPatchbay(i) : openProtocol(i));
     } catch (error) {
       if (attempt >= 5) throw error;
       return open(i, attempt + 1);
@@ -95,7 +124,7 @@ for (let start = 0; start < subscribers; start += BATCH) {
   };
   const batch = [...Array(Math.min(BATCH, subscribers - start))].map((_, j) => open(start + j));
   for (const socket of await Promise.all(batch)) {
-    opened.push(mode === 'patchbay' ? { close: () => void (socket as Client).dispose() } : (socket as WebSocket));
+    opened.push(socket instanceof WebSocket ? socket : { close: () => void (socket as Client).dispose() });
   }
 }
 process.send!({ type: 'open', sockets: opened.length });
