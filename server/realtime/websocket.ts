@@ -3,10 +3,12 @@
  * `connectionParams.authorization` (a bad one closes the socket with 4403); each operation runs
  * through Yoga's envelop (validation limits, masking, shared execution).
  *
- * A consumer that cannot keep up cannot grow the server's memory: graphql-ws waits for each send
- * to reach the kernel before it takes an operation's next result, so a socket holds at most one
- * unsent result per operation (and runs at most 100); the results behind it wait in the hub's
- * queue, which ends the subscription with SLOW_CONSUMER past 256. As a backstop for very large
+ * A consumer that cannot keep up cannot grow the server's memory: shared live results are written
+ * straight to a socket only while it has less than DIRECT_SEND_LIMIT_BYTES unsent; past that,
+ * graphql-ws waits for each send to reach the kernel before it takes an operation's next result,
+ * so a socket holds that much plus at most one unsent result per operation (and runs at most 100);
+ * the results behind it wait in the hub's queue, which ends the subscription with SLOW_CONSUMER
+ * past 256. As a backstop for very large
  * results, a socket with more than 4 MiB unsent is closed (1013, "try again later"). Either way
  * the client reconnects and catches up with `connectionEvents(after:)`.
  */
