@@ -276,7 +276,7 @@ export function createApp({
     }
   }
 
-  const websocket = serveGraphqlWs({ server, yoga, db, log });
+  const websocket = serveGraphqlWs({ server, yoga, db, live, log });
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -167,6 +167,60 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
     for (const payload of payloads) expect(payload).toEqual(payloads[0]);
   });
 
+  it('the gateway declines permessage-deflate, writes shared results straight to idle sockets as graphql-ws messages, and keeps nothing after complete', async () => {
+    // A tenant of its own: no other test's subscriber shares its events or the counts below.
+    const c = await tenant(db(), 'live-direct');
+    const connection = await activeConnection(c.owner.user, true, 'Written directly');
+    const before = app.live.counts().connectionStatus;
+    // ws offers permessage-deflate by default, as browsers do; accepting it would keep a zlib
+    // context per socket outside the JS heap (the fan-out retention of issue 11).
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    disposers.push(() => socket.terminate());
+    const offered = new Promise<string | undefined>((resolve) => socket.once('upgrade', (response) => resolve(response.headers['sec-websocket-extensions'])));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    expect(await offered).toBeUndefined();
+    expect(socket.extensions).toBe('');
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${c.member.token}` } }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const received: { id: string; type: string; payload?: any }[] = [];
+    socket.on('message', (data, isBinary) => {
+      expect(isBinary).toBe(false);
+      received.push(JSON.parse(String(data)));
+    });
+    const ids = ['one', 'two', 'three'];
+    for (const id of ids) {
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: STATUS_CHANGED, variables: { filter: { connectionIds: [connection.gid] } } } }));
+    }
+    await subscribers(before + ids.length);
+    const stats = { ...app.live.stats };
+
+    await reportError(c, connection.gid);
+    for (let i = 0; i < 500 && received.length < ids.length; i++) await settle(10);
+    expect(received.map((message) => message.id).sort()).toEqual([...ids].sort());
+    for (const message of received) {
+      expect(message.type).toBe('next');
+      expect(message.payload).toEqual(received[0].payload);
+    }
+    expect(received[0].payload.data.connectionStatusChanged).toMatchObject({ status: 'DISCONNECTED', connection: { id: connection.gid } });
+    // One execution, one serialization, three direct writes: no per-subscriber pipeline.
+    expect(app.live.stats.executions - stats.executions).toBe(1);
+    expect(app.live.stats.serializations - stats.serializations).toBe(1);
+    expect(app.live.stats.directSends - stats.directSends).toBe(ids.length);
+
+    for (const id of ids) socket.send(JSON.stringify({ id, type: 'complete' }));
+    await subscribers(before);
+    const after = { ...app.live.stats };
+    await transaction(db(), async (tx) => {
+      const [row] = await tx.select().from(connections).where(eq(connections.id, connection.id));
+      await transition(tx, row, 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message: null });
+    });
+    // Completed subscriptions are gone from the hub: the next change reaches no one.
+    await settle(100);
+    expect(app.live.stats.deliveries).toBe(after.deliveries);
+    expect(app.live.stats.executions).toBe(after.executions);
+    expect(received.filter((message) => message.type === 'next')).toHaveLength(ids.length);
+  });
+
   it('data sources turn BROKEN live with their connection, and refresh runs stream to who may see them', async () => {
     const connection = await activeConnection(a.owner.user, true, 'With sources');
     const owner = client(a.owner.token);

@@ -66,7 +66,17 @@ export type LiveKind = keyof LivePayloads;
 export type ExecuteShared = (payload: unknown, viewer: Viewer) => Promise<ExecutionResult>;
 
 /** An execution result shared by a group of subscribers, serialized at most once. */
-export type SharedResult = ExecutionResult & { stringify(): string };
+export type SharedResult = ExecutionResult & {
+  stringify(): string;
+  /** The same JSON as UTF-8 bytes, encoded once for the group (sockets copy it, not re-encode it). */
+  bytes(): Buffer;
+};
+
+/**
+ * Writes a shared result straight to one subscriber's socket (graphql-ws hands the hub one per
+ * subscription); false when it cannot right now, and the result takes the iterator path instead.
+ */
+export type DirectSend = (result: SharedResult) => boolean;
 
 /** What the hub has done, for tests, /metrics and benchmarks. */
 export interface HubStats {
@@ -78,6 +88,8 @@ export interface HubStats {
   serializations: number;
   /** Results handed to subscribers. */
   deliveries: number;
+  /** Of those, results written straight to the subscriber's socket (no iterator, no per-subscriber promise). */
+  directSends: number;
   /** Subscriptions ended because their consumer fell too far behind. */
   slowConsumers: number;
 }
@@ -85,6 +97,10 @@ export interface HubStats {
 /** A payload handed to one subscriber, not an execution result shared with others. */
 class Unshared {
   constructor(readonly payload: unknown) {}
+}
+
+function isShared(value: unknown): value is SharedResult {
+  return typeof (value as SharedResult | undefined)?.stringify === 'function';
 }
 
 function isStatusPayload(value: unknown): value is Unshared & { payload: ConnectionStatusChangePayload } {
@@ -104,6 +120,8 @@ export const REPLAY_LIMIT = 200;
  */
 export class LiveSubscription implements AsyncIterableIterator<unknown> {
   operation?: { key: string; execute: ExecuteShared };
+  /** Its transport's direct write, if it has one (graphql-ws does, SSE does not). */
+  direct?: DirectSend;
   /** connectionStatus resumed from a cursor: events up to this seq were replayed, not sent again. */
   replayedThrough = 0;
   private readonly queue: unknown[] = [];
@@ -121,6 +139,12 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   /** Hands a payload or a shared result to the consumer, or queues it. */
   push(value: unknown): void {
     if (this.ended) return;
+    // The consumer is idle (nothing queued, nothing of ours in flight), so writing to the socket now
+    // keeps the order. Results with errors take the iterator path, where Yoga masks them.
+    if (this.waiting && this.direct && isShared(value) && !value.errors && this.direct(value)) {
+      this.hub.stats.directSends += 1;
+      return;
+    }
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = undefined;
@@ -229,16 +253,16 @@ function accessClass(viewer: Viewer, connection: ConnectionRow): string {
 /** Attaches JSON-once serialization to a result handed to many subscribers. */
 function share(result: ExecutionResult, stats: HubStats): SharedResult {
   let json: string | undefined;
-  Object.defineProperty(result, 'stringify', {
-    enumerable: false,
-    value: () => {
-      if (json === undefined) {
-        stats.serializations += 1;
-        json = JSON.stringify(result);
-      }
-      return json;
-    },
-  });
+  let bytes: Buffer | undefined;
+  const stringify = () => {
+    if (json === undefined) {
+      stats.serializations += 1;
+      json = JSON.stringify(result);
+    }
+    return json;
+  };
+  Object.defineProperty(result, 'stringify', { enumerable: false, value: stringify });
+  Object.defineProperty(result, 'bytes', { enumerable: false, value: () => (bytes ??= Buffer.from(stringify())) });
   return result as SharedResult;
 }
 
@@ -246,10 +270,12 @@ function share(result: ExecutionResult, stats: HubStats): SharedResult {
 export type SubscriberCounts = Record<LiveKind, number>;
 
 export class LiveHub {
-  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, slowConsumers: 0 };
+  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, directSends: 0, slowConsumers: 0 };
   private readonly byAccount = new Map<string, Set<LiveSubscription>>();
   /** The subscription a resolver created for a request context, until the executor claims it. */
   private readonly created = new WeakMap<object, LiveSubscription>();
+  /** The direct write a transport offered for a request context, until the subscription is claimed. */
+  private readonly directSends = new WeakMap<object, DirectSend>();
   private readonly outbox: Change[] = [];
   private heard: Change[] = [];
   private unsubscribeBus?: () => void;
@@ -329,10 +355,17 @@ export class LiveHub {
     subscription.replay(missed);
   }
 
+  /** Offers a direct write for the subscription that will run with `context` (graphql-ws does, before it subscribes). */
+  offerDirectSend(context: object, send: DirectSend): void {
+    this.directSends.set(context, send);
+  }
+
   /** The subscription the resolver registered for `context` (once), for the shared executor. */
   claim(context: object): LiveSubscription | undefined {
     const subscription = this.created.get(context);
     this.created.delete(context);
+    if (subscription) subscription.direct = this.directSends.get(context);
+    this.directSends.delete(context);
     return subscription;
   }
 
@@ -414,7 +447,9 @@ export class LiveHub {
     payload: LivePayloads[K],
     viewers: Map<string, Viewer>,
   ): Promise<void> {
-    const groups = new Map<string, { execute: ExecuteShared; viewer: Viewer; members: LiveSubscription[] }>();
+    const groups = new Map<string, Map<string, { execute: ExecuteShared; viewer: Viewer; members: LiveSubscription[] }>>();
+    // Subscribers of one token share a viewer object, so its access class is worked out once per event.
+    const classes = new Map<Viewer, string>();
     for (const subscription of [...(this.byAccount.get(accountId) ?? [])]) {
       if (subscription.kind !== kind) continue;
       const viewer = viewers.get(subscription.viewer.tokenId);
@@ -432,13 +467,17 @@ export class LiveHub {
       }
       // refreshDue carries no connection: its result is the same for every SERVICE subscriber.
       const connection = (payload as { connection?: ConnectionRow }).connection;
-      const key = `${subscription.operation.key}\u0000${connection ? accessClass(viewer, connection) : ''}`;
-      const group = groups.get(key);
+      let access = classes.get(viewer);
+      if (access === undefined) classes.set(viewer, (access = connection ? accessClass(viewer, connection) : ''));
+      // By document, then access class: no key string is built per subscriber.
+      let byAccess = groups.get(subscription.operation.key);
+      if (!byAccess) groups.set(subscription.operation.key, (byAccess = new Map()));
+      const group = byAccess.get(access);
       if (group) group.members.push(subscription);
-      else groups.set(key, { execute: subscription.operation.execute, viewer, members: [subscription] });
+      else byAccess.set(access, { execute: subscription.operation.execute, viewer, members: [subscription] });
     }
     await Promise.all(
-      [...groups.values()].map(async ({ execute, viewer, members }) => {
+      [...groups.values()].flatMap((byAccess) => [...byAccess.values()]).map(async ({ execute, viewer, members }) => {
         this.stats.executions += 1;
         const result = share(await execute(payload, viewer), this.stats);
         for (const member of members) {

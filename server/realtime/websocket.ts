@@ -3,10 +3,12 @@
  * `connectionParams.authorization` (a bad one closes the socket with 4403); each operation runs
  * through Yoga's envelop (validation limits, masking, shared execution).
  *
- * A consumer that cannot keep up cannot grow the server's memory: graphql-ws waits for each send
- * to reach the kernel before it takes an operation's next result, so a socket holds at most one
- * unsent result per operation (and runs at most 100); the results behind it wait in the hub's
- * queue, which ends the subscription with SLOW_CONSUMER past 256. As a backstop for very large
+ * A consumer that cannot keep up cannot grow the server's memory: shared live results are written
+ * straight to a socket only while it has less than DIRECT_SEND_LIMIT_BYTES unsent; past that,
+ * graphql-ws waits for each send to reach the kernel before it takes an operation's next result,
+ * so a socket holds that much plus at most one unsent result per operation (and runs at most 100);
+ * the results behind it wait in the hub's queue, which ends the subscription with SLOW_CONSUMER
+ * past 256. As a backstop for very large
  * results, a socket with more than 4 MiB unsent is closed (1013, "try again later"). Either way
  * the client reconnects and catches up with `connectionEvents(after:)`.
  */
@@ -20,10 +22,16 @@ import type { Database } from '../db/client.js';
 import { authenticateToken } from '../domain/api-tokens.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { Log } from '../log.js';
-import type { SharedResult } from './hub.js';
+import type { LiveHub, SharedResult } from './hub.js';
 
 /** Unsent bytes a socket may hold before it is closed as a slow consumer. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * Unsent bytes below which a shared live result is written straight to the socket. Above it the
+ * result waits in the hub's queue and goes through graphql-ws one at a time, as described above.
+ */
+export const DIRECT_SEND_LIMIT_BYTES = 64 * 1024;
+const CLOSING_BRACE = Buffer.from('}');
 /** Operations one socket may run at once. */
 export const MAX_OPERATIONS_PER_SOCKET = 100;
 /** Largest message a client may send (a subscribe with its document and variables). */
@@ -87,10 +95,15 @@ export function serveGraphqlWs(options: {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   yoga: YogaServerInstance<any, any>;
   db: Database;
+  live: LiveHub;
   log: Log;
 }): { dispose(): Promise<void> } {
-  const { server, yoga, db, log } = options;
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_INBOUND_BYTES });
+  const { server, yoga, db, live, log } = options;
+  // No permessage-deflate, said here so that no default can turn it on: browsers and `ws` clients
+  // offer it on every socket, and accepting would keep a zlib inflate and deflate context per socket
+  // (tens of KB each, outside the JS heap) and compress every message once per subscriber. Live
+  // messages are about 1 KB; the socket stays plain and a client's offer is declined.
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_INBOUND_BYTES, perMessageDeflate: false });
   // Each running operation's signal by socket and id: graphql-ws cannot stop a query or mutation
   // it has started, so the client's Complete (or the socket closing) aborts it here.
   const running = new WeakMap<WebSocket, Map<string, AbortController>>();
@@ -148,6 +161,16 @@ export function serveGraphqlWs(options: {
         const errors = enveloped.validate(args.schema, args.document);
         if (errors.length > 0) return [...errors];
         running.get(ctx.extra.socket)?.set(id, controller);
+        // A shared live result skips graphql-ws's per-subscriber pipeline (a promise chain, a
+        // JSON.stringify and a send callback per message) when the socket is keeping up: the
+        // hub writes graphql-ws's own Next message, with the JSON made once per group.
+        const socket = ctx.extra.socket;
+        const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+        live.offerDirectSend(args.contextValue as object, (result) => {
+          if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
+          socket.send(Buffer.concat([head, result.bytes(), CLOSING_BRACE]), { binary: false });
+          return true;
+        });
         return args;
       },
       onComplete: (ctx, id) => {
