@@ -20,6 +20,7 @@ import { freshTokens } from '../domain/token-refresh.js';
 import type { ConnectionRow } from '../domain/types.js';
 import type { Vault } from '../domain/vault.js';
 import type { Log } from '../log.js';
+import { everyInterval, type Rounds } from './rounds.js';
 
 export interface HealthOptions {
   /** How often each ACTIVE connection is checked (default daily). */
@@ -181,24 +182,10 @@ export function startHealthJobs(
   deps: { db: Database; vault: Vault; settings: OAuthSettings; log: Log; onRound?: (round: HealthRound) => void },
   intervalMs: number,
   options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
-): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() =>
-      runHealthRound(deps.db, deps.vault, deps.settings, options).then(
-        (round) => {
-          deps.onRound?.(round);
-          if (round.checked || round.refreshed || round.warned || round.expired) deps.log.info('health round', { ...round });
-        },
-        (error: unknown) => deps.log.error('health round failed', { error: error instanceof Error ? error.name : 'unknown' }),
-      ),
-    );
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): Rounds {
+  return everyInterval(intervalMs, 'health round', deps.log, async () => {
+    const round = await runHealthRound(deps.db, deps.vault, deps.settings, options);
+    deps.onRound?.(round);
+    if (round.checked || round.refreshed || round.warned || round.expired) deps.log.info('health round', { ...round });
+  });
 }

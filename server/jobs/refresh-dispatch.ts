@@ -10,6 +10,7 @@ import type { Database } from '../db/client.js';
 import { abandonExpiredLeases, integrationsDueBetween } from '../domain/refresh-dispatch.js';
 import type { Log } from '../log.js';
 import type { LiveHub } from '../realtime/hub.js';
+import { everyInterval, type Rounds } from './rounds.js';
 
 /** One round: the leases ended, and the accounts signalled. */
 export async function runRefreshDispatchRound(
@@ -34,26 +35,12 @@ export function startRefreshDispatch(
   deps: { db: Database; live?: LiveHub; log: Log },
   intervalMs: number,
   options: { sweep: boolean },
-): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+): Rounds {
   let since = new Date();
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      const until = new Date();
-      try {
-        const round = await runRefreshDispatchRound(deps, { since, until }, options);
-        since = until;
-        if (round.abandoned) deps.log.info('refresh leases expired', { ...round });
-      } catch (error) {
-        deps.log.error('refresh dispatch round failed', { error: error instanceof Error ? error.name : 'unknown' });
-      }
-    });
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return everyInterval(intervalMs, 'refresh dispatch round', deps.log, async () => {
+    const until = new Date();
+    const round = await runRefreshDispatchRound(deps, { since, until }, options);
+    since = until;
+    if (round.abandoned) deps.log.info('refresh leases expired', { ...round });
+  });
 }
