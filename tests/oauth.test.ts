@@ -367,6 +367,10 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     // Nothing is left of the expired ones' attempts either; the ACTIVE connections are untouched.
     expect(await db().select().from(oauthAttempts).where(inArray(oauthAttempts.connectionId, [ids[0], ids[1]]))).toEqual([]);
     expect((await rowOf(a.connections.shared.gid)).status).toBe('ACTIVE');
+    // A PENDING row no sign-in started (seeded, like the demo's) is not an abandoned attempt.
+    const [seeded] = await db().insert(connections).values({ accountId: a.account.id, ownerId: a.member.user.id, integrationKey: 'hubspot', status: 'PENDING', name: 'Seeded', createdAt: earlier }).returning();
+    expect(await expireAbandonedConnections(db(), { accountId: a.account.id })).toEqual([]);
+    await db().delete(connections).where(eq(connections.id, seeded.id));
     // The suite's other tests share this account: the kept data source goes.
     await db().delete(dataSources).where(eq(dataSources.connectionId, ids[3]));
   });

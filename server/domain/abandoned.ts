@@ -3,7 +3,8 @@
  * attempt that expires (ATTEMPT_TTL_MS); a person who cancels at the service, closes the tab or
  * never comes back leaves that PENDING connection behind. Once no attempt of it is open or was
  * used within the last attempt lifetime (a callback still completing), and nothing reads through
- * it, it is deleted: it holds no credentials and never worked.
+ * it, it is deleted: it holds no credentials and never worked. A PENDING row that no sign-in
+ * started (seeded, imported) is not an abandoned attempt and is left alone.
  */
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../db/client.js';
@@ -19,6 +20,9 @@ export async function expireAbandonedConnections(db: Database, options: { accoun
       where c.status = 'PENDING'
         and c.created_at < now() - make_interval(secs => ${graceSeconds})
         ${account}
+        -- Started through a sign-in (rows made another way, like the demo's, are left alone)...
+        and exists (select 1 from oauth_attempts a where a.connection_id = c.id)
+        -- ...none of whose attempts is open or was used within the grace.
         and not exists (
           select 1 from oauth_attempts a
           where a.connection_id = c.id
