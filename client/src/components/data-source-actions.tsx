@@ -70,7 +70,11 @@ export function DataSourceActions({
     if (next === 'idle') {
       refocus.current = true;
       setClosed((count) => count + 1);
-    } else openedBy.current = from;
+    } else {
+      openedBy.current = from;
+      // What the last action came to no longer applies to the form or confirmation now open.
+      setOutcome(null);
+    }
     setModeState(next);
   }
 
