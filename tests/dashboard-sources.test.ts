@@ -19,7 +19,7 @@ import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connections, dataSources } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot } from './support/browser.js';
+import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
 import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
@@ -131,6 +131,8 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     const cron = source.getByLabel('Schedule (cron, UTC)');
     const preview = source.locator('[data-schedule-preview]');
     expect(await preview.textContent()).toBe('At 06:00 (UTC)');
+    // The form, the blocked-delete note and its link pass axe-core (no serious or critical violation).
+    expect(await seriousAxeViolations(owner)).toEqual([]);
     await cron.fill('*/15 * * * *');
     await expect.poll(() => preview.textContent(), SOON).toBe('Every 15 minutes (UTC)');
     await source.getByLabel('Name').fill('Sessions every quarter hour');
