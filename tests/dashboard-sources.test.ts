@@ -176,7 +176,18 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     await screenshot(owner, 'data-source-edited');
   });
 
-  it('moves the data source to another connection of the same integration; the first connection’s Delete is then available', async () => {
+  it('moves the data source to another connection of the same integration; the first connection’s Delete is then available, and the other’s page, opened in the app, shows it', async () => {
+    const card = (name: string) => owner.locator('li.card', { has: owner.locator('.card-name', { hasText: name }) });
+    /** A connection's page, reached inside the app (no reload). */
+    const open = async (name: string) => {
+      await owner.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'Connections' }).click();
+      await card(name).locator('.card-name').click();
+      await owner.getByRole('heading', { name: new RegExp(name) }).waitFor();
+    };
+    const openTarget = () => open('sources second GA4');
+    await openTarget();
+    await owner.getByRole('region', { name: 'Data sources' }).getByText('No data source reads through this connection yet.').waitFor(SOON);
+    await open('sources shared GA4');
     const source = item(owner);
     await source.locator('[data-action="move-data-source"]').click();
     const select = source.getByLabel('Move Sessions every quarter hour to');
@@ -193,6 +204,12 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     const actions = owner.locator('.panel .actions-block').first();
     await actions.locator('[data-action="delete"]').waitFor(SOON);
     expect(await actions.locator('[data-delete-blocked]').count()).toBe(0);
+
+    // The other connection's page, read before the move, shows the data source and no Delete (the client reads pages cache-and-network, so this holds with or without cache.ts's updater).
+    await openTarget();
+    await item(owner).locator('.source-name', { hasText: 'Sessions every quarter hour' }).waitFor(SOON);
+    await owner.locator('[data-delete-blocked]').waitFor(SOON);
+    expect(await owner.locator('.panel .actions-block').first().locator('[data-action="delete"]').count()).toBe(0);
   });
 
   it('deletes the data source after a confirmation naming it; its connection’s Delete is then available', async () => {
