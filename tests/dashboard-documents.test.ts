@@ -54,6 +54,7 @@ function largestVariables(operation: OperationDefinitionNode): Record<string, un
     StartConnectionInput: { integration: 'hubspot', name: 'x', returnTo: 'http://app.example.test/' },
     ReauthenticateConnectionInput: { id, returnTo: 'http://app.example.test/' },
     UpdateConnectionInput: { id, name: 'x' },
+    UpdateDataSourceInput: { id: encodeGlobalId('DataSource', '00000000-0000-4000-8000-000000000000'), name: 'x', schedule: '0 6 * * *' },
   };
   const value = (type: TypeNode): unknown => {
     if (type.kind === 'NonNullType') return value(type.type);

@@ -164,6 +164,20 @@ export function createCache() {
           cache.invalidate({ __typename: 'Connection', id: outcome.deletedId });
           invalidateField(cache, 'Query', 'connections');
         },
+        // A moved data source belongs in its new connection's list, which may now forbid Delete; the page
+        // it left reads its connection again (connection.tsx).
+        updateDataSource: (result, args, cache) => {
+          const to = (args.input as { connectionId?: string | null }).connectionId;
+          if (typename(result, 'updateDataSource') !== 'UpdateDataSourceSuccess' || !to) return;
+          const key = cache.keyOfEntity({ __typename: 'Connection', id: to });
+          if (!key) return;
+          invalidateField(cache, key, 'dataSources');
+          cache.invalidate(key, 'viewerCan');
+        },
+        deleteDataSource: (result, _args, cache) => {
+          const outcome = result.deleteDataSource as { __typename: string; deletedId?: string };
+          if (outcome.__typename === 'DeleteDataSourceSuccess' && outcome.deletedId) cache.invalidate({ __typename: 'DataSource', id: outcome.deletedId });
+        },
         markNotificationsRead: (result, args, cache) => {
           const outcome = result.markNotificationsRead as { __typename: string; payload?: { unreadCount: number } };
           if (outcome.__typename !== 'MarkNotificationsReadSuccess' || !outcome.payload) return;

@@ -427,6 +427,8 @@ export interface DataSource {
   status: DataSourceStatus;
   schedule: string;
   resourceId: string;
+  /** What it reads of the resource (a JSON object), null for all of it. */
+  filter: Record<string, unknown> | null;
   lastRefreshedAt: string | null;
   /** Null while it does not refresh; in the past while due. */
   nextRefreshAt: string | null;
@@ -578,6 +580,7 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
           status
           schedule
           resourceId
+          filter
           lastRefreshedAt
           ...RefreshSchedule
           refreshRuns(first: $runs) {
@@ -595,6 +598,87 @@ export const ConnectionQuery = gql<{ connection: ConnectionDetail | null }, { id
   ${RefreshScheduleFragment}
   ${RefreshRunsPageFragment}
   ${ConnectionEventsPageFragment}
+`;
+
+export interface UpdateDataSourceInput {
+  id: string;
+  name?: string;
+  schedule?: string;
+  filter?: Record<string, unknown> | null;
+  /** Another connection of the same integration: moves the data source there. */
+  connectionId?: string;
+}
+
+/** Edit or move a data source (editors, admins, the connection owner). */
+export const UpdateDataSourceMutation = gql<
+  {
+    updateDataSource: Result<{
+      __typename: 'UpdateDataSourceSuccess';
+      dataSource: Pick<DataSource, '__typename' | 'id' | 'name' | 'schedule' | 'filter' | 'nextRefreshAt' | 'late' | 'runningRun'> & { connection: { __typename: 'Connection'; id: string } };
+    }>;
+  },
+  { input: UpdateDataSourceInput }
+>`
+  mutation UpdateDataSource($input: UpdateDataSourceInput!) {
+    updateDataSource(input: $input) {
+      __typename
+      ... on UpdateDataSourceSuccess {
+        dataSource {
+          id
+          name
+          schedule
+          filter
+          connection {
+            id
+          }
+          ...RefreshSchedule
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${RefreshScheduleFragment}
+  ${MutationErrorFragment}
+`;
+
+export const DeleteDataSourceMutation = gql<{ deleteDataSource: Result<{ __typename: 'DeleteDataSourceSuccess'; deletedId: string }> }, { id: string }>`
+  mutation DeleteDataSource($id: ID!) {
+    deleteDataSource(input: { id: $id }) {
+      __typename
+      ... on DeleteDataSourceSuccess {
+        deletedId
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
+/** The connections a data source may move to: the same integration's, that the viewer may use (the gateway checks again). */
+export const MoveTargetsQuery = gql<
+  {
+    connections: {
+      totalCount: number;
+      nodes: (Pick<ConnectionSummary, '__typename' | 'id' | 'name' | 'status' | 'resourceName'> & { viewerCan: Pick<ConnectionPermissions, 'use' | 'editDataSources'> })[];
+    };
+  },
+  { integration: string }
+>`
+  query MoveTargets($integration: String!) {
+    connections(first: 100, filter: { integration: $integration }, orderBy: NAME_ASC) {
+      totalCount
+      nodes {
+        id
+        name
+        status
+        resourceName
+        viewerCan {
+          use
+          editDataSources
+        }
+      }
+    }
+  }
 `;
 
 /** The next page of a data source's refresh runs (the cache appends it to the connection page's). */

@@ -1,4 +1,5 @@
 /** Words and dates as the dashboard shows them. */
+import cronstrue from 'cronstrue';
 import type { ActorKind, AuthMethod, ConnectionStatus, DataSourceStatus, DisconnectReason, RefreshRunStatus } from './documents';
 
 export const STATUS_LABELS: Record<ConnectionStatus, string> = {
@@ -96,4 +97,17 @@ export function duration(startIso: string, endIso: string | null): string {
 
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+}
+
+/**
+ * A five-field cron schedule (UTC) in words, e.g. "0 6 * * *" → "At 06:00"; null when cronstrue
+ * cannot read it (the gateway's own check decides what is valid).
+ */
+export function scheduleInWords(cron: string): string | null {
+  if (!cron.trim()) return null;
+  try {
+    return cronstrue.toString(cron.trim(), { use24HourTimeFormat: true, verbose: false, throwExceptionOnParseError: true });
+  } catch {
+    return null;
+  }
 }

@@ -17,7 +17,7 @@ import {
   UpdateConnectionMutation,
   type ConnectionSummary,
 } from '../documents';
-import { signsInAtService } from '../format';
+import { plural, signsInAtService } from '../format';
 import { CredentialFields, filledCredentials, Form } from './credential-form';
 import { MenuButton, type MenuHandle, type MenuItem } from './menu';
 import { OutcomeNotice, outcomeOf, type Outcome } from './ui';
@@ -30,7 +30,7 @@ type ButtonTone = 'primary' | 'secondary' | 'ghost' | 'danger' | 'danger-quiet';
  * The one small button every action, form and confirmation here uses: `busyLabel` (by default the
  * label with an ellipsis) stands in for the label while its action runs.
  */
-function ActionButton({
+export function ActionButton({
   label,
   busyLabel = `${label}…`,
   tone,
@@ -80,9 +80,15 @@ export function ConnectionActions({
   connection,
   onDeleted,
   layout = 'buttons',
+  dataSourceCount = null,
 }: {
   connection: ConnectionSummary;
   onDeleted?: () => void;
+  /**
+   * How many data sources read through it, where the page knows (the connection page): while there
+   * are any, Delete is unavailable and this says why, with a jump to them.
+   */
+  dataSourceCount?: number | null;
   /** `menu`: the common actions as buttons and the rest in a menu (lists); `buttons`: all as buttons. */
   layout?: 'menu' | 'buttons';
 }) {
@@ -250,6 +256,8 @@ export function ConnectionActions({
   if (can.share) actions.push({ action: 'share', label: connection.shared ? 'Unshare' : 'Share', tone: 'secondary', common: false, run: onShare });
   if (can.revoke && status !== 'REVOKED') actions.push({ action: 'revoke', label: 'Revoke', tone: 'danger-quiet', common: false, run: () => setMode('confirm-revoke', 'revoke') });
   if (can.delete) actions.push({ action: 'delete', label: 'Delete', tone: 'danger-quiet', common: false, run: () => setMode('confirm-delete', 'delete') });
+  // Delete is the owner's or an admin's (who may also rename or revoke); data sources are what block it.
+  const deleteBlocked = !can.delete && (can.rename || can.revoke) && dataSourceCount != null && dataSourceCount > 0;
   const shown = layout === 'menu' ? actions.filter((action) => action.common) : actions;
   const menuItems: MenuItem[] =
     layout === 'menu'
@@ -276,6 +284,26 @@ export function ConnectionActions({
             </span>
           )}
         </div>
+      )}
+
+      {mode === 'idle' && deleteBlocked && (
+        <p className="muted small" data-delete-blocked>
+          Delete is unavailable: {plural(dataSourceCount!, 'data source')} {dataSourceCount === 1 ? 'reads' : 'read'} through it. Move or delete{' '}
+          {dataSourceCount === 1 ? 'it' : 'them'} first.{' '}
+          <a
+            href="#data-sources"
+            data-action="jump-to-data-sources"
+            onClick={(event) => {
+              const section = document.getElementById('data-sources');
+              if (!section) return;
+              event.preventDefault();
+              section.scrollIntoView({ block: 'start' });
+              section.focus();
+            }}
+          >
+            Go to its data sources
+          </a>
+        </p>
       )}
 
       {mode === 'rename' && (

@@ -6,6 +6,7 @@ import { type ReactNode, useState } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { Link, useLocation } from 'wouter';
 import { ConnectionActions } from '../components/connection-actions';
+import { DataSourceActions } from '../components/data-source-actions';
 import { EmptyState, LoadError, LoadMore, OutcomeNotice, outcomeOf, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo, type Outcome } from '../components/ui';
 import {
   ConnectionQuery,
@@ -20,7 +21,7 @@ import {
   type DataSource,
   type Page,
 } from '../documents';
-import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, STATUS_LABELS, timeAgo } from '../format';
+import { ACTOR_LABELS, AUTH_METHOD_LABELS, DATA_SOURCE_STATUS_LABELS, dateTime, duration, plural, REASON_LABELS, RUN_STATUS_LABELS, scheduleInWords, STATUS_LABELS, timeAgo } from '../format';
 import { useReconnected } from '../live';
 import { PageHeading } from '../page';
 
@@ -54,12 +55,12 @@ export function ConnectionPage({ id }: { id: string }) {
           It was deleted, or it is not visible to you.
         </EmptyState>
       )}
-      {connection && <ConnectionDetails connection={connection} onDeleted={() => navigate('/')} />}
+      {connection && <ConnectionDetails connection={connection} onDeleted={() => navigate('/')} onChanged={() => reexecute({ requestPolicy: 'network-only' })} />}
     </div>
   );
 }
 
-function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDetail; onDeleted: () => void }) {
+function ConnectionDetails({ connection, onDeleted, onChanged }: { connection: ConnectionDetail; onDeleted: () => void; onChanged: () => void }) {
   const hidden = connection.name === null;
   return (
     <>
@@ -77,7 +78,7 @@ function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDe
 
       {connection.problem && <ProblemPanel problem={connection.problem} />}
       <div className="panel">
-        <ConnectionActions connection={connection} onDeleted={onDeleted} />
+        <ConnectionActions connection={connection} onDeleted={onDeleted} dataSourceCount={hidden ? null : (connection.dataSources?.totalCount ?? null)} />
       </div>
 
       <section className="panel">
@@ -113,7 +114,7 @@ function ConnectionDetails({ connection, onDeleted }: { connection: ConnectionDe
         </section>
       ) : (
         <>
-          <DataSources connection={connection} />
+          <DataSources connection={connection} onChanged={onChanged} />
           <Timeline connection={connection} />
         </>
       )}
@@ -130,10 +131,10 @@ function Fact({ term, children }: { term: string; children: ReactNode }) {
   );
 }
 
-function DataSources({ connection }: { connection: ConnectionDetail }) {
+function DataSources({ connection, onChanged }: { connection: ConnectionDetail; onChanged: () => void }) {
   const sources = connection.dataSources?.nodes ?? [];
   return (
-    <section className="panel" aria-label="Data sources">
+    <section className="panel" aria-label="Data sources" id="data-sources" tabIndex={-1}>
       <h2>
         Data sources <span className="muted count">{connection.dataSources?.totalCount ?? 0}</span>
       </h2>
@@ -142,7 +143,7 @@ function DataSources({ connection }: { connection: ConnectionDetail }) {
       ) : (
         <ul className="sources">
           {sources.map((source) => (
-            <DataSourceItem key={source.id} source={source} canEdit={connection.viewerCan.editDataSources} />
+            <DataSourceItem key={source.id} source={source} connection={connection} onChanged={onChanged} />
           ))}
         </ul>
       )}
@@ -150,8 +151,10 @@ function DataSources({ connection }: { connection: ConnectionDetail }) {
   );
 }
 
-function DataSourceItem({ source, canEdit }: { source: DataSource; canEdit: boolean }) {
+function DataSourceItem({ source, connection, onChanged }: { source: DataSource; connection: ConnectionDetail; onChanged: () => void }) {
+  const canEdit = connection.viewerCan.editDataSources;
   const client = useClient();
+  const words = scheduleInWords(source.schedule);
   const olderRuns = nextPage(source.refreshRuns);
   useSubscription({ query: RefreshRunUpdatedSubscription, variables: { dataSourceId: source.id } });
   const tone = source.status === 'ACTIVE' ? 'good' : source.status === 'BROKEN' ? 'bad' : 'neutral';
@@ -161,7 +164,11 @@ function DataSourceItem({ source, canEdit }: { source: DataSource; canEdit: bool
         <div>
           <div className="source-name">{source.name}</div>
           <div className="muted small">
-            {source.resourceId} · schedule <code>{source.schedule}</code> (UTC) · last refreshed <TimeAgo iso={source.lastRefreshedAt} />
+            {source.resourceId} ·{' '}
+            <span data-schedule title={`cron: ${source.schedule} (UTC)`}>
+              {words ? `${words} (UTC)` : <code>{source.schedule}</code>}
+            </span>{' '}
+            · last refreshed <TimeAgo iso={source.lastRefreshedAt} />
           </div>
         </div>
         <div className="source-badges">
@@ -170,6 +177,7 @@ function DataSourceItem({ source, canEdit }: { source: DataSource; canEdit: bool
         </div>
       </div>
       <RefreshSchedule source={source} canEdit={canEdit} />
+      {canEdit && <DataSourceActions source={source} connection={connection} onChanged={onChanged} />}
       {source.refreshRuns.nodes.length === 0 ? (
         <p className="muted small">No refresh has run yet.</p>
       ) : (
