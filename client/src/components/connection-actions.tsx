@@ -6,7 +6,7 @@
  * outcome or the typed error the gateway returned, and the focus follows: into a form or a
  * confirmation when it opens, back to what opened it on Cancel or Escape, onto the outcome after.
  */
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
   DeleteConnectionMutation,
@@ -20,9 +20,10 @@ import {
 import { plural, signsInAtService } from '../format';
 import { CredentialFields, filledCredentials, Form } from './credential-form';
 import { MenuButton, type MenuHandle, type MenuItem } from './menu';
-import { OutcomeNotice, outcomeOf, type Outcome } from './ui';
+import { useInlineActions } from './inline-actions';
+import { OutcomeNotice, outcomeOf } from './ui';
 
-type Mode = 'idle' | 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
+type Mode = 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
 
 type ButtonTone = 'primary' | 'secondary' | 'ghost' | 'danger' | 'danger-quiet';
 
@@ -93,21 +94,10 @@ export function ConnectionActions({
   layout?: 'menu' | 'buttons';
 }) {
   const can = connection.viewerCan;
-  const [mode, setModeState] = useState<Mode>('idle');
-  // Where the focus goes back to when a form or confirmation closes: the action that opened it.
-  const openedBy = useRef<string | null>(null);
-  const refocus = useRef(false);
-  const [closed, setClosed] = useState(0);
-  const root = useRef<HTMLDivElement>(null);
   const menu = useRef<MenuHandle>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [outcome, setOutcomeState] = useState<Outcome | null>(null);
-  // Each outcome is a new notice, so the focus moves to it even when the text is the same.
-  const [outcomeKey, setOutcomeKey] = useState(0);
-  const setOutcome = (next: Outcome | null) => {
-    setOutcomeState(next);
-    if (next) setOutcomeKey((key) => key + 1);
-  };
+  const { mode, setMode, root, busy, outcome, outcomeKey, setOutcome, onKeyDown, perform, dropFocusReturn } = useInlineActions<Mode>({
+    fallbackFocus: () => menu.current?.focus(),
+  });
   const [name, setName] = useState(connection.name ?? '');
   const [credentials, setCredentials] = useState<Record<string, string>>({});
 
@@ -120,22 +110,6 @@ export function ConnectionActions({
   // The credential fields are only needed once someone opens the reauthentication form.
   const [integration] = useQuery({ query: IntegrationQuery, variables: { key: connection.integration.key }, pause: mode !== 'reauthenticate' || oauth });
 
-  /** Opens a form or a confirmation (from `action`), or closes it (`idle`), moving the focus back. */
-  function setMode(next: Mode, from: string | null = null) {
-    if (next === 'idle') {
-      refocus.current = true;
-      setClosed((count) => count + 1);
-    } else openedBy.current = from;
-    setModeState(next);
-  }
-
-  useEffect(() => {
-    if (!refocus.current) return;
-    refocus.current = false;
-    const opener = openedBy.current && root.current?.querySelector<HTMLElement>(`.actions [data-action="${openedBy.current}"]`);
-    if (opener) opener.focus();
-    else menu.current?.focus();
-  }, [closed]);
 
   // The reauthentication form's first field takes the focus once its fields are read.
   const fieldsLoaded = Boolean(integration.data?.integration);
@@ -143,27 +117,6 @@ export function ConnectionActions({
     if (mode === 'reauthenticate' && fieldsLoaded) root.current?.querySelector<HTMLElement>('.stacked-form input')?.focus();
   }, [mode, fieldsLoaded]);
 
-  /** Escape cancels an open form or confirmation. */
-  const onKeyDown = (event: KeyboardEvent) => {
-    if (event.key !== 'Escape' || mode === 'idle' || busy) return;
-    event.preventDefault();
-    event.stopPropagation();
-    setMode('idle');
-  };
-
-  async function perform(action: string, work: () => Promise<Outcome | null>) {
-    if (mode === 'idle') openedBy.current = action;
-    setBusy(action);
-    setOutcome(null);
-    try {
-      const next = await work();
-      // The outcome takes the focus, not the button a closing form would give it back to.
-      if (next) refocus.current = false;
-      setOutcome(next);
-    } finally {
-      setBusy(null);
-    }
-  }
 
   const onTest = () =>
     perform('test', async () => {
@@ -234,7 +187,7 @@ export function ConnectionActions({
       setMode('idle');
       if (failure) return failure;
       // The card or page goes away: the focus goes where onDeleted sends it, not back to this card.
-      refocus.current = false;
+      dropFocusReturn();
       onDeleted?.();
       return null;
     });

@@ -6,15 +6,16 @@
  * error the gateway returned. As in connection-actions.tsx, the focus moves into a form or
  * confirmation when it opens, back to what opened it on Cancel or Escape, onto the outcome after.
  */
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { DeleteDataSourceMutation, MoveTargetsQuery, UpdateDataSourceMutation, type DataSource } from '../documents';
 import { scheduleInWords, STATUS_LABELS } from '../format';
 import { ActionButton } from './connection-actions';
 import { Form } from './credential-form';
-import { OutcomeNotice, outcomeOf, type Outcome } from './ui';
+import { useInlineActions } from './inline-actions';
+import { OutcomeNotice, outcomeOf } from './ui';
 
-type Mode = 'idle' | 'edit' | 'move' | 'confirm-delete';
+type Mode = 'edit' | 'move' | 'confirm-delete';
 
 /** The filter as the form shows it: pretty JSON, or empty for none. */
 function filterText(filter: DataSource['filter']): string {
@@ -43,18 +44,7 @@ export function DataSourceActions({
   /** After a change the page reads the connection again (a move or delete changes its list and what it allows). */
   onChanged: () => void;
 }) {
-  const [mode, setModeState] = useState<Mode>('idle');
-  const openedBy = useRef<string | null>(null);
-  const refocus = useRef(false);
-  const [closed, setClosed] = useState(0);
-  const root = useRef<HTMLDivElement>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [outcome, setOutcomeState] = useState<Outcome | null>(null);
-  const [outcomeKey, setOutcomeKey] = useState(0);
-  const setOutcome = (next: Outcome | null) => {
-    setOutcomeState(next);
-    if (next) setOutcomeKey((key) => key + 1);
-  };
+  const { mode, setMode, root, busy, outcome, outcomeKey, setOutcome, onKeyDown, perform, dropFocusReturn } = useInlineActions<Mode>({ clearOutcomeOnOpen: true });
   const [name, setName] = useState(source.name);
   const [schedule, setSchedule] = useState(source.schedule);
   const [filter, setFilter] = useState(filterText(source.filter));
@@ -65,44 +55,6 @@ export function DataSourceActions({
   const [, remove] = useMutation(DeleteDataSourceMutation);
   const [targets] = useQuery({ query: MoveTargetsQuery, variables: { integration: connection.integration.key }, pause: mode !== 'move', requestPolicy: 'cache-and-network' });
   const choices = (targets.data?.connections.nodes ?? []).filter((node) => node.id !== connection.id && node.viewerCan.use && node.name !== null);
-
-  function setMode(next: Mode, from: string | null = null) {
-    if (next === 'idle') {
-      refocus.current = true;
-      setClosed((count) => count + 1);
-    } else {
-      openedBy.current = from;
-      // What the last action came to no longer applies to the form or confirmation now open.
-      setOutcome(null);
-    }
-    setModeState(next);
-  }
-
-  useEffect(() => {
-    if (!refocus.current) return;
-    refocus.current = false;
-    const opener = openedBy.current && root.current?.querySelector<HTMLElement>(`.actions [data-action="${openedBy.current}"]`);
-    if (opener) opener.focus();
-  }, [closed]);
-
-  const onKeyDown = (event: KeyboardEvent) => {
-    if (event.key !== 'Escape' || mode === 'idle' || busy) return;
-    event.preventDefault();
-    event.stopPropagation();
-    setMode('idle');
-  };
-
-  async function perform(action: string, work: () => Promise<Outcome | null>) {
-    setBusy(action);
-    setOutcome(null);
-    try {
-      const next = await work();
-      if (next) refocus.current = false;
-      setOutcome(next);
-    } finally {
-      setBusy(null);
-    }
-  }
 
   const onSave = () =>
     perform('save', async () => {
@@ -121,7 +73,7 @@ export function DataSourceActions({
       if (!to) return null;
       const { failure } = outcomeOf(await update({ input: { id: source.id, connectionId: to.id } }), 'updateDataSource');
       if (failure) return failure;
-      refocus.current = false;
+      dropFocusReturn();
       onChanged();
       return null;
     });
@@ -131,7 +83,7 @@ export function DataSourceActions({
       const { failure } = outcomeOf(await remove({ id: source.id }), 'deleteDataSource');
       setMode('idle');
       if (failure) return failure;
-      refocus.current = false;
+      dropFocusReturn();
       onChanged();
       return null;
     });
