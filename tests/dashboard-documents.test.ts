@@ -91,4 +91,20 @@ describe('the dashboard’s GraphQL documents at the edge', () => {
     expect(measured, 'variables fit the operation').not.toBeNull();
     expect(measured!.cost).toBeLessThanOrEqual(DEFAULT_LIMITS.maxCost);
   });
+
+  it('the depth limit is as low as the deepest of them allows: one level less refuses at least one', async () => {
+    const tighter = createApp({
+      db: handle.db,
+      vault: testVault,
+      log: createLog('silent'),
+      edge: { production: false, graphiql: false, corsOrigins: [], document: { limits: { ...DEFAULT_LIMITS, maxDepth: DEFAULT_LIMITS.maxDepth - 1 }, introspection: true } },
+    });
+    try {
+      const enveloped = tighter.yoga.getEnveloped({ request: new Request('http://dashboard.test/graphql', { method: 'POST' }) } as never);
+      const refused = operations.filter(([, document]) => enveloped.validate(enveloped.schema, enveloped.parse(print(document))).length > 0).map(([name]) => name);
+      expect(refused.length).toBeGreaterThan(0);
+    } finally {
+      await tighter.stop();
+    }
+  });
 });

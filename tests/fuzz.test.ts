@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing of every query and mutation in the schema, over real HTTP: arguments
+ * Property-based fuzzing of every query, mutation and subscription (over SSE) in the schema, over real HTTP: arguments
  * drawn from each argument's type (odd strings, NUL and control characters, extreme numbers,
  * impossible dates, deep JSON, unknown enum values, ids of every kind and of another account) as
  * variables, sent as the account owner, a member or a SERVICE token. Whatever is sent: no 5xx, no
@@ -227,7 +227,7 @@ describe('fuzzing every operation', () => {
     return '';
   }
 
-  function documentFor(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>): string {
+  function documentFor(kind: 'query' | 'mutation' | 'subscription', field: GraphQLField<unknown, unknown>): string {
     const args = field.args as readonly GraphQLArgument[];
     const definitions = args.map((arg) => `$${arg.name}: ${String(arg.type)}`).join(', ');
     const call = args.length ? `(${args.map((arg) => `${arg.name}: $${arg.name}`).join(', ')})` : '';
@@ -237,12 +237,46 @@ describe('fuzzing every operation', () => {
   const roots = [
     ['query', schema.getQueryType()!],
     ['mutation', schema.getMutationType()!],
+    ['subscription', schema.getSubscriptionType()!],
   ] as const;
   const fields = roots.flatMap(([kind, type]) => Object.values(type.getFields()).map((field) => [kind, field.name, field] as const));
 
-  it('covers every query and mutation of the schema', () => {
+  it('covers every query, mutation and subscription of the schema', () => {
     expect(fields.length).toBeGreaterThan(30);
+    expect(fields.filter(([kind]) => kind === 'subscription').length).toBe(Object.keys(schema.getSubscriptionType()!.getFields()).length);
   });
+
+  /**
+   * A subscription over SSE: its first message (an error, or the first event), or nothing within a
+   * moment for one that subscribed and waits for changes. The stream is then closed.
+   */
+  async function subscribe(token: string, document: string, variables: unknown): Promise<{ status: number; text: string }> {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: document, variables }),
+      signal: controller.signal,
+    });
+    let text = '';
+    if (response.body) {
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      const quiet = setTimeout(() => controller.abort(), 250);
+      try {
+        while (!/^data: /m.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+        }
+      } catch {
+        // Aborted: it subscribed and nothing happened, which is fine.
+      } finally {
+        clearTimeout(quiet);
+        controller.abort();
+      }
+    }
+    return { status: response.status, text };
+  }
 
   it.each(fields)('%s %s: no 5xx, no crash, and a refusal changes nothing', async (kind, _name, field) => {
     const variablesOf = (typed: boolean) => fc.record(Object.fromEntries(field.args.map((arg) => [arg.name, inputArbitrary(arg.type, typed)])));
@@ -252,6 +286,19 @@ describe('fuzzing every operation', () => {
     await fc.assert(
       fc.asyncProperty(variables, who, async (values, as) => {
         const token = as === 'owner' ? a.owner.token : as === 'member' ? a.member.token : as === 'service' ? a.service.token : b.member.token;
+        if (kind === 'subscription') {
+          const { status, text } = await subscribe(token, document, values);
+          expect(status, 'never a 5xx').toBeLessThan(500);
+          for (const line of text.split('\n').filter((line) => line.startsWith('data: '))) {
+            const message = JSON.parse(line.slice(6)) as { errors?: { message: string; extensions?: Record<string, unknown> }[] };
+            for (const error of message.errors ?? []) {
+              expect(error.message, `a crash behind ${field.name}`).not.toBe('Unexpected error.');
+              expect(error.extensions?.code, `error without a code: ${error.message}`).toBeTypeOf('string');
+              expect(error.extensions?.unexpected).toBeUndefined();
+            }
+          }
+          return;
+        }
         const before = kind === 'mutation' ? await digest() : '';
         const response = await fetch(`${url}/graphql`, {
           method: 'POST',
