@@ -385,6 +385,8 @@ export interface CredentialField {
   label: string;
   secret: boolean;
   required: boolean;
+  /** What the service appends to the value (".atlassian.net"), shown after the field. */
+  suffix: string | null;
 }
 
 /** One page of a list, and where the next one starts. */
@@ -552,6 +554,7 @@ export const CredentialFieldsFragment = gql`
       label
       secret
       required
+      suffix
     }
   }
 `;
@@ -1273,7 +1276,7 @@ export interface WebhookDeliveryRow {
   nextAttemptAt: string | null;
 }
 
-/** How many deliveries of an endpoint the log shows. */
+/** How many deliveries of an endpoint the log shows (written out in WebhookDeliveriesQuery). */
 export const DELIVERIES_PAGE_SIZE = 20;
 
 /** One endpoint's delivery log, newest first. */
@@ -1285,7 +1288,7 @@ export const WebhookDeliveriesQuery = gql<
     node(id: $id) {
       id
       ... on WebhookEndpoint {
-        deliveries(first: ${DELIVERIES_PAGE_SIZE}) {
+        deliveries(first: 20) {
           totalCount
           nodes {
             id
