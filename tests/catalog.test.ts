@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_INTEGRATIONS, builtInIntegration } from '../server/domain/catalog.js';
+import { fillPlaceholders, valueBeforeSuffix } from '../server/domain/endpoints.js';
 
 const DAY = 86_400;
 
@@ -46,6 +47,18 @@ describe('the built-in catalog', () => {
     }
     expect(builtInIntegration('stripe')!.apiKeyHeader).toEqual({ name: 'Authorization', prefix: 'Bearer ' });
     expect(builtInIntegration('no-such-service')).toBeUndefined();
+  });
+
+  it('asks for each thing once: Jira’s site name with ".atlassian.net" completed (never doubled), no "Table" for database logins', () => {
+    const jira = builtInIntegration('jira-basic')!;
+    const site = jira.credentialFields.find((field) => field.key === 'site')!;
+    expect(site.suffix).toBe('.atlassian.net');
+    expect(jira.resourceKind).toBeUndefined();
+    for (const typed of ['acme', 'acme.atlassian.net', 'https://acme.atlassian.net/', 'https://ACME.atlassian.net/jira/your-work?x=1', ' acme.Atlassian.net ']) {
+      const url = fillPlaceholders(jira.endpoints.verify!.url, { site: valueBeforeSuffix(typed, site.suffix!) });
+      expect(url.toLowerCase(), typed).toBe('https://acme.atlassian.net/rest/api/3/myself');
+    }
+    for (const key of ['postgresql', 'mysql']) expect(builtInIntegration(key)!.resourceKind, key).toBeUndefined();
   });
 
   it('covers every auth method', () => {

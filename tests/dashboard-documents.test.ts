@@ -55,6 +55,10 @@ function largestVariables(operation: OperationDefinitionNode): Record<string, un
     ReauthenticateConnectionInput: { id, returnTo: 'http://app.example.test/' },
     UpdateConnectionInput: { id, name: 'x' },
     UpdateDataSourceInput: { id: encodeGlobalId('DataSource', '00000000-0000-4000-8000-000000000000'), name: 'x', schedule: '0 6 * * *' },
+    RegisterIntegrationInput: { key: 'x', name: 'x', authMethod: 'OAUTH2', issuerUrl: 'https://issuer.example.test' },
+    CreateApiTokenInput: { name: 'x', kind: 'USER' },
+    CreateWebhookEndpointInput: { url: 'https://hooks.example.test/', description: 'x', integrationKeys: ['hubspot'] },
+    UpdateWebhookEndpointInput: { id: encodeGlobalId('WebhookEndpoint', '00000000-0000-4000-8000-000000000000'), enabled: true },
   };
   const value = (type: TypeNode): unknown => {
     if (type.kind === 'NonNullType') return value(type.type);

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { Provider, useQuery } from 'urql';
-import { Link, Route, Switch } from 'wouter';
+import { Link, Redirect, Route, Switch } from 'wouter';
 import { ViewerQuery } from './documents';
 import { createGateway, type Gateway } from './gateway';
 import { LiveIndicator, LiveUpdates } from './live';
@@ -14,6 +14,7 @@ import { CatalogPage, ConnectPage } from './pages/connect';
 import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
 import { NotificationsPage } from './pages/notifications';
+import { SettingsPage } from './pages/settings';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedSignOutReason, storedToken, storeSignOutReason, storeToken } from './session';
 import { EmptyState } from './components/ui';
@@ -96,6 +97,9 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <div className="topbar-right">
             <LiveIndicator />
             <NotificationBell />
+            <Link href="/settings/integrations" className="button button-ghost button-small settings-link">
+              Settings
+            </Link>
             {me && (
               <span className="whoami" title={me.user.email}>
                 {me.user.name}
@@ -118,6 +122,8 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/connect/:key">{(params) => <ConnectPage integrationKey={decodeURIComponent(params.key)} />}</Route>
           <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
           <Route path="/notifications">{() => <NotificationsPage />}</Route>
+          <Route path="/settings">{() => <Redirect to="/settings/integrations" replace />}</Route>
+          <Route path="/settings/:tab">{(params) => <SettingsPage tab={decodeURIComponent(params.tab)} />}</Route>
           <Route>
             <EmptyState page title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.

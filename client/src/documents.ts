@@ -385,6 +385,8 @@ export interface CredentialField {
   label: string;
   secret: boolean;
   required: boolean;
+  /** What the service appends to the value (".atlassian.net"), shown after the field. */
+  suffix: string | null;
 }
 
 /** One page of a list, and where the next one starts. */
@@ -552,6 +554,7 @@ export const CredentialFieldsFragment = gql`
       label
       secret
       required
+      suffix
     }
   }
 `;
@@ -1044,4 +1047,396 @@ export const ConnectionsByIdQuery = gql<{ nodes: (ConnectionSummary | null)[] },
     }
   }
   ${ConnectionSummaryFragment}
+`;
+
+// --- Settings: integrations, API tokens, webhooks, people ---------------------------------------
+
+export interface SettingsIntegration extends CatalogIntegration {
+  oauthClientId: string | null;
+  callbackUrl: string | null;
+  defaultScopes: string[];
+}
+
+/** The catalog as Settings shows it: which OAuth apps are configured, and the custom integrations. */
+export const SettingsIntegrationsQuery = gql<{ integrations: { totalCount: number; nodes: SettingsIntegration[] } }, Record<string, never>>`
+  query SettingsIntegrations {
+    integrations(first: 100) {
+      totalCount
+      nodes {
+        key
+        name
+        description
+        authMethod
+        isCustom
+        oauthClientId
+        callbackUrl
+        defaultScopes
+      }
+    }
+  }
+`;
+
+export interface RegisterIntegrationInput {
+  key: string;
+  name: string;
+  authMethod: AuthMethod;
+  description?: string;
+  issuerUrl?: string;
+  authorizeUrl?: string;
+  tokenUrl?: string;
+  revokeUrl?: string;
+  verifyUrl?: string;
+  scopes?: string[];
+  apiKeyHeader?: string;
+  apiKeyPrefix?: string;
+}
+
+/** Registers a custom integration (admins), by issuer URL or by its endpoints. */
+export const RegisterIntegrationMutation = gql<
+  { registerIntegration: Result<{ __typename: 'RegisterIntegrationSuccess'; integration: SettingsIntegration }> },
+  { input: RegisterIntegrationInput }
+>`
+  mutation RegisterIntegration($input: RegisterIntegrationInput!) {
+    registerIntegration(input: $input) {
+      __typename
+      ... on RegisterIntegrationSuccess {
+        integration {
+          key
+          name
+          description
+          authMethod
+          isCustom
+          oauthClientId
+          callbackUrl
+          defaultScopes
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
+export type ApiTokenKind = 'USER' | 'SERVICE';
+
+export interface ApiTokenRow {
+  __typename: 'ApiToken';
+  id: string;
+  name: string;
+  kind: ApiTokenKind;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  user: { __typename: 'User'; id: string; name: string };
+}
+
+export const ApiTokenFragment = gql`
+  fragment ApiTokenRow on ApiToken {
+    id
+    name
+    kind
+    prefix
+    createdAt
+    lastUsedAt
+    revokedAt
+    user {
+      id
+      name
+    }
+  }
+`;
+
+/** The viewer's own tokens, and (admins) every token of the account. */
+export const ApiTokensQuery = gql<
+  { viewer: { apiTokens: { nodes: ApiTokenRow[] }; account: { __typename: 'Account'; id: string; apiTokens: { totalCount: number; nodes: ApiTokenRow[] } | null } } },
+  Record<string, never>
+>`
+  query ApiTokens {
+    viewer {
+      apiTokens(first: 100) {
+        nodes {
+          ...ApiTokenRow
+        }
+      }
+      account {
+        id
+        apiTokens(first: 100) {
+          totalCount
+          nodes {
+            ...ApiTokenRow
+          }
+        }
+      }
+    }
+  }
+  ${ApiTokenFragment}
+`;
+
+/** Creates a token; the secret is in this answer only. */
+export const CreateApiTokenMutation = gql<
+  { createApiToken: Result<{ __typename: 'CreateApiTokenSuccess'; payload: { token: string; apiToken: ApiTokenRow } }> },
+  { input: { name: string; kind?: ApiTokenKind } }
+>`
+  mutation CreateApiToken($input: CreateApiTokenInput!) {
+    createApiToken(input: $input) {
+      __typename
+      ... on CreateApiTokenSuccess {
+        payload {
+          token
+          apiToken {
+            ...ApiTokenRow
+          }
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${ApiTokenFragment}
+  ${MutationErrorFragment}
+`;
+
+export const RevokeApiTokenMutation = gql<
+  { revokeApiToken: Result<{ __typename: 'RevokeApiTokenSuccess'; apiToken: ApiTokenRow }> },
+  { id: string }
+>`
+  mutation RevokeApiToken($id: ID!) {
+    revokeApiToken(input: { id: $id }) {
+      __typename
+      ... on RevokeApiTokenSuccess {
+        apiToken {
+          ...ApiTokenRow
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${ApiTokenFragment}
+  ${MutationErrorFragment}
+`;
+
+export interface WebhookEndpointRow {
+  __typename: 'WebhookEndpoint';
+  id: string;
+  url: string;
+  description: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  integrationKeys: string[] | null;
+  previousSecretExpiresAt: string | null;
+  createdAt: string;
+}
+
+export const WebhookEndpointFragment = gql`
+  fragment WebhookEndpointRow on WebhookEndpoint {
+    id
+    url
+    description
+    enabled
+    disabledReason
+    integrationKeys
+    previousSecretExpiresAt
+    createdAt
+  }
+`;
+
+/** The account's webhook endpoints; null for those who may not read them. */
+export const WebhookEndpointsQuery = gql<
+  { viewer: { account: { __typename: 'Account'; id: string; webhookEndpoints: { totalCount: number; nodes: WebhookEndpointRow[] } | null } } },
+  Record<string, never>
+>`
+  query WebhookEndpoints {
+    viewer {
+      account {
+        id
+        webhookEndpoints(first: 100) {
+          totalCount
+          nodes {
+            ...WebhookEndpointRow
+          }
+        }
+      }
+    }
+  }
+  ${WebhookEndpointFragment}
+`;
+
+export type WebhookDeliveryStatus = 'PENDING' | 'SENT' | 'FAILED';
+
+export interface WebhookDeliveryRow {
+  __typename: 'WebhookDelivery';
+  id: string;
+  eventType: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  responseStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+/** How many deliveries of an endpoint the log shows (written out in WebhookDeliveriesQuery). */
+export const DELIVERIES_PAGE_SIZE = 20;
+
+/** One endpoint's delivery log, newest first. */
+export const WebhookDeliveriesQuery = gql<
+  { node: { __typename: 'WebhookEndpoint'; id: string; deliveries: { totalCount: number; nodes: WebhookDeliveryRow[] } } | null },
+  { id: string }
+>`
+  query WebhookDeliveries($id: ID!) {
+    node(id: $id) {
+      id
+      ... on WebhookEndpoint {
+        deliveries(first: 20) {
+          totalCount
+          nodes {
+            id
+            eventType
+            status
+            attempts
+            responseStatus
+            lastError
+            createdAt
+            deliveredAt
+            nextAttemptAt
+          }
+        }
+      }
+    }
+  }
+`;
+
+type SecretResult<Name extends string> = Result<{ __typename: Name; payload: { secret: string; webhookEndpoint: WebhookEndpointRow } }>;
+
+export const CreateWebhookEndpointMutation = gql<
+  { createWebhookEndpoint: SecretResult<'CreateWebhookEndpointSuccess'> },
+  { input: { url: string; description?: string | null; integrationKeys?: string[] | null } }
+>`
+  mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      __typename
+      ... on CreateWebhookEndpointSuccess {
+        payload {
+          secret
+          webhookEndpoint {
+            ...WebhookEndpointRow
+          }
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${WebhookEndpointFragment}
+  ${MutationErrorFragment}
+`;
+
+export const UpdateWebhookEndpointMutation = gql<
+  { updateWebhookEndpoint: Result<{ __typename: 'UpdateWebhookEndpointSuccess'; webhookEndpoint: WebhookEndpointRow }> },
+  { input: { id: string; enabled?: boolean } }
+>`
+  mutation UpdateWebhookEndpoint($input: UpdateWebhookEndpointInput!) {
+    updateWebhookEndpoint(input: $input) {
+      __typename
+      ... on UpdateWebhookEndpointSuccess {
+        webhookEndpoint {
+          ...WebhookEndpointRow
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${WebhookEndpointFragment}
+  ${MutationErrorFragment}
+`;
+
+export const RotateWebhookEndpointSecretMutation = gql<{ rotateWebhookEndpointSecret: SecretResult<'RotateWebhookEndpointSecretSuccess'> }, { id: string }>`
+  mutation RotateWebhookEndpointSecret($id: ID!) {
+    rotateWebhookEndpointSecret(input: { id: $id }) {
+      __typename
+      ... on RotateWebhookEndpointSecretSuccess {
+        payload {
+          secret
+          webhookEndpoint {
+            ...WebhookEndpointRow
+          }
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${WebhookEndpointFragment}
+  ${MutationErrorFragment}
+`;
+
+export const SendTestWebhookMutation = gql<
+  { sendTestWebhook: Result<{ __typename: 'SendTestWebhookSuccess'; delivery: { __typename: 'WebhookDelivery'; id: string; status: WebhookDeliveryStatus } }> },
+  { id: string }
+>`
+  mutation SendTestWebhook($id: ID!) {
+    sendTestWebhook(input: { id: $id }) {
+      __typename
+      ... on SendTestWebhookSuccess {
+        delivery {
+          id
+          status
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
+export const DeleteWebhookEndpointMutation = gql<
+  { deleteWebhookEndpoint: Result<{ __typename: 'DeleteWebhookEndpointSuccess'; deletedId: string }> },
+  { id: string }
+>`
+  mutation DeleteWebhookEndpoint($id: ID!) {
+    deleteWebhookEndpoint(input: { id: $id }) {
+      __typename
+      ... on DeleteWebhookEndpointSuccess {
+        deletedId
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
+export type UserRole = 'MEMBER' | 'EDITOR' | 'ADMIN';
+
+export interface PersonDetail {
+  __typename: 'User';
+  id: string;
+  name: string;
+  email: string;
+  role: UserRole;
+  isOwner: boolean;
+  createdAt: string;
+}
+
+/** The account's people with their roles (Settings, read-only). */
+export const AccountPeopleQuery = gql<
+  { viewer: { account: { __typename: 'Account'; id: string; users: { totalCount: number; nodes: PersonDetail[] } } } },
+  Record<string, never>
+>`
+  query AccountPeople {
+    viewer {
+      account {
+        id
+        users(first: 100) {
+          totalCount
+          nodes {
+            id
+            name
+            email
+            role
+            isOwner
+            createdAt
+          }
+        }
+      }
+    }
+  }
 `;

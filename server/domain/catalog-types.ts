@@ -51,6 +51,11 @@ export interface CredentialField {
   label: string;
   secret: boolean;
   required: boolean;
+  /**
+   * What the service appends to the value (Jira's ".atlassian.net"): the form shows it after the
+   * field, and a pasted full address ("https://acme.atlassian.net/") is trimmed to the part before it.
+   */
+  suffix?: string;
 }
 
 /** One service in the catalog. */

@@ -518,7 +518,6 @@ export const BUILT_IN_INTEGRATIONS: readonly IntegrationDefinition[] = [
     credentialFields: databaseFields,
     tokenLifetime: { refreshable: false, note: 'The login lasts until its password changes or the role is dropped.' },
     requirements: ['A role with CONNECT on the database and SELECT on the tables to read'],
-    resourceKind: 'table',
   }),
   define({
     key: 'mysql',
@@ -530,7 +529,6 @@ export const BUILT_IN_INTEGRATIONS: readonly IntegrationDefinition[] = [
     credentialFields: databaseFields,
     tokenLifetime: { refreshable: false, note: 'The login lasts until its password changes or the user is dropped.' },
     requirements: ['A user with SELECT on the tables to read'],
-    resourceKind: 'table',
   }),
   define({
     key: 'jira-basic',
@@ -540,12 +538,12 @@ export const BUILT_IN_INTEGRATIONS: readonly IntegrationDefinition[] = [
     docsUrl: 'https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/',
     endpoints: { verify: { method: 'GET', url: 'https://{site}.atlassian.net/rest/api/3/myself' } },
     credentialFields: [
-      { key: 'site', label: 'Site (your-site.atlassian.net)', secret: false, required: true },
+      { key: 'site', label: 'Site name', secret: false, required: true, suffix: '.atlassian.net' },
       { key: 'username', label: 'Atlassian account email', secret: false, required: true },
       { key: 'password', label: 'API token', secret: true, required: true },
     ],
     tokenLifetime: { refreshable: false, note: 'API tokens expire after at most one year.' },
-    resourceKind: 'Atlassian site',
+    // The site is a credential field (it is in the verify URL); no second "resource" to ask for.
   }),
 ];
 

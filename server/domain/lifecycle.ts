@@ -37,6 +37,7 @@ import {
   verifyAccessToken,
 } from './oauth2.js';
 import { type Integration, loadIntegrations } from './integrations.js';
+import { valueBeforeSuffix } from './endpoints.js';
 import type { ActorKind, ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
 import { validName } from './validation.js';
 import type { Vault } from './vault.js';
@@ -165,7 +166,8 @@ function validCredentials(integration: Integration, values: Record<string, unkno
     if (text.length > MAX_CREDENTIAL_LENGTH) {
       throw new ValidationError(`Credential field "${key}" is too long`, `credentials.${key}`);
     }
-    result[key] = text;
+    const suffix = fields.get(key)!.suffix;
+    result[key] = suffix ? valueBeforeSuffix(text, suffix) : text;
   }
   for (const field of fields.values()) {
     if (field.required && !result[field.key]?.trim()) {

@@ -3,6 +3,7 @@ import { createApiToken, revokeApiToken } from '../domain/api-tokens.js';
 import { builder, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { parseGlobalId } from '../domain/global-ids.js';
+import { MAX_PAGE_SIZE, pageQuery } from './pagination.js';
 
 export const ApiTokenKindEnum = builder.enumType('ApiTokenKind', {
   description: 'Who a token is for.',
@@ -76,5 +77,17 @@ builder.mutationField('revokeApiToken', (t) =>
     input: { id: t.input.id({ required: true, description: 'The ApiToken id.' }) },
     resolve: (_root, { input }, context) =>
       revokeApiToken(context.db, viewerOf(context), parseGlobalId(input.id, 'ApiToken')),
+  }),
+);
+
+builder.drizzleObjectField('accounts', 'apiTokens', (t) =>
+  t.relatedConnection('apiTokens', {
+    description: 'Every API token of the account (revoked ones too), newest first, with the user each acts as; null unless the viewer is an admin.',
+    nullable: true,
+    authScopes: { admin: true },
+    unauthorizedResolver: () => null,
+    maxSize: MAX_PAGE_SIZE,
+    totalCount: true,
+    query: (args) => pageQuery(args, { orderBy: { createdAt: 'desc' as const } }),
   }),
 );

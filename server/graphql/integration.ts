@@ -85,6 +85,11 @@ const CredentialFieldType = builder.objectRef<CredentialField>('CredentialField'
     label: t.exposeString('label', { description: 'Label to show.' }),
     secret: t.exposeBoolean('secret', { description: 'Whether to mask it; secrets are never returned.' }),
     required: t.exposeBoolean('required', { description: 'Whether it must be filled in.' }),
+    suffix: t.string({
+      nullable: true,
+      description: 'What the service appends to the value (e.g. ".atlassian.net"), to show after the field; a pasted full address is trimmed to the part before it.',
+      resolve: (field) => field.suffix ?? null,
+    }),
   }),
 });
 

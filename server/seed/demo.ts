@@ -1,14 +1,15 @@
 /**
  * The demo account `npm start` creates on first start: an owner, an admin and a member,
  * connections in every status (each with the event history that led there), data sources and
- * refresh history. Everything is written in one transaction. Demo connections have no real
+ * refresh history, told as one story (see DEMO_CONNECTIONS; tests/demo.test.ts checks that its
+ * times agree). Everything is written in one transaction. Demo connections have no real
  * credentials, so the health job never schedules them (a manual Test reports them broken).
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { apiTokens, connectionEvents, connections, dataSources, refreshRuns } from '../db/schema.js';
+import { apiTokens, connectionEvents, connections, dataSources, notifications, refreshRuns } from '../db/schema.js';
 import { nextScheduledAt } from '../domain/refresh-dispatch.js';
 import { createAccount, createUser } from '../domain/accounts.js';
 import { findActiveApiToken, issueApiToken } from '../domain/api-tokens.js';
@@ -29,54 +30,83 @@ interface DemoConnection {
   message?: string;
   shared: boolean;
   resource?: [id: string, name: string];
-  reauthorizeInDays?: number;
+  /** When its owner started it (it became ACTIVE a minute later, PENDING ones excepted). */
+  started: number;
+  /**
+   * DISCONNECTED or REVOKED: when it ended. A SUPERSEDED one ends when the newer connection to the
+   * same resource became ACTIVE (computed, not given).
+   */
+  ended?: number;
+  /** A yearly sign-in (LinkedIn): the deadline is a year after it became ACTIVE. */
+  reauthorizeYearly?: boolean;
   sources: [resourceId: string, name: string][];
 }
 
+const MINUTE = 60_000;
+const YEAR = 365 * DAY;
+
+/**
+ * One story, told relative to the moment of seeding: Pam's old QuickBooks login was replaced a
+ * month ago by her new one (SUPERSEDED at that minute); Dwight's Ahrefs stopped four weeks ago when
+ * the plan lost API access; Jim's Salesforce and Dwight's Stripe key broke in the last days; Jim
+ * revoked Box six weeks ago; LinkedIn's yearly sign-in is due in 12 days; HubSpot was started ten
+ * minutes ago and not finished yet. Refreshes ran at their schedules' times until their connection
+ * broke; the first one after a breakage failed with the service's message, and none ran since.
+ */
 const DEMO_CONNECTIONS: DemoConnection[] = [
   {
     owner: 'pam', integrationKey: 'quickbooks-online', name: 'Pam’s QBO Company A', status: 'ACTIVE', shared: true,
-    resource: ['9130354784712', 'Company A'],
+    resource: ['9130354784712', 'Company A'], started: 30 * DAY,
     sources: [['ProfitAndLoss', 'Profit and loss'], ['Invoice', 'Invoices']],
   },
   {
     owner: 'pam', integrationKey: 'quickbooks-online', name: 'QBO Company A (old login)', status: 'DISCONNECTED',
-    reason: 'SUPERSEDED', shared: true, resource: ['9130354784712', 'Company A'], sources: [],
+    reason: 'SUPERSEDED', shared: true, resource: ['9130354784712', 'Company A'], started: 200 * DAY, sources: [],
   },
   {
     owner: 'pam', integrationKey: 'google-analytics-4', name: 'Marketing GA4', status: 'ACTIVE', shared: true,
-    resource: ['properties/284019374', 'acme.example – GA4'],
+    resource: ['properties/284019374', 'acme.example – GA4'], started: 120 * DAY,
     sources: [['sessions-by-channel', 'Sessions by channel'], ['conversions', 'Conversions']],
   },
   {
     owner: 'jim', integrationKey: 'salesforce', name: 'Jim’s Salesforce', status: 'DISCONNECTED',
     reason: 'INVALID_REFRESH_TOKEN', message: 'invalid_grant: expired access/refresh token', shared: false,
+    started: 90 * DAY, ended: 3 * DAY + 5 * HOUR,
     sources: [['Opportunity', 'Open opportunities']],
   },
   {
     owner: 'jim', integrationKey: 'linkedin', name: 'Jim’s LinkedIn pages', status: 'ACTIVE', shared: false,
-    reauthorizeInDays: 12, sources: [['urn:li:organization:2414183', 'Acme company page']],
+    started: 353 * DAY, reauthorizeYearly: true, sources: [['urn:li:organization:2414183', 'Acme company page']],
   },
   {
     owner: 'dwight', integrationKey: 'ahrefs', name: 'SEO (Ahrefs)', status: 'DISCONNECTED', reason: 'PROVIDER_ERROR',
-    message: 'API units are not available on your current plan', shared: true,
+    message: 'API units are not available on your current plan', shared: true, started: 60 * DAY, ended: 28 * DAY + 2 * HOUR,
     sources: [['acme.example', 'Backlinks for acme.example']],
   },
   {
-    owner: 'dwight', integrationKey: 'hubspot', name: 'HubSpot CRM', status: 'PENDING', shared: true, sources: [],
+    owner: 'dwight', integrationKey: 'hubspot', name: 'HubSpot CRM', status: 'PENDING', shared: true, started: 10 * MINUTE, sources: [],
   },
-  { owner: 'jim', integrationKey: 'box', name: 'Box archive', status: 'REVOKED', shared: false, sources: [] },
+  { owner: 'jim', integrationKey: 'box', name: 'Box archive', status: 'REVOKED', shared: false, started: 150 * DAY, ended: 45 * DAY, sources: [] },
   {
-    owner: 'dwight', integrationKey: 'postgresql', name: 'Warehouse (PostgreSQL)', status: 'ACTIVE', shared: true,
-    resource: ['analytics', 'analytics database'],
+    owner: 'dwight', integrationKey: 'postgresql', name: 'Warehouse (PostgreSQL)', status: 'ACTIVE', shared: true, started: 75 * DAY,
     sources: [['public.orders', 'Orders'], ['public.customers', 'Customers']],
   },
   {
     owner: 'dwight', integrationKey: 'stripe', name: 'Stripe (live)', status: 'DISCONNECTED',
-    reason: 'INVALID_CREDENTIALS', message: 'Invalid API Key provided', shared: true,
+    reason: 'INVALID_CREDENTIALS', message: 'Invalid API Key provided', shared: true, started: 100 * DAY, ended: 2 * DAY - 7 * HOUR,
     sources: [['balance_transactions', 'Balance transactions']],
   },
 ];
+
+/** The schedules' times in (from, to], oldest first. */
+export function scheduledTimes(schedule: string, from: number, to: number): number[] {
+  const times: number[] = [];
+  for (let at = nextScheduledAt(schedule, new Date(from)).getTime(); at <= to; at = nextScheduledAt(schedule, new Date(at)).getTime()) times.push(at);
+  return times;
+}
+
+/** How long a demo refresh takes, by its place in the history. */
+const runDuration = (run: number) => 42_000 + run * 1_000;
 
 /** The path of statuses that leads to `status`, for a plausible event history. */
 function historyTo(status: ConnectionStatus): ConnectionStatus[] {
@@ -110,9 +140,23 @@ export async function seedDemo(db: Database): Promise<void> {
     const jim = await createUser(tx, { accountId: account.id, email: 'jim@acme.example', name: 'Jim Halpert', role: 'MEMBER' });
     const people = { pam, dwight, jim };
     const now = Date.now();
-    for (const [index, demo] of DEMO_CONNECTIONS.entries()) {
-      const createdAt = now - (40 - index) * DAY;
-      const iso = (ms: number) => new Date(ms).toISOString();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const activated = (demo: DemoConnection) => now - demo.started + MINUTE;
+    /** When a connection ended: given, or (SUPERSEDED) when its replacement became ACTIVE. */
+    const endedAt = (demo: DemoConnection): number | null => {
+      if (demo.status === 'ACTIVE' || demo.status === 'PENDING') return null;
+      if (demo.reason !== 'SUPERSEDED') return now - demo.ended!;
+      const newer = DEMO_CONNECTIONS.find(
+        (other) => other !== demo && other.status === 'ACTIVE' && other.integrationKey === demo.integrationKey && other.resource?.[0] === demo.resource?.[0],
+      )!;
+      return activated(newer);
+    };
+    for (const demo of DEMO_CONNECTIONS) {
+      const createdAt = now - demo.started;
+      const ended = endedAt(demo);
+      const path = historyTo(demo.status);
+      const eventTimes = path.map((_, step) => (step === 0 ? createdAt : step === 1 ? createdAt + MINUTE : ended!));
+      const lastChange = eventTimes[eventTimes.length - 1];
       const [connection] = await tx
         .insert(connections)
         .values({
@@ -127,14 +171,15 @@ export async function seedDemo(db: Database): Promise<void> {
           resourceId: demo.resource?.[0] ?? null,
           resourceName: demo.resource?.[1] ?? null,
           createdAt: iso(createdAt),
-          updatedAt: iso(now - index * HOUR),
-          lastCheckedAt: demo.status === 'PENDING' ? null : iso(now - index * HOUR),
+          updatedAt: iso(lastChange),
+          // Checked an hour ago when working; a broken one was last checked when it broke.
+          lastCheckedAt: demo.status === 'PENDING' ? null : iso(ended ?? now - HOUR),
           // Demo connections hold no real credentials: keep the background jobs away from them.
           nextCheckAt: iso(now + 3650 * DAY),
-          reauthorizeBy: demo.reauthorizeInDays ? iso(now + demo.reauthorizeInDays * DAY) : null,
+          reauthorizeBy: demo.reauthorizeYearly ? iso(activated(demo) + YEAR) : null,
         })
         .returning();
-      const path = historyTo(demo.status);
+      const owner = people[demo.owner].id;
       const events = await tx.insert(connectionEvents).values(
         path.map((toStatus, step) => ({
           accountId: account.id,
@@ -144,14 +189,28 @@ export async function seedDemo(db: Database): Promise<void> {
           reason: toStatus === 'DISCONNECTED' ? (demo.reason ?? 'UNKNOWN') : null,
           message: toStatus === 'DISCONNECTED' ? (demo.message ?? null) : null,
           actorKind: toStatus === 'DISCONNECTED' ? ('SYSTEM' as const) : ('USER' as const),
-          actorUserId: toStatus === 'DISCONNECTED' ? null : people[demo.owner].id,
-          createdAt: iso(createdAt + step * (step === path.length - 1 ? 2 * DAY : 60_000)),
+          actorUserId: toStatus === 'DISCONNECTED' ? null : owner,
+          createdAt: iso(eventTimes[step]),
         })),
       ).returning();
-      // The notices its owner and Pam got when it broke, as a real disconnection writes them.
-      if (demo.status === 'DISCONNECTED') await noticeDisconnection(tx, connection, events[events.length - 1].id);
+      // The notices its owner and Pam got when it broke, as a real disconnection writes them (then).
+      if (demo.status === 'DISCONNECTED') {
+        const broke = events[events.length - 1];
+        await noticeDisconnection(tx, connection, broke.id);
+        await tx.update(notifications).set({ createdAt: broke.createdAt }).where(eq(notifications.eventId, broke.id));
+      }
       for (const [sourceIndex, [resourceId, name]] of demo.sources.entries()) {
         const schedule = sourceIndex % 2 === 0 ? '0 6 * * *' : '0 * * * *';
+        const sourceCreatedAt = activated(demo) + HOUR + sourceIndex * MINUTE;
+        // The last six scheduled refreshes that finished while the connection worked...
+        const worked = scheduledTimes(schedule, sourceCreatedAt, (ended ?? now) - 2 * MINUTE).slice(-6);
+        // ...and, for a broken one, the first scheduled refresh after it broke, which failed.
+        const failedAt = ended === null ? undefined : scheduledTimes(schedule, ended, now - 2 * MINUTE)[0];
+        const runs = [
+          ...worked.map((startedAt, run) => ({ startedAt, failed: false, run })),
+          ...(failedAt === undefined ? [] : [{ startedAt: failedAt, failed: true, run: worked.length }]),
+        ];
+        const lastSucceeded = worked.length ? worked[worked.length - 1] + runDuration(worked.length - 1) : null;
         const [source] = await tx
           .insert(dataSources)
           .values({
@@ -160,29 +219,25 @@ export async function seedDemo(db: Database): Promise<void> {
             resourceId,
             name,
             schedule,
-            // Refreshed 6 hours ago: due next at the schedule's next time (a demo has no worker claiming).
+            // Due next at the schedule's next time (a demo has no worker claiming).
             nextRefreshAt: nextScheduledAt(schedule, new Date(now)).toISOString(),
             filter: sourceIndex % 2 === 0 ? { dateRange: 'last_30_days' } : null,
             status: demo.status === 'ACTIVE' ? 'ACTIVE' : 'BROKEN',
-            lastRefreshedAt: iso(now - 6 * HOUR),
-            createdAt: iso(createdAt + HOUR + sourceIndex),
+            lastRefreshedAt: lastSucceeded === null ? null : iso(lastSucceeded),
+            createdAt: iso(sourceCreatedAt),
           })
           .returning();
-        const broken = demo.status !== 'ACTIVE';
+        if (runs.length === 0) continue;
         await tx.insert(refreshRuns).values(
-          Array.from({ length: 6 }, (_, run) => {
-            const failed = broken && run < 2;
-            const startedAt = now - (run + 1) * 6 * HOUR;
-            return {
-              accountId: account.id,
-              dataSourceId: source.id,
-              status: failed ? ('FAILED' as const) : ('SUCCEEDED' as const),
-              startedAt: iso(startedAt),
-              finishedAt: iso(startedAt + 42_000 + run * 1_000),
-              rows: failed ? null : 1_200 + run * 37,
-              error: failed ? (demo.message ?? 'The connection is not active') : null,
-            };
-          }),
+          runs.map(({ startedAt, failed, run }) => ({
+            accountId: account.id,
+            dataSourceId: source.id,
+            status: failed ? ('FAILED' as const) : ('SUCCEEDED' as const),
+            startedAt: iso(startedAt),
+            finishedAt: iso(startedAt + (failed ? 3_000 : runDuration(run))),
+            rows: failed ? null : 1_200 + run * 37,
+            error: failed ? (demo.message ?? 'The connection is not active') : null,
+          })),
         );
       }
     }

@@ -1,6 +1,7 @@
 /**
  * The fields an integration asks for (API key, user and password, database host...), generated
- * from its `credentialFields`. Secret fields are masked and never prefilled.
+ * from its `credentialFields`. Secret fields are masked and never prefilled; a field the service
+ * completes (Jira's site name) shows what it appends after the input, so nobody types it twice.
  */
 import { useId, type FormEvent, type ReactNode } from 'react';
 import type { CredentialField } from '../documents';
@@ -15,6 +16,20 @@ interface Props {
 
 export function CredentialFields({ fields, values, onChange, invalidField }: Props) {
   const id = useId();
+  const input = (field: CredentialField, inputId: string, invalid: boolean, describedBy?: string) => (
+    <input
+      id={inputId}
+      name={field.key}
+      type={field.secret ? 'password' : 'text'}
+      autoComplete={field.secret ? 'new-password' : 'off'}
+      spellCheck={false}
+      required={field.required}
+      aria-invalid={invalid || undefined}
+      aria-describedby={describedBy}
+      value={values[field.key] ?? ''}
+      onChange={(event) => onChange({ ...values, [field.key]: event.target.value })}
+    />
+  );
   return (
     <>
       {fields.map((field) => {
@@ -26,17 +41,16 @@ export function CredentialFields({ fields, values, onChange, invalidField }: Pro
               {field.label}
               {!field.required && <span className="muted"> (optional)</span>}
             </label>
-            <input
-              id={inputId}
-              name={field.key}
-              type={field.secret ? 'password' : 'text'}
-              autoComplete={field.secret ? 'new-password' : 'off'}
-              spellCheck={false}
-              required={field.required}
-              aria-invalid={invalid || undefined}
-              value={values[field.key] ?? ''}
-              onChange={(event) => onChange({ ...values, [field.key]: event.target.value })}
-            />
+            {field.suffix ? (
+              <div className="input-with-suffix">
+                {input(field, inputId, invalid, `${inputId}-suffix`)}
+                <span className="input-suffix" id={`${inputId}-suffix`}>
+                  {field.suffix}
+                </span>
+              </div>
+            ) : (
+              input(field, inputId, invalid)
+            )}
           </div>
         );
       })}
