@@ -54,6 +54,9 @@ function largestVariables(operation: OperationDefinitionNode): Record<string, un
     StartConnectionInput: { integration: 'hubspot', name: 'x', returnTo: 'http://app.example.test/' },
     ReauthenticateConnectionInput: { id, returnTo: 'http://app.example.test/' },
     UpdateConnectionInput: { id, name: 'x' },
+    ConfigureIntegrationInput: { integration: 'hubspot', clientId: 'x', clientSecret: 'x' },
+    CreateReconnectLinkInput: { connectionId: id, expiresIn: 86_400 },
+    RedeemReconnectLinkInput: { token: 'x', returnTo: 'http://app.example.test/' },
     UpdateDataSourceInput: { id: encodeGlobalId('DataSource', '00000000-0000-4000-8000-000000000000'), name: 'x', schedule: '0 6 * * *' },
   };
   const value = (type: TypeNode): unknown => {
