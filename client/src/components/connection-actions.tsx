@@ -10,7 +10,7 @@
  * account's OAuth app is missing, an admin is taken to its form (and brought back to continue), a
  * member is told which admins can set it up. Admins may send the owner a reconnect link instead.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { useLocation } from 'wouter';
 import {
@@ -105,8 +105,10 @@ export function AdminsWhoCan({ what }: { what: string }) {
       <ul className="people-list" data-admins>
         {admins.map((admin) => (
           <li key={admin.id}>
-            {admin.name} <a href={`mailto:${admin.email}`}>{admin.email}</a>
-            <span className="muted small"> · {admin.isOwner ? 'Owner' : 'Admin'}</span>
+            {admin.name} ({admin.isOwner ? 'owner' : 'admin'}):{' '}
+            <a className="text-link" href={`mailto:${admin.email}`}>
+              {admin.email}
+            </a>
           </li>
         ))}
       </ul>
@@ -448,7 +450,7 @@ export function ConnectionActions({
       )}
 
       {mode === 'reconnect-link' && createdLink && (
-        <div className="stacked-form" role="group" aria-label="Reconnect link">
+        <div className="stacked-form" role="group" aria-label="The new reconnect link">
           <p>
             <strong>Send this link to {connection.owner.name}.</strong> It is shown only now, works once, and expires {dateTime(createdLink.expiresAt)}.
           </p>
@@ -511,7 +513,7 @@ export function ConnectionActions({
 /** A read-only value with a Copy button (a link, a callback URL), selected on focus. */
 export function CopyField({ label, value }: { label: string; value: string }) {
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
-  const id = `copy-${label.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+  const id = useId();
   return (
     <div className="field copy-field">
       <label htmlFor={id}>{label}</label>

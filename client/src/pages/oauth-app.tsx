@@ -127,7 +127,7 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
         <h2 id={`${ids}-register`}>At {integration.name}</h2>
         <p className="muted small">
           Create an app in {integration.name}’s developer console (
-          <a href={integration.docsUrl} target="_blank" rel="noreferrer">
+          <a className="text-link" href={integration.docsUrl} target="_blank" rel="noreferrer">
             its docs ↗
           </a>
           ) and register this callback URL exactly:

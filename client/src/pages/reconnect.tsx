@@ -91,7 +91,9 @@ function ReconnectLinkDetails({ link, token }: { link: OpenedReconnectLink & { c
       <section className="panel" data-reconnect-link>
         <p>
           <strong>{asker}</strong> asked you to sign in to <strong>{connection.integration.name}</strong> again for your connection{' '}
-          <Link href={connectionPath}>{connection.name}</Link> <StatusBadge status={connection.status} />.
+          <Link href={connectionPath} className="text-link">
+            {connection.name}
+          </Link> <StatusBadge status={connection.status} />.
         </p>
         <p className="muted small">
           Asked {dateTime(link.createdAt)}; {link.state === 'PENDING' ? `valid until ${dateTime(link.expiresAt)}` : `expired ${dateTime(link.expiresAt)}`}. The connection keeps
