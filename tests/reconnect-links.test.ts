@@ -8,12 +8,14 @@ import { describeEachDatabase } from './support/db.js';
 import { tenant, type Tenant, testVault } from './support/fixtures.js';
 import { graphqlData } from './support/graphql-http.js';
 import { type OAuthServer, registerOAuthIntegration, startOAuthServer } from './support/oauth-server.js';
+import { startStubService, type StubService } from './support/stub-service.js';
 
 describeEachDatabase('reconnect links: one-time, expiring, for the connection’s owner only', (db) => {
   let app: App;
   let url: string;
   let provider: OAuthServer;
   let a: Tenant;
+  let stub: StubService;
   const logLines: string[] = [];
 
   beforeAll(async () => {
@@ -22,8 +24,16 @@ describeEachDatabase('reconnect links: one-time, expiring, for the connection’
     url = await app.start(0);
     provider = await startOAuthServer(`${url}/oauth/callback`);
     await registerOAuthIntegration(url, a.admin.token, provider);
+    stub = await startStubService();
+    stub.validKeys = new Set(['sk_relink_good_key']);
+    await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
+      { input: { key: 'stub-metrics', name: 'Stub Metrics', authMethod: 'API_KEY', verifyUrl: `${stub.url}/me`, apiKeyHeader: 'X-Api-Key' } },
+      a.admin.token,
+    );
   });
   afterAll(async () => {
+    await stub?.close();
     await provider?.close();
     await app?.stop();
   });
@@ -157,5 +167,33 @@ describeEachDatabase('reconnect links: one-time, expiring, for the connection’
         field: 'expiresIn',
       });
     }
+  });
+
+  it('repairs an API key connection with new credentials: a rejected key leaves the link pending, a good one uses it', async () => {
+    const started = (
+      await gql(
+        `mutation($input: StartConnectionInput!) { startConnection(input: $input) { __typename ... on StartConnectionSuccess { result { connection { id status } } } } }`,
+        { input: { integration: 'stub-metrics', name: 'Relinked metrics', credentials: { apiKey: 'sk_relink_good_key' } } },
+        a.member.token,
+      )
+    ).startConnection.result.connection;
+    expect(started.status).toBe('ACTIVE');
+    await gql(REPORT, { id: started.id }, a.member.token);
+    const link = await linkFor(started.id);
+
+    const refused = (await gql(REDEEM, { input: { token: link.token, credentials: { apiKey: 'sk_wrong' } } }, a.member.token)).redeemReconnectLink;
+    expect(refused.__typename).toBe('CredentialsRejectedError');
+    expect((await gql(OPEN, { token: link.token }, a.member.token)).reconnectLink.state).toBe('PENDING');
+
+    const redeemed = (await gql(REDEEM, { input: { token: link.token, credentials: { apiKey: 'sk_relink_good_key' } } }, a.member.token)).redeemReconnectLink;
+    expect(redeemed).toMatchObject({ __typename: 'RedeemReconnectLinkSuccess', result: { authorizationUrl: null, connection: { id: started.id } } });
+    const [row] = await db().select().from(connections).where(eq(connections.id, parseGlobalId(started.id, 'Connection')));
+    expect(row.status).toBe('ACTIVE');
+    expect((await gql(OPEN, { token: link.token }, a.member.token)).reconnectLink.state).toBe('USED');
+    expect((await gql(REDEEM, { input: { token: link.token, credentials: { apiKey: 'sk_relink_good_key' } } }, a.member.token)).redeemReconnectLink).toMatchObject({
+      __typename: 'ValidationError',
+      message: expect.stringContaining('already used'),
+    });
+    expect(logLines.join('\n')).not.toContain('sk_relink_good_key');
   });
 });
