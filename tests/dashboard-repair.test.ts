@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
@@ -249,9 +249,19 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
     await admin.goto(link.toString());
     await admin.getByRole('heading', { name: 'Reconnect link not found' }).waitFor(SOON);
 
+    // The token never travels in a URL (a GET query would carry it into proxies' logs).
+    const token = link.hash.slice(1);
+    const urls: string[] = [];
+    const listener = (request: Request) => {
+      if (new URL(request.url()).pathname === '/graphql') urls.push(request.url());
+    };
+    member.on('request', listener);
     await member.goto(link.toString());
     const details = member.locator('[data-reconnect-link]');
     await details.waitFor(SOON);
+    member.off('request', listener);
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.filter((where) => where.includes(token))).toEqual([]);
     expect(await details.textContent()).toContain(`${a.admin.user.name} asked you to sign in to Test OIDC again for your connection Member OIDC`);
     expect(await seriousAxeViolations(member)).toEqual([]);
     await fitsPhone(member);

@@ -5,7 +5,7 @@
  * comes back with its data sources. To anyone else the link does not exist; a used, expired or
  * withdrawn link says so.
  */
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Link } from 'wouter';
 import { ActionButton } from '../components/connection-actions';
@@ -23,7 +23,9 @@ const UNUSABLE: Record<Exclude<ReconnectLinkState, 'PENDING'>, { title: string; 
 
 export function ReconnectPage() {
   const token = window.location.hash.slice(1);
-  const [result, reexecute] = useQuery({ query: ReconnectLinkQuery, variables: { token }, pause: !token, requestPolicy: 'network-only' });
+  // Sent as a POST: a GET would put the token in a URL that proxies may log.
+  const context = useMemo(() => ({ preferGetMethod: false as const }), []);
+  const [result, reexecute] = useQuery({ query: ReconnectLinkQuery, variables: { token }, pause: !token, requestPolicy: 'network-only', context });
   const link = result.data?.reconnectLink;
   return (
     <div className="page page-narrow">
