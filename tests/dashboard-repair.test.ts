@@ -200,6 +200,15 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
     expect(await admin.getByLabel('Client id').inputValue()).toBe(provider.clientId);
     expect(await admin.content()).not.toContain(provider.clientSecret);
     expect(await admin.locator('input[type="password"]').count()).toBe(0);
+
+    // `next` is followed only to a path of this dashboard: another origin is ignored.
+    await admin.goto(`${url}/settings/integrations/test-oidc?next=${encodeURIComponent('//evil.example/steal')}`);
+    await admin.locator('[data-action="replace-secret"]').click();
+    await admin.getByLabel('Client secret').fill(provider.clientSecret);
+    await admin.getByRole('button', { name: 'Save', exact: true }).click();
+    await admin.locator('.notice', { hasText: 'Saved: everyone in your account can sign in to it now.' }).waitFor(SOON);
+    expect(new URL(admin.url()).origin).toBe(url);
+    expect(new URL(admin.url()).pathname).toBe('/settings/integrations/test-oidc');
   });
 
   it('lets the member connect, and repair the connection from its card once it breaks', async () => {
