@@ -184,6 +184,8 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
     await fitsPhone(admin);
     await screenshot(admin, 'repair-oauth-app-form');
 
+    // Going back without saving does not ask to continue (which would bring the admin straight back here).
+    expect(await admin.getByRole('link', { name: 'Back without saving' }).getAttribute('href')).toBe(`/connections/${encodeURIComponent(adminOwn.gid)}`);
     await admin.getByLabel('Client id').fill(provider.clientId);
     await admin.getByLabel('Client secret').fill(provider.clientSecret);
     await admin.getByRole('button', { name: 'Save and go back' }).click();

@@ -27,6 +27,13 @@ export function safeNextPath(next: string | null): string | null {
   }
 }
 
+/** `next` without the request to continue a reauthentication (going back without an app must not loop here). */
+function withoutResume(next: string): string {
+  const url = new URL(next, window.location.origin);
+  url.searchParams.delete('reauthenticate');
+  return url.pathname + url.search + url.hash;
+}
+
 export function OAuthAppPage({ integrationKey }: { integrationKey: string }) {
   const [result, reexecute] = useQuery({ query: OAuthAppQuery, variables: { key: integrationKey } });
   const [viewer] = useQuery({ query: ViewerQuery });
@@ -202,7 +209,7 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
               {busy ? 'Saving…' : next ? 'Save and go back' : 'Save'}
             </button>
             {next && (
-              <Link href={next} className="button button-ghost">
+              <Link href={withoutResume(next)} className="button button-ghost">
                 Back without saving
               </Link>
             )}
