@@ -45,6 +45,8 @@ export interface AppDeps {
   returnOrigins?: string[];
   /** Operator-wide OAuth apps by integration key (accounts may configure their own). */
   defaultOAuthApps?: OAuthSettings['defaultApps'];
+  /** How long a reconnect link lasts unless its creator says (default 7 days). */
+  reconnectLinkTtlSeconds?: number;
   /** Carries committed changes between instances (default: in-process). The app closes it on stop. */
   bus?: ChangeBus;
   /** The built dashboard to serve at `/` (default client/dist). */
@@ -151,6 +153,7 @@ export function createApp({
   publicUrl,
   returnOrigins = [],
   defaultOAuthApps,
+  reconnectLinkTtlSeconds,
   bus = createMemoryBus(),
   dashboardDir,
   edge = DEVELOPMENT_EDGE,
@@ -168,6 +171,7 @@ export function createApp({
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
     returnOrigins,
     defaultApps: defaultOAuthApps,
+    reconnectLinkTtlSeconds,
   };
   // Served by the gateway itself (no CDN), and not at all when off.
   const graphiql = edge.graphiql ? createGraphiql() : undefined;

@@ -4,6 +4,7 @@ import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from './db/client.js';
 import { DEFAULT_WARNING_DAYS } from './domain/notifications.js';
 import { Vault } from './domain/vault.js';
 import { DEFAULT_LATE_AFTER_MS } from './domain/refresh-dispatch.js';
+import { DEFAULT_RECONNECT_LINK_TTL_SECONDS, RECONNECT_LINK_TTL_RANGE } from './domain/reconnect-links.js';
 import { DEFAULT_LIMITS } from './edge/limits.js';
 import type { EdgeSettings } from './edge/requests.js';
 import { invalidCidr } from './edge/outbound.js';
@@ -27,6 +28,8 @@ export interface Config {
   seedDemo: boolean;
   /** Origins an OAuth `returnTo` may point at (PATCHBAY_RETURN_ORIGINS, comma-separated). */
   returnOrigins: string[];
+  /** How long a reconnect link lasts unless its creator says (PATCHBAY_RECONNECT_LINK_TTL_SECONDS, default 7 days). */
+  reconnectLinkTtlSeconds: number;
   /** Credential keys ("id:base64,..."); required with DATABASE_URL, else kept in the data dir. */
   secretKey?: string;
   /**
@@ -268,6 +271,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),
     serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
     returnOrigins: originList(env, 'PATCHBAY_RETURN_ORIGINS'),
+    reconnectLinkTtlSeconds: integerSetting(
+      env,
+      'PATCHBAY_RECONNECT_LINK_TTL_SECONDS',
+      DEFAULT_RECONNECT_LINK_TTL_SECONDS,
+      RECONNECT_LINK_TTL_RANGE.min,
+      RECONNECT_LINK_TTL_RANGE.max,
+    ),
     smtpUrl: urlSetting(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smtpFrom: env.SMTP_FROM || 'Patchbay <patchbay@localhost>',
     reauthorizeWarningDays: integerSetting(env, 'PATCHBAY_REAUTHORIZE_WARNING_DAYS', DEFAULT_WARNING_DAYS, 1, 90),

@@ -57,6 +57,7 @@ async function main() {
     publicUrl: config.publicUrl,
     returnOrigins: config.returnOrigins,
     defaultOAuthApps: config.defaultOAuthApps,
+    reconnectLinkTtlSeconds: config.reconnectLinkTtlSeconds,
     edge: config.edge,
     metricsToken: config.metricsToken,
     pool: database.pool,

@@ -235,8 +235,9 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
     expect(await visible('PENDING')).toEqual(['reauthenticate', 'more']);
     expect(await visible('REVOKED')).toEqual(['reauthenticate', 'more']);
     // A revoked connection of their own (Bulk 036) may also be shared or unshared; one another
-    // user shared (Bulk 011) the admin may rename and delete, and only its owner unshare.
-    for (const [name, items] of [['Bulk 036', ['rename', 'share', 'delete']], ['Bulk 011', ['rename', 'delete']]] as const) {
+    // user shared (Bulk 011) the admin may rename and delete, and send its owner a reconnect link,
+    // and only its owner unshare.
+    for (const [name, items] of [['Bulk 036', ['rename', 'share', 'delete']], ['Bulk 011', ['rename', 'reconnect-link', 'delete']]] as const) {
       await owner.goto(`${url}/?q=${encodeURIComponent(name)}`);
       const revoked = card(owner, name);
       await revoked.waitFor(SOON);

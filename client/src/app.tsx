@@ -14,6 +14,8 @@ import { CatalogPage, ConnectPage } from './pages/connect';
 import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
 import { NotificationsPage } from './pages/notifications';
+import { OAuthAppPage } from './pages/oauth-app';
+import { ReconnectPage } from './pages/reconnect';
 import { SettingsPage } from './pages/settings';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedSignOutReason, storedToken, storeSignOutReason, storeToken } from './session';
@@ -123,7 +125,9 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
           <Route path="/notifications">{() => <NotificationsPage />}</Route>
           <Route path="/settings">{() => <Redirect to="/settings/integrations" replace />}</Route>
+          <Route path="/settings/integrations/:key">{(params) => <OAuthAppPage integrationKey={decodeURIComponent(params.key)} />}</Route>
           <Route path="/settings/:tab">{(params) => <SettingsPage tab={decodeURIComponent(params.tab)} />}</Route>
+          <Route path="/reconnect">{() => <ReconnectPage />}</Route>
           <Route>
             <EmptyState page title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.

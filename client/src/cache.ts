@@ -42,6 +42,11 @@ const EMBEDDED = [
   'ConnectionStatusChange',
   'DataSourceStatusChange',
   'RefreshRunUpdate',
+  'ConfigureIntegrationSuccess',
+  'CreateReconnectLinkSuccess',
+  'CreateReconnectLinkPayload',
+  'RedeemReconnectLinkSuccess',
+  'RevokeReconnectLinkSuccess',
   ...ERROR_TYPES,
 ];
 

@@ -1440,3 +1440,199 @@ export const AccountPeopleQuery = gql<
     }
   }
 `;
+
+/** A person of the account, as the "who can do this" lists show them. */
+export interface AccountPerson {
+  __typename: 'User';
+  id: string;
+  name: string;
+  email: string;
+  role: 'MEMBER' | 'EDITOR' | 'ADMIN';
+  isOwner: boolean;
+}
+
+export interface OAuthAppIntegration {
+  __typename: 'Integration';
+  key: string;
+  name: string;
+  authMethod: AuthMethod;
+  docsUrl: string;
+  /** The app in use (the account's own, else the operator's default); null: none, so nobody can sign in. */
+  oauthClientId: string | null;
+  /** The exact redirect URI to register at the service (OAuth 2.0). */
+  callbackUrl: string | null;
+  defaultScopes: string[];
+}
+
+/** What the OAuth app form shows: the integration's app, callback URL and scopes. */
+export const OAuthAppQuery = gql<{ integration: OAuthAppIntegration | null }, { key: string }>`
+  query OAuthApp($key: String!) {
+    integration(key: $key) {
+      key
+      name
+      authMethod
+      docsUrl
+      oauthClientId
+      callbackUrl
+      defaultScopes
+    }
+  }
+`;
+
+export const ConfigureIntegrationMutation = gql<
+  { configureIntegration: Result<{ __typename: 'ConfigureIntegrationSuccess'; integration: OAuthAppIntegration }> },
+  { input: { integration: string; clientId: string; clientSecret: string } }
+>`
+  mutation ConfigureIntegration($input: ConfigureIntegrationInput!) {
+    configureIntegration(input: $input) {
+      __typename
+      ... on ConfigureIntegrationSuccess {
+        integration {
+          key
+          name
+          authMethod
+          docsUrl
+          oauthClientId
+          callbackUrl
+          defaultScopes
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${MutationErrorFragment}
+`;
+
+export type ReconnectLinkState = 'PENDING' | 'USED' | 'EXPIRED' | 'REVOKED';
+
+export interface ReconnectLinkSummary {
+  __typename: 'ReconnectLink';
+  id: string;
+  state: ReconnectLinkState;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  createdBy: { __typename: 'User'; id: string; name: string } | null;
+}
+
+export const ReconnectLinkFragment = gql`
+  fragment ReconnectLinkSummary on ReconnectLink {
+    id
+    state
+    createdAt
+    expiresAt
+    usedAt
+    createdBy {
+      id
+      name
+    }
+  }
+`;
+
+/** The reconnect links of a connection still waiting for its owner (its owner and admins see them). */
+export const ConnectionReconnectLinksQuery = gql<
+  { connection: { __typename: 'Connection'; id: string; reconnectLinks: ReconnectLinkSummary[] | null } | null },
+  { id: string }
+>`
+  query ConnectionReconnectLinks($id: ID!) {
+    connection(id: $id) {
+      id
+      reconnectLinks {
+        ...ReconnectLinkSummary
+      }
+    }
+  }
+  ${ReconnectLinkFragment}
+`;
+
+export const CreateReconnectLinkMutation = gql<
+  { createReconnectLink: Result<{ __typename: 'CreateReconnectLinkSuccess'; result: { url: string; link: ReconnectLinkSummary } }> },
+  { input: { connectionId: string; expiresIn?: number } }
+>`
+  mutation CreateReconnectLink($input: CreateReconnectLinkInput!) {
+    createReconnectLink(input: $input) {
+      __typename
+      ... on CreateReconnectLinkSuccess {
+        result {
+          url
+          link {
+            ...ReconnectLinkSummary
+          }
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${ReconnectLinkFragment}
+  ${MutationErrorFragment}
+`;
+
+export const RevokeReconnectLinkMutation = gql<
+  { revokeReconnectLink: Result<{ __typename: 'RevokeReconnectLinkSuccess'; link: ReconnectLinkSummary }> },
+  { id: string }
+>`
+  mutation RevokeReconnectLink($id: ID!) {
+    revokeReconnectLink(input: { id: $id }) {
+      __typename
+      ... on RevokeReconnectLinkSuccess {
+        link {
+          ...ReconnectLinkSummary
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${ReconnectLinkFragment}
+  ${MutationErrorFragment}
+`;
+
+export interface OpenedReconnectLink extends ReconnectLinkSummary {
+  connection: {
+    __typename: 'Connection';
+    id: string;
+    name: string | null;
+    status: ConnectionStatus;
+    integration: { __typename: 'Integration'; key: string; name: string; authMethod: AuthMethod; credentialFields: CredentialField[] };
+  } | null;
+}
+
+/** The link behind a token, as its owner opens it: who asked, for which connection (null for anyone else). */
+export const ReconnectLinkQuery = gql<{ reconnectLink: OpenedReconnectLink | null }, { token: string }>`
+  query ReconnectLink($token: String!) {
+    reconnectLink(token: $token) {
+      ...ReconnectLinkSummary
+      connection {
+        id
+        name
+        status
+        integration {
+          key
+          name
+          authMethod
+          ...CredentialFields
+        }
+      }
+    }
+  }
+  ${ReconnectLinkFragment}
+  ${CredentialFieldsFragment}
+`;
+
+export const RedeemReconnectLinkMutation = gql<
+  { redeemReconnectLink: Result<{ __typename: 'RedeemReconnectLinkSuccess'; result: { authorizationUrl: string | null; connection: ConnectionSummary } }> },
+  { input: { token: string; credentials?: Record<string, string>; returnTo?: string } }
+>`
+  mutation RedeemReconnectLink($input: RedeemReconnectLinkInput!) {
+    redeemReconnectLink(input: $input) {
+      __typename
+      ... on RedeemReconnectLinkSuccess {
+        result {
+          ...StartConnectionPayload
+        }
+      }
+      ...MutationError
+    }
+  }
+  ${StartConnectionPayloadFragment}
+  ${MutationErrorFragment}
+`;

@@ -342,6 +342,37 @@ export const oauthAttempts = table(
   ],
 );
 
+/**
+ * A one-time, expiring link an admin (or the owner) sends a connection's owner to repair it with
+ * their own login at the service. Only the token's SHA-256 is kept; the URL is shown once.
+ * `startedAt`: the owner began an OAuth sign-in from it; `usedAt`: the connection came back.
+ */
+export const reconnectLinks = table(
+  'reconnect_links',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: accountId(),
+    connectionId: uuid()
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    tokenHash: text().notNull(),
+    createdById: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp({ withTimezone: true, mode: 'string' }).notNull(),
+    startedAt: at(),
+    usedAt: at(),
+    revokedAt: at(),
+    revokedById: uuid().references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    uniqueIndex('reconnect_links_token_hash_key').on(t.tokenHash),
+    index('reconnect_links_connection_id_idx').on(t.connectionId),
+    index('reconnect_links_account_id_idx').on(t.accountId),
+    index('reconnect_links_created_by_id_idx').on(t.createdById),
+    index('reconnect_links_revoked_by_id_idx').on(t.revokedById),
+  ],
+);
+
 export const tokenRefreshOutcome = pgEnum('token_refresh_outcome', [
   'SUCCEEDED',
   'FAILED',

@@ -4,10 +4,10 @@
  * with the service before anything is written; every status change is one transaction
  * (connection, event row, data source statuses), so a crash leaves the old state or the new one.
  */
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { accessTokenGrants, connectionEvents, connections, dataSources } from '../db/schema.js';
+import { accessTokenGrants, connectionEvents, connections, dataSources, reconnectLinks } from '../db/schema.js';
 import {
   type AvailableResource,
   type CredentialValues,
@@ -449,6 +449,13 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
       .where(eq(connections.id, current.id))
       .returning();
     const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
+    // A reconnect link its owner started this sign-in from has done its work: it works once.
+    if (attempt.createdById === current.ownerId) {
+      await tx
+        .update(reconnectLinks)
+        .set({ usedAt: sql`now()` })
+        .where(and(eq(reconnectLinks.connectionId, current.id), isNotNull(reconnectLinks.startedAt), isNull(reconnectLinks.usedAt), isNull(reconnectLinks.revokedAt)));
+    }
     const replaced = await supersede(active);
     // Their tokens are read now (the rows are locked) and revoked after commit: no HTTP call holds the transaction.
     const withTokens: { connection: ConnectionRow; tokens: OAuthTokens }[] = [];

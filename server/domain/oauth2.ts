@@ -31,6 +31,8 @@ export interface OAuthSettings {
   returnOrigins: string[];
   /** Operator-wide apps by integration key, used when an account has configured none. */
   defaultApps?: Map<string, { clientId: string; clientSecret: string }>;
+  /** How long a reconnect link lasts unless its creator says otherwise (seconds). */
+  reconnectLinkTtlSeconds?: number;
 }
 
 /** Tokens as stored (sealed) in a connection's credentials. */

@@ -365,9 +365,9 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const LIFECYCLE_ERRORS = [...COMMON_ERRORS, CredentialsRejectedError, ProviderUnavailableError];
+export const LIFECYCLE_ERRORS = [...COMMON_ERRORS, CredentialsRejectedError, ProviderUnavailableError];
 
-const credentialsInput = (description: string) => ({ type: 'JSONObject' as const, description });
+export const credentialsInput = (description: string) => ({ type: 'JSONObject' as const, description });
 
 const TestConnectionPayload = builder
   .objectRef<{ connection: ConnectionRow; ok: boolean; transientMessage?: string }>('TestConnectionPayload')
@@ -394,7 +394,7 @@ const RevokeConnectionPayload = builder
     }),
   });
 
-const StartConnectionPayload = builder.objectRef<StartResult>('StartConnectionPayload').implement({
+export const StartConnectionPayload = builder.objectRef<StartResult>('StartConnectionPayload').implement({
   description: 'A started or reauthenticated connection, and where to send the user next.',
   fields: (t) => ({
     connection: t.field({ type: ConnectionType, description: 'The connection (PENDING until an OAuth sign-in completes).', resolve: (p) => p.connection }),

@@ -17,6 +17,7 @@ import './refresh-run-update.js';
 import './refresh-dispatch.js';
 import './notification.js';
 import './webhook.js';
+import './reconnect-link.js';
 
 builder.queryType({ description: 'The connection graph of the viewer’s account.' });
 builder.mutationType({ description: 'Changes; each returns a result union of its payload and typed errors.' });

@@ -10,7 +10,7 @@ export const UserRoleEnum = builder.enumType('UserRole', {
   },
 });
 
-builder.drizzleNode('users', {
+export const UserType = builder.drizzleNode('users', {
   name: 'User',
   description: 'A person in an account.',
   id: { column: (user) => user.id },

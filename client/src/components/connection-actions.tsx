@@ -5,11 +5,22 @@
  * in a "More" menu; on the connection's page all are buttons. Each answers in place with the
  * outcome or the typed error the gateway returned, and the focus follows: into a form or a
  * confirmation when it opens, back to what opened it on Cancel or Escape, onto the outcome after.
+ *
+ * Repair: Reauthenticate signs in at the service (OAuth) or opens the credential form; where the
+ * account's OAuth app is missing, an admin is taken to its form (and brought back to continue), a
+ * member is told which admins can set it up. Admins may send the owner a reconnect link instead.
  */
-import { useEffect, useRef, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useEffect, useId, useRef, useState } from 'react';
+import { useClient, useMutation, useQuery } from 'urql';
+import { useLocation } from 'wouter';
 import {
+  AccountPeopleQuery,
+  ConnectionReconnectLinksQuery,
+  CreateReconnectLinkMutation,
   DeleteConnectionMutation,
+  OAuthAppQuery,
+  RevokeReconnectLinkMutation,
+  ViewerQuery,
   IntegrationQuery,
   ReauthenticateConnectionMutation,
   RevokeConnectionMutation,
@@ -17,13 +28,13 @@ import {
   UpdateConnectionMutation,
   type ConnectionSummary,
 } from '../documents';
-import { plural, signsInAtService } from '../format';
+import { dateTime, plural, signsInAtService } from '../format';
 import { CredentialFields, filledCredentials, Form } from './credential-form';
 import { MenuButton, type MenuHandle, type MenuItem } from './menu';
 import { useInlineActions } from './inline-actions';
 import { OutcomeNotice, outcomeOf } from './ui';
 
-type Mode = 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete';
+type Mode = 'rename' | 'reauthenticate' | 'confirm-revoke' | 'confirm-delete' | 'reconnect-link';
 
 type ButtonTone = 'primary' | 'secondary' | 'ghost' | 'danger' | 'danger-quiet';
 
@@ -65,6 +76,46 @@ export function returnUrl(): string {
   return new URL('/', window.location.href).toString();
 }
 
+/** Where an OAuth sign-in for this connection comes back to: its page, which says how it went. */
+function connectionUrl(id: string): string {
+  return new URL(`/connections/${encodeURIComponent(id)}`, window.location.href).toString();
+}
+
+/** The OAuth app form for an integration, returning to `next` (an in-app path) once saved. */
+export function oauthAppPath(integrationKey: string, next?: string): string {
+  return `/settings/integrations/${encodeURIComponent(integrationKey)}${next ? `?next=${encodeURIComponent(next)}` : ''}`;
+}
+
+/** How long a new reconnect link lasts: the choices offered (seconds). */
+const LINK_LIFETIMES = [
+  { seconds: 86_400, label: '1 day' },
+  { seconds: 7 * 86_400, label: '7 days' },
+  { seconds: 30 * 86_400, label: '30 days' },
+];
+
+/** The account's admins (and owner), who can set up an OAuth app, for someone who cannot. */
+export function AdminsWhoCan({ what }: { what: string }) {
+  const [people] = useQuery({ query: AccountPeopleQuery });
+  const admins = people.data?.viewer.account.users.nodes.filter((person) => person.isOwner || person.role === 'ADMIN') ?? [];
+  if (people.fetching) return <p className="muted small">Looking up your account’s admins…</p>;
+  if (admins.length === 0) return <p>Ask an admin of your account to {what}.</p>;
+  return (
+    <>
+      <p>Only an admin can {what}. Ask one of them:</p>
+      <ul className="people-list" data-admins>
+        {admins.map((admin) => (
+          <li key={admin.id}>
+            {admin.name} ({admin.isOwner ? 'owner' : 'admin'}):{' '}
+            <a className="text-link" href={`mailto:${admin.email}`}>
+              {admin.email}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 /** The statuses a test makes sense in: a PENDING connection has no credentials yet, a REVOKED one none left. */
 const TESTABLE = new Set<ConnectionSummary['status']>(['ACTIVE', 'DISCONNECTED']);
 
@@ -100,12 +151,25 @@ export function ConnectionActions({
   });
   const [name, setName] = useState(connection.name ?? '');
   const [credentials, setCredentials] = useState<Record<string, string>>({});
+  const [lifetime, setLifetime] = useState(7 * 86_400);
+  const [createdLink, setCreatedLink] = useState<{ url: string; expiresAt: string } | null>(null);
+  const [, navigate] = useLocation();
+  const client = useClient();
+  const [viewer] = useQuery({ query: ViewerQuery });
+  const me = viewer.data?.viewer.user;
+  const viewerIsAdmin = Boolean(me && (me.isOwner || me.role === 'ADMIN'));
+  const viewerIsOwner = Boolean(me && me.id === connection.owner.id);
 
   const [, test] = useMutation(TestConnectionMutation);
   const [, reauthenticate] = useMutation(ReauthenticateConnectionMutation);
   const [, revoke] = useMutation(RevokeConnectionMutation);
   const [, update] = useMutation(UpdateConnectionMutation);
   const [, remove] = useMutation(DeleteConnectionMutation);
+  const [, createLink] = useMutation(CreateReconnectLinkMutation);
+  const [, revokeLink] = useMutation(RevokeReconnectLinkMutation);
+  // Pending reconnect links show on the connection's page, to its owner and admins.
+  const showLinks = layout === 'buttons' && (viewerIsAdmin || viewerIsOwner);
+  const [links, reloadLinks] = useQuery({ query: ConnectionReconnectLinksQuery, variables: { id: connection.id }, pause: !showLinks });
   const oauth = signsInAtService(connection.integration.authMethod);
   // The credential fields are only needed once someone opens the reauthentication form.
   const [integration] = useQuery({ query: IntegrationQuery, variables: { key: connection.integration.key }, pause: mode !== 'reauthenticate' || oauth });
@@ -117,6 +181,50 @@ export function ConnectionActions({
     if (mode === 'reauthenticate' && fieldsLoaded) root.current?.querySelector<HTMLElement>('.stacked-form input')?.focus();
   }, [mode, fieldsLoaded]);
 
+
+  // On the connection's page: how an OAuth sign-in that returned here went (the callback's
+  // ?connection=&status=&error=), and `?reauthenticate=1` continues a repair that went by the OAuth app form.
+  const arrived = useRef(false);
+  useEffect(() => {
+    if (layout !== 'buttons' || arrived.current) return;
+    arrived.current = true;
+    const params = new URLSearchParams(window.location.search);
+    const returned = params.get('connection') === connection.id && params.get('status');
+    const resume = params.get('reauthenticate') === '1';
+    if (!returned && !resume) return;
+    window.history.replaceState(window.history.state, '', window.location.pathname);
+    if (returned) {
+      const error = params.get('error');
+      setOutcome(
+        error
+          ? { kind: 'notice', tone: 'error', title: `Signing in at ${connection.integration.name} did not complete.`, body: <p>{error}</p> }
+          : { kind: 'notice', tone: 'success', title: `Signed in at ${connection.integration.name}: the connection is ${params.get('status')!.toLowerCase()}.` },
+      );
+    } else if (can.reauthenticate) {
+      if (oauth) onReauthenticate();
+      else setMode('reauthenticate', 'reauthenticate');
+    }
+  }, []);
+
+  const onCreateLink = () =>
+    perform('reconnect-link', async () => {
+      const { value, failure } = outcomeOf<{ __typename: string; result: { url: string; link: { expiresAt: string } } }>(
+        await createLink({ input: { connectionId: connection.id, expiresIn: lifetime } }),
+        'createReconnectLink',
+      );
+      if (failure) return failure;
+      setCreatedLink({ url: value!.result.url, expiresAt: value!.result.link.expiresAt });
+      if (showLinks) reloadLinks({ requestPolicy: 'network-only' });
+      return null;
+    });
+
+  const onRevokeLink = (id: string) =>
+    perform(`revoke-link-${id}`, async () => {
+      const { failure } = outcomeOf(await revokeLink({ id }), 'revokeReconnectLink');
+      if (failure) return failure;
+      reloadLinks({ requestPolicy: 'network-only' });
+      return { kind: 'notice', tone: 'success', title: 'Reconnect link withdrawn: it no longer works.' };
+    });
 
   const onTest = () =>
     perform('test', async () => {
@@ -133,7 +241,25 @@ export function ConnectionActions({
 
   const onReauthenticate = () =>
     perform('reauthenticate', async () => {
-      const input = oauth ? { id: connection.id, returnTo: returnUrl() } : { id: connection.id, credentials: filledCredentials(credentials) };
+      if (oauth) {
+        // Without the account's OAuth app nobody can sign in: an admin sets it up first, then comes back here.
+        const app = await client.query(OAuthAppQuery, { key: connection.integration.key }, { requestPolicy: 'network-only' }).toPromise();
+        const integration = app.data?.integration;
+        if (integration && !integration.oauthClientId) {
+          if (viewerIsAdmin) {
+            dropFocusReturn();
+            navigate(oauthAppPath(integration.key, `/connections/${encodeURIComponent(connection.id)}?reauthenticate=1`));
+            return null;
+          }
+          return {
+            kind: 'notice',
+            tone: 'warn',
+            title: `${integration.name} is not set up for your account yet`,
+            body: <AdminsWhoCan what={`set up ${integration.name}’s OAuth app (client id and secret)`} />,
+          };
+        }
+      }
+      const input = oauth ? { id: connection.id, returnTo: connectionUrl(connection.id) } : { id: connection.id, credentials: filledCredentials(credentials) };
       const { value, failure } = outcomeOf<{ __typename: string; result: { authorizationUrl: string | null } }>(
         await reauthenticate({ input }),
         'reauthenticateConnection',
@@ -208,6 +334,10 @@ export function ConnectionActions({
   }
   if (can.share) actions.push({ action: 'share', label: connection.shared ? 'Unshare' : 'Share', tone: 'secondary', common: false, run: onShare });
   if (can.revoke && status !== 'REVOKED') actions.push({ action: 'revoke', label: 'Revoke', tone: 'danger-quiet', common: false, run: () => setMode('confirm-revoke', 'revoke') });
+  // The owner holds the login at the service: an admin sends them a link rather than signing in with their own.
+  if (viewerIsAdmin && !viewerIsOwner && status !== 'PENDING') {
+    actions.push({ action: 'reconnect-link', label: 'Send reconnect link', tone: 'secondary', common: false, run: () => { setCreatedLink(null); setMode('reconnect-link', 'reconnect-link'); } });
+  }
   if (can.delete) actions.push({ action: 'delete', label: 'Delete', tone: 'danger-quiet', common: false, run: () => setMode('confirm-delete', 'delete') });
   // Delete is the owner's or an admin's (who may also rename or revoke); data sources are what block it.
   const deleteBlocked = !can.delete && (can.rename || can.revoke) && dataSourceCount != null && dataSourceCount > 0;
@@ -296,6 +426,65 @@ export function ConnectionActions({
         </Form>
       )}
 
+      {mode === 'reconnect-link' && !createdLink && (
+        <Form className="stacked-form" onSubmit={onCreateLink}>
+          <p className="muted small">
+            A one-time link for {connection.owner.name}: they open it signed in as themselves, sign in at {connection.integration.name}, and this
+            connection comes back with its data sources. It names you as the one who asked.
+          </p>
+          <div className="field">
+            <label htmlFor={`link-lifetime-${connection.id}`}>Valid for</label>
+            <select id={`link-lifetime-${connection.id}`} value={lifetime} onChange={(event) => setLifetime(Number(event.target.value))}>
+              {LINK_LIFETIMES.map((choice) => (
+                <option key={choice.seconds} value={choice.seconds}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="actions">
+            <ActionButton submit label="Create link" busyLabel="Creating…" tone="primary" busy={busy === 'reconnect-link'} disabled={busy !== null} />
+            {cancel()}
+          </div>
+        </Form>
+      )}
+
+      {mode === 'reconnect-link' && createdLink && (
+        <div className="stacked-form" role="group" aria-label="The new reconnect link">
+          <p>
+            <strong>Send this link to {connection.owner.name}.</strong> It is shown only now, works once, and expires {dateTime(createdLink.expiresAt)}.
+          </p>
+          <CopyField label="Reconnect link" value={createdLink.url} />
+          <div className="actions">
+            <ActionButton label="Done" tone="secondary" action="reconnect-link-done" onClick={() => { setCreatedLink(null); setMode('idle'); }} />
+          </div>
+        </div>
+      )}
+
+      {showLinks && (links.data?.connection?.reconnectLinks?.length ?? 0) > 0 && (
+        <div className="reconnect-links" data-reconnect-links>
+          <h3 className="small label">Reconnect links waiting for {connection.owner.name}</h3>
+          <ul>
+            {links.data!.connection!.reconnectLinks!.map((link) => (
+              <li key={link.id}>
+                <span>
+                  Asked by {link.createdBy?.name ?? 'a former user'} {dateTime(link.createdAt)}; expires {dateTime(link.expiresAt)}.
+                </span>{' '}
+                <ActionButton
+                  label="Withdraw"
+                  busyLabel="Withdrawing…"
+                  tone="danger-quiet"
+                  action="revoke-reconnect-link"
+                  busy={busy === `revoke-link-${link.id}`}
+                  disabled={busy !== null}
+                  onClick={() => onRevokeLink(link.id)}
+                />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
       {(mode === 'confirm-revoke' || mode === 'confirm-delete') && (
         <div className="confirm" role="group" aria-label={mode === 'confirm-revoke' ? 'Confirm revoking' : 'Confirm deleting'}>
           <span>
@@ -317,6 +506,38 @@ export function ConnectionActions({
       )}
 
       {outcome && <OutcomeNotice key={outcomeKey} outcome={outcome} focus onDismiss={() => { setOutcome(null); setMode('idle'); }} />}
+    </div>
+  );
+}
+
+/** A read-only value with a Copy button (a link, a callback URL), selected on focus. */
+export function CopyField({ label, value }: { label: string; value: string }) {
+  const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
+  const id = useId();
+  return (
+    <div className="field copy-field">
+      <label htmlFor={id}>{label}</label>
+      <div className="copy-row">
+        <input id={id} readOnly value={value} onFocus={(event) => event.target.select()} data-copy-value />
+        <button
+          type="button"
+          className="button button-small button-secondary"
+          data-action="copy"
+          onClick={async () => {
+            try {
+              await navigator.clipboard.writeText(value);
+              setCopied('yes');
+            } catch {
+              setCopied('no');
+            }
+          }}
+        >
+          Copy
+        </button>
+      </div>
+      <span className="muted small" role="status">
+        {copied === 'yes' ? 'Copied.' : copied === 'no' ? 'Copying is not allowed here: select the text and copy it.' : ''}
+      </span>
     </div>
   );
 }

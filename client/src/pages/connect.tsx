@@ -7,10 +7,10 @@
 import { useDeferredValue, useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Link, useLocation } from 'wouter';
-import { returnUrl } from '../components/connection-actions';
+import { AdminsWhoCan, oauthAppPath, returnUrl } from '../components/connection-actions';
 import { CredentialFields, filledCredentials, Form } from '../components/credential-form';
 import { EmptyState, LoadError, MutationErrorNotice, Notice, Pill, Skeleton } from '../components/ui';
-import { IntegrationQuery, IntegrationsQuery, StartConnectionMutation, type IntegrationDetail, type MutationError } from '../documents';
+import { IntegrationQuery, IntegrationsQuery, StartConnectionMutation, ViewerQuery, type IntegrationDetail, type MutationError } from '../documents';
 import { AUTH_METHOD_LABELS, plural, signsInAtService } from '../format';
 import { PageHeading } from '../page';
 
@@ -104,6 +104,8 @@ function ConnectForm({ integration }: { integration: IntegrationDetail }) {
   const [redirecting, setRedirecting] = useState(false);
   const oauth = signsInAtService(integration.authMethod);
   const needsApp = oauth && !integration.oauthClientId;
+  const [viewer] = useQuery({ query: ViewerQuery });
+  const isAdmin = Boolean(viewer.data?.viewer.user.isOwner || viewer.data?.viewer.user.role === 'ADMIN');
   const ids = useId();
 
   async function submit() {
@@ -169,6 +171,15 @@ function ConnectForm({ integration }: { integration: IntegrationDetail }) {
       {needsApp && (
         <Notice tone="warn" title="An admin must configure this integration first">
           <p>Connecting to {integration.name} needs your account’s OAuth app (client id and secret). An admin sets it once for everyone.</p>
+          {isAdmin ? (
+            <p>
+              <Link href={oauthAppPath(integration.key, `/connect/${encodeURIComponent(integration.key)}`)} className="button button-small button-primary" data-action="configure-app">
+                Set up {integration.name}’s OAuth app
+              </Link>
+            </p>
+          ) : (
+            <AdminsWhoCan what={`set up ${integration.name}’s OAuth app`} />
+          )}
         </Notice>
       )}
 
