@@ -13,7 +13,6 @@ import { createGraphiql, GRAPHIQL_ASSETS_PREFIX, useGraphiqlHeaders } from './gr
 import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database, PoolInfo } from './db/client.js';
-import { authenticateToken } from './domain/api-tokens.js';
 import { useCompiledReads } from './graphql/compiled-reads.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
@@ -23,6 +22,7 @@ import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
 import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.js';
+import { createViewerCache, useViewerRecheck } from './edge/viewer-cache.js';
 import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -130,20 +130,6 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
   return defaultMaskError(error, message, isDev);
 }
 
-/** Reads `Authorization: Bearer <token>`; a token that does not authenticate is a 401. */
-async function viewerFromRequest(db: Database, request: Request): Promise<Viewer | null> {
-  const header = request.headers.get('authorization');
-  if (!header) return null;
-  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  const viewer = match ? await authenticateToken(db, match[1]) : null;
-  if (!viewer) {
-    throw new GraphQLError('The API token is invalid or revoked', {
-      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-    });
-  }
-  return viewer;
-}
-
 export function createApp({
   db,
   log,
@@ -163,6 +149,8 @@ export function createApp({
   const sockets = new Set<Socket>();
   const metrics = createMetrics({ db, live, bus, sockets: () => sockets.size, pool });
   const rateLimiter = createRateLimiter(rateLimit, { db, log });
+  // Tokens seen lately: their viewer is checked again before use (edge/viewer-cache.ts).
+  const viewers = createViewerCache();
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
@@ -196,7 +184,9 @@ export function createApp({
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
-      // The connection graph in one statement; before the timeout, which wraps it.
+      // A remembered viewer is looked up again before anything else runs for it...
+      useViewerRecheck(),
+      // ...but for the connection graph in one statement, which checks the token itself; before the timeout, which wraps it.
       useCompiledReads(),
       useExecutionTimeout(executionTimeoutMs),
     ],
@@ -206,7 +196,7 @@ export function createApp({
       oauth,
       live,
       // WebSocket operations were authenticated once, when the socket connected.
-      viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
+      ...(initial.viewer ? { viewer: initial.viewer } : await viewers.viewerFromRequest(db, initial.request)),
     }),
   });
 
