@@ -23,6 +23,7 @@ import type { Viewer } from './domain/viewer.js';
 import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
 import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.js';
 import { createViewerCache, useViewerRecheck } from './edge/viewer-cache.js';
+import { useRequestBodyLimit } from './edge/body-limit.js';
 import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -163,6 +164,8 @@ export function createApp({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // The same limit, checked without streaming every body through a counter (edge/body-limit.ts).
+    maxRequestBodySize: false,
     graphiql: edge.graphiql ? { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
     renderGraphiQL: graphiql?.render,
     cors: corsPolicy(edge.corsOrigins),
@@ -175,6 +178,7 @@ export function createApp({
       error: (...args) => log.error(String(args[0]).slice(0, 200), describeError(args.find((arg) => arg instanceof Error))),
     },
     plugins: [
+      useRequestBodyLimit(),
       metrics.plugin,
       useAccessLog(log),
       useRequireToken(edge),
