@@ -13,7 +13,6 @@ import { createGraphiql, GRAPHIQL_ASSETS_PREFIX, useGraphiqlHeaders } from './gr
 import { escapeHtml } from './html.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitOptions } from './edge/rate-limit.js';
 import type { Database, PoolInfo } from './db/client.js';
-import { authenticateToken } from './domain/api-tokens.js';
 import { useCompiledReads } from './graphql/compiled-reads.js';
 import { PatchbayError, timeoutFromDatabaseError } from './domain/errors.js';
 import { completeAuthorization } from './domain/lifecycle.js';
@@ -23,6 +22,8 @@ import { encodeGlobalId } from './domain/global-ids.js';
 import type { Viewer } from './domain/viewer.js';
 import { DEFAULT_LIMITS, documentLimitPlugins, withoutSuggestions } from './edge/limits.js';
 import { corsPolicy, type EdgeSettings, useRequireToken } from './edge/requests.js';
+import { createViewerCache, useViewerRecheck } from './edge/viewer-cache.js';
+import { useRequestBodyLimit } from './edge/body-limit.js';
 import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -132,20 +133,6 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
   return defaultMaskError(error, message, isDev);
 }
 
-/** Reads `Authorization: Bearer <token>`; a token that does not authenticate is a 401. */
-async function viewerFromRequest(db: Database, request: Request): Promise<Viewer | null> {
-  const header = request.headers.get('authorization');
-  if (!header) return null;
-  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  const viewer = match ? await authenticateToken(db, match[1]) : null;
-  if (!viewer) {
-    throw new GraphQLError('The API token is invalid or revoked', {
-      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-    });
-  }
-  return viewer;
-}
-
 export function createApp({
   db,
   log,
@@ -166,6 +153,8 @@ export function createApp({
   const sockets = new Set<Socket>();
   const metrics = createMetrics({ db, live, bus, sockets: () => sockets.size, pool });
   const rateLimiter = createRateLimiter(rateLimit, { db, log });
+  // Tokens seen lately: their viewer is checked again before use (edge/viewer-cache.ts).
+  const viewers = createViewerCache();
   // Filled in at start() when no public URL is configured: the callback must be exact.
   const oauth: OAuthSettings = {
     callbackUrl: publicUrl ? new URL('/oauth/callback', publicUrl).toString() : '',
@@ -179,6 +168,8 @@ export function createApp({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // The same limit, checked without streaming every body through a counter (edge/body-limit.ts).
+    maxRequestBodySize: false,
     graphiql: edge.graphiql ? { title: 'Patchbay', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) } : false,
     renderGraphiQL: graphiql?.render,
     cors: corsPolicy(edge.corsOrigins),
@@ -191,6 +182,7 @@ export function createApp({
       error: (...args) => log.error(String(args[0]).slice(0, 200), describeError(args.find((arg) => arg instanceof Error))),
     },
     plugins: [
+      useRequestBodyLimit(),
       metrics.plugin,
       useAccessLog(log),
       useRequireToken(edge),
@@ -200,7 +192,9 @@ export function createApp({
       useVariableErrors(),
       ...documentLimitPlugins(edge.document),
       useSharedExecution(live),
-      // The connection graph in one statement; before the timeout, which wraps it.
+      // A remembered viewer is looked up again before anything else runs for it...
+      useViewerRecheck(),
+      // ...but for the connection graph in one statement, which checks the token itself; before the timeout, which wraps it.
       useCompiledReads(),
       useExecutionTimeout(executionTimeoutMs),
     ],
@@ -210,7 +204,7 @@ export function createApp({
       oauth,
       live,
       // WebSocket operations were authenticated once, when the socket connected.
-      viewer: initial.viewer ?? (await viewerFromRequest(db, initial.request)),
+      ...(initial.viewer ? { viewer: initial.viewer } : await viewers.viewerFromRequest(db, initial.request)),
     }),
   });
 

@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { expect, it } from 'vitest';
 import { createApp } from '../server/app.js';
 import { executedStatements, rowsOf } from '../server/db/client.js';
-import { connections, integrations } from '../server/db/schema.js';
+import { apiTokens, connections, integrations, users } from '../server/db/schema.js';
 import { authenticateToken, issueApiToken } from '../server/domain/api-tokens.js';
 import { Vault } from '../server/domain/vault.js';
 import type { Viewer } from '../server/domain/viewer.js';
@@ -67,12 +67,13 @@ describeEachDatabase('the compiled connection graph', (db) => {
       const base = await app.start(0);
       try {
         for (const { label, token, viewer } of tokens) {
-          for (const [query, variables] of [[GRAPH, {}], [WIDE, { first: 9 }], [DEFAULT_PAGE, {}], [EMPTY_PAGE, {}]] as const) {
+          for (const [index, [query, variables]] of ([[GRAPH, {}], [WIDE, { first: 9 }], [DEFAULT_PAGE, {}], [EMPTY_PAGE, {}]] as const).entries()) {
             expect(compiledPlan(parse(query), undefined, variables, viewer), `${label}: compiled`).not.toBeNull();
             const before = executedStatements();
             const answer = await postGraphql(base, token, query, variables);
-            // The token lookup (its last_used_at update was done by the first request), then the graph.
-            expect(executedStatements() - before, `${label}: statements`).toBeLessThanOrEqual(2);
+            // The token's first request looks it up (its last_used_at update was done above), then
+            // the graph; later ones are the graph alone, which checks the remembered token itself.
+            expect(executedStatements() - before, `${label}: statements`).toBe(index === 0 ? 2 : 1);
             const reference = JSON.parse(JSON.stringify(await graphql(tx, viewer, query, variables)));
             expect(answer, `${label}: ${query.slice(0, 30)}`).toEqual(reference);
           }
@@ -88,6 +89,51 @@ describeEachDatabase('the compiled connection graph', (db) => {
         expect(mine).toHaveLength(14 - 4 + 2); // private ones of the owner (4, 8, 20... below 14: 4 and 8) are absent
         expect(mine.every((c) => c.name !== null)).toBe(true);
         expect(other.some((c) => owner.some((o) => o.id === c.id))).toBe(false);
+      } finally {
+        await app.stop();
+      }
+    });
+  });
+
+  it('checks a remembered token inside the statement: revoked, it is refused at once; changed, the current viewer is answered', async () => {
+    await inRollback(db(), async (tx) => {
+      const [a] = await seedBulk(tx, { accounts: 1, connections: 14, sources: 1, runs: 1 });
+      const [member] = rowsOf<{ id: string }>(await tx.execute(sql`select id from users where account_id = ${a.accountId} and not is_owner`));
+      const app = createApp({ db: tx, log: createLog('silent'), vault: Vault.fromKeyList(randomBytes(32).toString('base64')) });
+      const base = await app.start(0);
+      const post = (token: string, query: string) =>
+        fetch(`${base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query }),
+        }).then(async (response) => ({ status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } }));
+      const names = (body: { data?: any }) => (body.data.viewer.account.connections.nodes as { name: string | null }[]).map((c) => c.name);
+      try {
+        // Revoked from elsewhere (another gateway, an operator): the next request is a 401, on the
+        // compiled path and on any other, although this gateway remembered the token.
+        for (const query of [GRAPH, `{ viewer { user { name } } }`]) {
+          const { token, row } = await issueApiToken(tx, { accountId: a.accountId, userId: member.id, name: 'revoked', kind: 'USER' });
+          expect((await post(token, GRAPH)).status).toBe(200);
+          const before = executedStatements();
+          expect(names((await post(token, GRAPH)).body)).toHaveLength(12);
+          expect(executedStatements() - before).toBe(1);
+          await tx.update(apiTokens).set({ revokedAt: new Date().toISOString() }).where(eq(apiTokens.id, row.id));
+          const refused = await post(token, query);
+          expect(refused.status, query).toBe(401);
+          expect(refused.body.data ?? null).toBeNull();
+          expect(refused.body.errors?.[0]).toMatchObject({ message: 'The API token is invalid or revoked', extensions: { code: 'UNAUTHENTICATED' } });
+          expect((await post(token, GRAPH)).status).toBe(401);
+        }
+        // The member made an admin: the remembered viewer is stale; the answer is the admin's.
+        const { token } = await issueApiToken(tx, { accountId: a.accountId, userId: member.id, name: 'promoted', kind: 'USER' });
+        expect(names((await post(token, GRAPH)).body)).toHaveLength(12);
+        await tx.update(users).set({ role: 'ADMIN' }).where(eq(users.id, member.id));
+        const promoted = names((await post(token, GRAPH)).body);
+        expect(promoted).toHaveLength(14);
+        expect(promoted.filter((name) => name === null)).toHaveLength(2); // the owner's private ones (4 and 8)
+        // And back: a member again sees only the shared connections and their own.
+        await tx.update(users).set({ role: 'MEMBER' }).where(eq(users.id, member.id));
+        expect(names((await post(token, GRAPH)).body)).toHaveLength(12);
       } finally {
         await app.stop();
       }

@@ -10,7 +10,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { type ExecutionArgs, GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin, YogaServerOptions } from 'graphql-yoga';
 import { queryCost } from './cost.js';
 
@@ -69,11 +69,36 @@ function useTooLargeErrors(): Plugin {
   };
 }
 
-/** Refuses an operation whose cost is over the limit before it executes or subscribes. */
+/** Measured costs kept per document: at most this many operation/variables pairs each. */
+const COSTS_PER_DOCUMENT = 64;
+/** Variables longer than this (as JSON) are measured every time rather than kept as a key. */
+const MAX_COST_KEY = 2_048;
+
+/**
+ * Refuses an operation whose cost is over the limit before it executes or subscribes. A cost is a
+ * function of the document, the operation and the variables only (cost.ts reads no context), so
+ * it is measured once per document (Yoga's parse cache hands the same one for the same text) and
+ * operation and variables, not on every request: measuring is a validation pass over the document.
+ */
 function useCostLimit(maxCost: number): Plugin {
+  const costs = new WeakMap<DocumentNode, Map<string, number | null>>();
+  const measure = (args: ExecutionArgs) =>
+    queryCost(args.schema, args.document, args.variableValues, args.operationName, (args.contextValue ?? {}) as object)?.cost ?? null;
   const check = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
-    const measured = queryCost(args.schema, args.document, args.variableValues, args.operationName, (args.contextValue ?? {}) as object);
-    if (measured && measured.cost > maxCost) stop({ errors: [tooLarge()] });
+    const key = `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+    let cost: number | null | undefined;
+    if (key.length > MAX_COST_KEY) {
+      cost = measure(args);
+    } else {
+      let byKey = costs.get(args.document);
+      if (!byKey) costs.set(args.document, (byKey = new Map()));
+      cost = byKey.get(key);
+      if (cost === undefined) {
+        if (byKey.size >= COSTS_PER_DOCUMENT) byKey.clear();
+        byKey.set(key, (cost = measure(args)));
+      }
+    }
+    if (cost !== null && cost > maxCost) stop({ errors: [tooLarge()] });
   };
   return {
     onExecute: ({ args, setResultAndStopExecution }) => check(args, setResultAndStopExecution),
