@@ -19,6 +19,11 @@ export interface OAuthServer {
   tokenRequests: string[];
   /** Plays the user through login and consent; resolves with the redirect back to the client. */
   authorize(authorizationUrl: string, login?: string): Promise<string>;
+  /**
+   * Issues a grant and its refresh token directly in the provider (what a completed sign-in with
+   * `offline_access` leaves behind), for tests and benchmarks that need many connections fast.
+   */
+  mintRefreshToken(login?: string): Promise<string>;
   /** Revokes a token at the provider itself, as a user removing the app's access there would. */
   revoke(token: string): Promise<void>;
   /** With `faults: true`: the proxy every request goes through (faults apply to the token endpoint). */
@@ -120,6 +125,14 @@ export async function startOAuthServer(
     clientSecret,
     tokenRequests,
     authorize,
+    mintRefreshToken: async (login = 'pam') => {
+      const scope = 'openid email offline_access';
+      const client = (await provider.Client.find(clientId))!;
+      const grant = new provider.Grant({ accountId: login, clientId });
+      grant.addOIDCScope(scope);
+      const grantId = await grant.save();
+      return new provider.RefreshToken({ accountId: login, client, grantId, scope, gty: 'authorization_code' }).save();
+    },
     revoke: async (token: string) => {
       const response = await fetch(`${issuer}/token/revocation`, {
         method: 'POST',
