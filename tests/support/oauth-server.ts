@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type Adapter } from 'oidc-provider';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { graphqlData } from './graphql-http.js';
 
@@ -26,6 +26,8 @@ export interface OAuthServer {
   mintRefreshToken(login?: string): Promise<string>;
   /** Revokes a token at the provider itself, as a user removing the app's access there would. */
   revoke(token: string): Promise<void>;
+  /** Calls `listener` with the description of each token request the provider refused (e.g. a reused refresh token). */
+  onGrantError(listener: (message: string) => void): void;
   /** With `faults: true`: the proxy every request goes through (faults apply to the token endpoint). */
   faults?: FaultProxy;
   close(): Promise<void>;
@@ -36,7 +38,13 @@ export const MACHINE_CLIENT = { id: 'patchbay-machine', secret: 'machine-secret-
 
 export async function startOAuthServer(
   redirectUri: string,
-  options: { accessTokenTtl?: number; /** Put a fault-injecting proxy in front: the issuer is the proxy's URL. */ faults?: boolean } = {},
+  options: {
+    accessTokenTtl?: number;
+    /** Put a fault-injecting proxy in front: the issuer is the proxy's URL. */
+    faults?: boolean;
+    /** Keep every grant (the quick-start store forgets beyond 1,000 entries): benchmarks mint thousands. */
+    unbounded?: boolean;
+  } = {},
 ): Promise<OAuthServer> {
   const clientId = 'patchbay-test';
   const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
@@ -47,6 +55,7 @@ export async function startOAuthServer(
   if (faults) faults.upstreamPort = port;
   const issuer = faults?.url ?? `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
+    ...(options.unbounded ? { adapter: await unboundedAdapter() } : {}),
     clients: [
       {
         client_id: clientId,
@@ -125,6 +134,9 @@ export async function startOAuthServer(
     clientSecret,
     tokenRequests,
     authorize,
+    onGrantError: (listener) => {
+      provider.on('grant.error', (_ctx, error) => listener(String((error as { error_description?: string }).error_description ?? error.message)));
+    },
     mintRefreshToken: async (login = 'pam') => {
       const scope = 'openid email offline_access';
       const client = (await provider.Client.find(clientId))!;
@@ -149,6 +161,16 @@ export async function startOAuthServer(
       });
     },
   };
+}
+
+/** oidc-provider's own in-memory adapter over a plain Map, without the quick-start store's size limit. */
+async function unboundedAdapter() {
+  // @ts-expect-error: a deep import of oidc-provider's quick-start adapter, which ships no types
+  const { default: MemoryAdapter } = (await import('oidc-provider/lib/adapters/memory_adapter.js')) as {
+    default: new (model: string, store: Map<string, unknown>) => Adapter;
+  };
+  const store = new Map<string, unknown>();
+  return (model: string) => new MemoryAdapter(model, store);
 }
 
 /** The integration key `registerOAuthIntegration` gives the provider in the gateway. */
