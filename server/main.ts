@@ -12,6 +12,7 @@ import { configureOutbound } from './edge/outbound.js';
 import { onCommittedOutboxRows } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
 import { startTokenRefreshJobs } from './jobs/token-refresh.js';
+import { grantRevocationOutbox } from './jobs/grant-revocations.js';
 import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 import { webhookOutbox } from './jobs/webhooks.js';
 import { startRefreshDispatch } from './jobs/refresh-dispatch.js';
@@ -124,7 +125,7 @@ async function main() {
       { db: database.db, vault, settings: app.oauth, log, onDrain: (drain) => app.metrics.recordHealthRound({ ...NO_ROUND, refreshed: drain.refreshed }) },
       { concurrency: config.refreshConcurrency, horizonMs: config.refreshMarginMs, idleMs: TOKEN_REFRESH_IDLE_MS },
     );
-    const outboxes: Outbox[] = [webhookOutbox({ vault, log }), ...(mail ? [mail] : [])];
+    const outboxes: Outbox[] = [webhookOutbox({ vault, log }), grantRevocationOutbox({ vault, settings: app.oauth }), ...(mail ? [mail] : [])];
     outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
     // Notices and webhook deliveries are written in the transaction that causes them: send them once committed.
     onCommittedOutboxRows(database.db, () => outboxWorker?.wake());

@@ -431,7 +431,7 @@ export async function revokeAtProvider(
   integration: Integration,
   connection: ConnectionRow,
   tokens: OAuthTokens,
-): Promise<{ revoked: boolean; message: string }> {
+): Promise<{ revoked: boolean; message: string; /** Not confirmed, but asking again may succeed. */ transient?: boolean }> {
   if (!integration.endpoints.revoke) {
     return { revoked: false, message: `${integration.name} offers no token revocation; remove the app's access in ${integration.name} if needed` };
   }
@@ -445,7 +445,11 @@ export async function revokeAtProvider(
     return { revoked: true, message: `${integration.name} confirmed the revocation` };
   } catch (error) {
     const failure = oauthFailure(error, integration.endpoints.revoke, false, false);
-    return { revoked: false, message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway` };
+    return {
+      revoked: false,
+      message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway`,
+      transient: failure.kind === 'transient',
+    };
   }
 }
 
