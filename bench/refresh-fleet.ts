@@ -155,6 +155,7 @@ async function run(db: Database, secretKey: string, vault: Vault, gateways: numb
       return { ...gateway, statsFile };
     }),
   );
+  let stopped = false;
   try {
     const pids = started.map((gateway) => gateway.pid);
     const backends = await backendsOf(db, pids);
@@ -186,6 +187,9 @@ async function run(db: Database, secretKey: string, vault: Vault, gateways: numb
     const postgresCpu = backends.map(cpuMs).reduce((sum, value, i) => sum + value - postgresCpuBefore[i], 0);
     const statementsAfter = await Promise.all(started.map((gateway) => statementsOf(gateway.pid, gateway.statsFile)));
     const statements = statementsAfter.reduce((sum, value, i) => sum + value - statementsBefore[i], 0);
+    // Duplicates are counted once the refreshes in flight have finished (the gateways stopped).
+    await Promise.all(started.map((gateway) => gateway.stop()));
+    stopped = true;
     const stats = await providerStats(provider);
     const [attempts] = rowsOf<{ succeeded: number; duplicates: number }>(
       await db.execute(sql`
@@ -198,7 +202,7 @@ async function run(db: Database, secretKey: string, vault: Vault, gateways: numb
       `  ${fresh === CONNECTIONS ? 'all fresh' : `${fresh} of ${CONNECTIONS} fresh (${broken} not ACTIVE)`} after ${(elapsedMs / 1000).toFixed(1)} s: ${((fresh / elapsedMs) * 1000).toFixed(0)} refreshes/s`,
     );
     console.log(
-      `  provider refresh grants ${refreshes}, duplicates ${attempts.duplicates + Math.max(0, refreshes - attempts.succeeded)}, reuse detections ${stats.reuse}, refused grants ${stats.errors}${stats.errors ? ` (${stats.samples.join('; ')})` : ''}, not ACTIVE ${broken}`,
+      `  provider refresh grants ${refreshes} (stored ${attempts.succeeded}), duplicates ${attempts.duplicates}, reuse detections ${stats.reuse}, refused grants ${stats.errors}${stats.errors ? ` (${stats.samples.join('; ')})` : ''}, not ACTIVE ${broken}`,
     );
     console.log(
       `  per refresh: ${(statements / Math.max(1, fresh)).toFixed(2)} SQL statements, ${(gatewayCpu / Math.max(1, fresh)).toFixed(2)} ms gateway CPU (all gateways), ${(providerCpu / Math.max(1, fresh)).toFixed(2)} ms provider CPU, ${(postgresCpu / Math.max(1, fresh)).toFixed(2)} ms PostgreSQL CPU (the gateways' backends)`,
@@ -207,7 +211,7 @@ async function run(db: Database, secretKey: string, vault: Vault, gateways: numb
     console.log(`  load average ${loadBefore} at start, ${loadAverage()} at end`);
     return { gateways, elapsedMs, fresh };
   } finally {
-    await Promise.all(started.map((gateway) => gateway.stop()));
+    if (!stopped) await Promise.all(started.map((gateway) => gateway.stop()));
     provider.stop();
     // Out of later runs' way: a gateway of another run must not find these due in an hour.
     await db.execute(sql`update ${connections} set status = 'REVOKED' where account_id = ${account.id}`);

@@ -43,13 +43,21 @@ export interface RefreshDrain {
  * `concurrency` refreshes in flight. A new batch is claimed as soon as half the slots are free,
  * so the provider is kept busy without a claim per connection. Safe in any number of processes.
  */
-export async function refreshDueTokens(db: Database, vault: Vault, settings: OAuthSettings, options: TokenRefreshOptions): Promise<RefreshDrain> {
+export async function refreshDueTokens(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  options: TokenRefreshOptions,
+  /** Claim no more once this says so (the job stopping); the refreshes in flight finish. */
+  stopping: () => boolean = () => false,
+): Promise<RefreshDrain> {
   const concurrency = Math.max(1, options.concurrency);
   const drain: RefreshDrain = { claimed: 0, refreshed: 0, failed: 0, batches: 0, peakInFlight: 0 };
   const running = new Set<Promise<void>>();
   let exhausted = false;
   for (;;) {
     const free = concurrency - running.size;
+    if (stopping()) exhausted = true;
     if (!exhausted && (running.size === 0 || free >= Math.ceil(concurrency / 2))) {
       const batch = await claimDueRefreshes(db, vault, { limit: free, horizonMs: options.horizonMs, accountId: options.accountId });
       drain.batches += 1;
@@ -119,7 +127,7 @@ export function startTokenRefreshJobs(
     while (!stopped) {
       let busy = false;
       try {
-        const drain = await refreshDueTokens(deps.db, deps.vault, deps.settings, options);
+        const drain = await refreshDueTokens(deps.db, deps.vault, deps.settings, options, () => stopped);
         busy = drain.refreshed > 0;
         deps.onDrain?.(drain);
         if (drain.claimed) deps.log.info('tokens refreshed', { ...drain });
