@@ -1,9 +1,12 @@
 /**
- * Background work that keeps connections healthy without anyone watching: access tokens are
- * refreshed ahead of expiry, and every ACTIVE connection is checked once per period (spread by
- * jitter). Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes share
- * it. Transient failures are retried with exponential backoff (honouring Retry-After) and
- * disconnect nothing until the retry budget is spent. Each round also writes the warnings of
+ * Background work that keeps connections healthy without anyone watching: every ACTIVE
+ * connection is checked once per period (spread by jitter), and (where the continuous token
+ * refresh job of jobs/token-refresh.ts does not run, e.g. the CLI) due access tokens are refreshed
+ * in the round. Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes
+ * share it. Transient failures are retried with exponential backoff (honouring Retry-After) and
+ * disconnect nothing until the retry budget is spent; a check that found the connection in its
+ * refresh cooldown sent nothing, so it spends none of the budget and comes back when the cooldown
+ * ends (one backoff per connection: the cooldown's). Each round also writes the warnings of
  * reauthorization deadlines coming within the warning window.
  */
 import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
