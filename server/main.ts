@@ -11,6 +11,8 @@ import { setServiceTimeout } from './domain/service-calls.js';
 import { configureOutbound } from './edge/outbound.js';
 import { onCommittedOutboxRows } from './domain/changes.js';
 import { DEFAULT_HEALTH_OPTIONS, startHealthJobs } from './jobs/health.js';
+import { startTokenRefreshJobs } from './jobs/token-refresh.js';
+import { grantRevocationOutbox } from './jobs/grant-revocations.js';
 import { type Outbox, startOutboxWorker } from './jobs/outbox.js';
 import { webhookOutbox } from './jobs/webhooks.js';
 import { startRefreshDispatch } from './jobs/refresh-dispatch.js';
@@ -26,6 +28,10 @@ const SHUTDOWN_LIMIT_MS = 10_000;
 
 /** How often a gateway looks for due refreshes and checks. */
 const JOB_INTERVAL_MS = 60_000;
+/** How long the token refresh job sleeps when nothing is due (it runs back to back while work is). */
+const TOKEN_REFRESH_IDLE_MS = 5_000;
+/** A health round with nothing in it, for counting the token refresh job's refreshes. */
+const NO_ROUND = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0, warned: 0, expired: 0 };
 
 async function main() {
   const config = readConfig();
@@ -77,6 +83,7 @@ async function main() {
   let jobs: ReturnType<typeof startHealthJobs> | undefined;
   let outboxWorker: ReturnType<typeof startOutboxWorker> | undefined;
   let refreshDispatch: ReturnType<typeof startRefreshDispatch> | undefined;
+  let tokenRefresh: ReturnType<typeof startTokenRefreshJobs> | undefined;
   setRefreshLateAfter(config.refreshDispatch.lateAfterMs);
   let base = config.publicUrl ?? '';
   const mail = config.smtpUrl
@@ -91,6 +98,7 @@ async function main() {
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS).unref();
     await jobs?.stop();
+    await tokenRefresh?.stop();
     await outboxWorker?.stop();
     await refreshDispatch?.stop();
     mail?.close();
@@ -111,8 +119,14 @@ async function main() {
       periodMs: config.checkPeriodMs,
       refreshMarginMs: config.refreshMarginMs,
       warningDays: config.reauthorizeWarningDays,
+      // Tokens are kept fresh by their own continuous job, not once a round.
+      refreshTokens: false,
     });
-    const outboxes: Outbox[] = [webhookOutbox({ vault, log }), ...(mail ? [mail] : [])];
+    tokenRefresh = startTokenRefreshJobs(
+      { db: database.db, vault, settings: app.oauth, log, onDrain: (drain) => app.metrics.recordHealthRound({ ...NO_ROUND, refreshed: drain.refreshed }) },
+      { concurrency: config.refreshConcurrency, horizonMs: config.refreshMarginMs, idleMs: TOKEN_REFRESH_IDLE_MS },
+    );
+    const outboxes: Outbox[] = [webhookOutbox({ vault, log }), grantRevocationOutbox({ vault, settings: app.oauth }), ...(mail ? [mail] : [])];
     outboxWorker = startOutboxWorker({ db: database.db, log }, outboxes, config.outboxIntervalMs);
     // Notices and webhook deliveries are written in the transaction that causes them: send them once committed.
     onCommittedOutboxRows(database.db, () => outboxWorker?.wake());

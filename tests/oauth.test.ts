@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
-import { connectionEvents, connections, credentials, dataSources, oauthAttempts } from '../server/db/schema.js';
+import { connectionEvents, connections, credentials, dataSources, grantRevocations, oauthAttempts } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import type { OAuthTokens } from '../server/domain/oauth2.js';
 import { expireAbandonedConnections } from '../server/domain/abandoned.js';
 import { parseGlobalId } from '../server/domain/global-ids.js';
+import { grantRevocationOutbox } from '../server/jobs/grant-revocations.js';
+import { drainOutbox } from '../server/jobs/outbox.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
 import { until } from './support/wait.js';
@@ -248,7 +250,7 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     for (const text of [oldTokens.accessToken, oldTokens.refreshToken!, newTokens.refreshToken!]) expect(logLines.join('\n')).not.toContain(text);
   });
 
-  it('ONE_PER_RESOURCE: a revocation endpoint that fails loses nothing: the new connection is ACTIVE, the failure is logged, not retried', async () => {
+  it('ONE_PER_RESOURCE: a revocation endpoint that fails loses nothing: the new connection is ACTIVE, the failure is logged, and the outbox worker retries the revocation (the superseded tokens kept sealed) until the provider confirms', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const deadPort = (closed.address() as AddressInfo).port;
@@ -266,8 +268,37 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     expect(await rowOf(oldGid)).toMatchObject({ status: 'DISCONNECTED', disconnectReason: 'SUPERSEDED' });
     expect((await rowOf(newGid)).status).toBe('ACTIVE');
     expect(await introspect((await tokensOf(newGid)).refreshToken!)).toBe(true);
-    // Nothing revoked it: the old grant is still live at the provider (the service's own rule must end it).
+    // Nothing revoked it yet: the old grant is still live at the provider, and the revocation is owed.
     expect(await introspect(oldTokens.refreshToken!)).toBe(true);
+    const oldId = parseGlobalId(oldGid, 'Connection');
+    const owed = () => db().select().from(grantRevocations).where(eq(grantRevocations.connectionId, oldId));
+    const [pending] = await owed();
+    expect(pending).toMatchObject({ status: 'PENDING', attempts: 1, integrationKey: 'test-oidc-dead-revoke' });
+    expect(pending.lastError).toMatch(/did not confirm/);
+    expect(pending.ciphertext.toString('latin1')).not.toContain(oldTokens.refreshToken!);
+    const worker = grantRevocationOutbox({ vault: testVault, settings: { callbackUrl: `${url}/oauth/callback`, returnOrigins: [] } });
+    // Still down when the worker's turn comes: retried later, nothing lost.
+    await db().update(grantRevocations).set({ nextAttemptAt: new Date(Date.now() - 1000).toISOString() }).where(eq(grantRevocations.id, pending.id));
+    expect(await drainOutbox(db(), worker, { accountId: a.account.id })).toMatchObject({ delivered: 0, retried: 1, failed: 0 });
+    expect((await owed())[0]).toMatchObject({ status: 'PENDING', attempts: 2 });
+    // The endpoint comes back (the same address, now answering as the provider's revocation endpoint).
+    const revived = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const answer = await fetch(`${provider.issuer}/token/revocation`, { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: Buffer.concat(chunks) });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => revived.listen(deadPort, '127.0.0.1', resolve));
+    try {
+      await db().update(grantRevocations).set({ nextAttemptAt: new Date(Date.now() - 1000).toISOString() }).where(eq(grantRevocations.id, pending.id));
+      expect(await drainOutbox(db(), worker, { accountId: a.account.id })).toMatchObject({ delivered: 1, retried: 0, failed: 0 });
+    } finally {
+      await new Promise((resolve) => revived.close(resolve));
+    }
+    expect((await owed())[0]).toMatchObject({ status: 'SENT', attempts: 3, lastError: null });
+    expect(await introspect(oldTokens.refreshToken!)).toBe(false);
+    expect(await introspect((await tokensOf(newGid)).refreshToken!)).toBe(true);
   });
 
   it('OAUTH2_CLIENT_CREDENTIALS: the app-only token grant proves the client id and secret before anything is stored', async () => {

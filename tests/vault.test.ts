@@ -95,6 +95,7 @@ describeEachDatabase('key rotation', (db) => {
         credentials: 0,
         oauthApps: 0,
         oauthAttempts: 0,
+        grantRevocations: 0,
         webhookEndpoints: 0,
         webhookPreviousSecrets: 0,
       });

@@ -576,3 +576,33 @@ export const rateLimits = table(
   },
   (t) => [index('rate_limits_expire_idx').on(t.expire)],
 );
+
+/**
+ * RFC 7009 revocations still owed to a provider for grants a new connection superseded
+ * (ONE_PER_RESOURCE): an outbox (jobs/outbox.ts) written in the transaction of the supersession,
+ * holding the superseded tokens sealed until the provider confirms (SENT) or refuses for good
+ * (FAILED). Tried once right after commit, then retried with backoff by the outbox worker.
+ */
+export const grantRevocations = table(
+  'grant_revocations',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    accountId: accountId(),
+    /** The superseded connection; its grant stays owed even if the connection is deleted. */
+    connectionId: uuid().references(() => connections.id, { onDelete: 'set null' }),
+    integrationKey: text().notNull(),
+    keyId: text().notNull(),
+    ciphertext: bytea().notNull(),
+    status: notificationStatus().notNull().default('PENDING'),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: createdAt(),
+    lastError: text(),
+    createdAt: createdAt(),
+    revokedAt: at(),
+  },
+  (t) => [
+    index('grant_revocations_pending_idx').on(t.status, t.nextAttemptAt),
+    index('grant_revocations_account_id_idx').on(t.accountId),
+    index('grant_revocations_connection_id_idx').on(t.connectionId),
+  ],
+);

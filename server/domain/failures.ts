@@ -27,6 +27,11 @@ export interface TransientFailure {
   reason?: DisconnectReason;
   /** How long the service asked us to wait (Retry-After), in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * No request was sent: the connection is in the refresh cooldown every gateway shares. Not an
+   * attempt, so it counts toward no retry budget.
+   */
+  cooldown?: true;
 }
 
 export type Failure = DefinitiveFailure | TransientFailure;

@@ -9,8 +9,9 @@ import { and, eq, ne, notInArray } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { credentials, oauthApps, oauthAttempts, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
+import { credentials, grantRevocations, oauthApps, oauthAttempts, webhookEndpoints, webhookPreviousSecrets } from '../db/schema.js';
 import { appBinding, attemptBinding } from './oauth2.js';
+import { revocationBinding } from './grant-revocations.js';
 import { type SealedSecret, type Vault, VaultError } from './vault.js';
 import { previousSecretBinding, secretBinding } from './webhooks.js';
 
@@ -26,7 +27,8 @@ type SealedRowTable =
   | typeof oauthApps
   | typeof oauthAttempts
   | typeof webhookEndpoints
-  | typeof webhookPreviousSecrets;
+  | typeof webhookPreviousSecrets
+  | typeof grantRevocations;
 
 /** Describes a table whose rows carry `keyId` and `ciphertext`, identified by `idColumn`. */
 function sealedTable<T extends SealedRowTable>(
@@ -56,6 +58,7 @@ const SEALED_TABLES: SealedTable[] = [
   sealedTable('credentials', credentials, credentials.connectionId, (row) => ({ id: row.connectionId, boundTo: row.connectionId })),
   sealedTable('oauthApps', oauthApps, oauthApps.id, (row) => ({ id: row.id, boundTo: appBinding(row.accountId, row.integrationKey) })),
   sealedTable('oauthAttempts', oauthAttempts, oauthAttempts.id, (row) => ({ id: row.id, boundTo: attemptBinding(row.id) })),
+  sealedTable('grantRevocations', grantRevocations, grantRevocations.id, (row) => ({ id: row.id, boundTo: revocationBinding(row.id) })),
   sealedTable('webhookEndpoints', webhookEndpoints, webhookEndpoints.id, (row) => ({ id: row.id, boundTo: secretBinding(row.id) })),
   // Expired ones too: never opened again, but a key must be retirable without leaving blobs behind.
   sealedTable('webhookPreviousSecrets', webhookPreviousSecrets, webhookPreviousSecrets.endpointId, (row) => ({

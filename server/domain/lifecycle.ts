@@ -20,6 +20,7 @@ import { type Change, recordChanges } from './changes.js';
 import { findConnection } from './connections.js';
 import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
+import { queueRevocations, revokeQueued, type SupersededRevocation } from './grant-revocations.js';
 import { type Disconnect, freshTokens } from './token-refresh.js';
 import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
 import type { ReasonContext } from './disconnect-reasons.js';
@@ -247,40 +248,6 @@ async function lockSuperseded(
   };
 }
 
-/** What happened at the service to a superseded connection's grant. */
-export interface SupersededRevocation {
-  connectionId: string;
-  /** Whether the service confirmed the RFC 7009 revocation. */
-  revoked: boolean;
-  /** What happened, for the operator's log (never a token). */
-  message: string;
-}
-
-/**
- * RFC 7009: revokes the grants of connections a new one superseded, at a service that offers
- * revocation (refresh token, then access token). Runs after the new connection's transaction
- * committed and never fails: the new grant is kept whatever the service answers, the outcome is
- * returned for the log, and a failed revocation is not retried (the superseded connection stays
- * DISCONNECTED; the service's own ONE_PER_RESOURCE rule, or the token's expiry, ends it there).
- */
-async function revokeSuperseded(
-  db: Database,
-  vault: Vault,
-  settings: OAuthSettings,
-  integration: Integration,
-  superseded: { connection: ConnectionRow; tokens: OAuthTokens }[],
-): Promise<SupersededRevocation[]> {
-  const outcomes: SupersededRevocation[] = [];
-  for (const { connection, tokens } of superseded) {
-    const outcome = await revokeAtProvider(db, vault, settings, integration, connection, tokens).catch((error: unknown) => ({
-      revoked: false,
-      message: `revocation failed (${error instanceof Error ? error.name : 'unknown'})`,
-    }));
-    outcomes.push({ connectionId: connection.id, revoked: outcome.revoked, message: outcome.message });
-  }
-  return outcomes;
-}
-
 /** OAuth 1.0a needs a request token before anything is written; OAuth 2.0 needs none. */
 async function requestTokenFor(db: Database, vault: Vault, settings: OAuthSettings, integration: Integration, accountId: string) {
   if (integration.authMethod !== 'OAUTH1') return undefined;
@@ -391,7 +358,8 @@ export interface CallbackOutcome {
   error?: string;
   /**
    * The RFC 7009 revocations of the grants this connection superseded (ONE_PER_RESOURCE, at a
-   * service that offers revocation), running after commit; it never rejects. Undefined when none.
+   * service that offers revocation): the first attempt, running after commit (one that fails is
+   * retried by the outbox worker, domain/grant-revocations.ts); it never rejects. Undefined when none.
    */
   revocations?: Promise<SupersededRevocation[]>;
 }
@@ -457,19 +425,20 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
         .where(and(eq(reconnectLinks.connectionId, current.id), isNotNull(reconnectLinks.startedAt), isNull(reconnectLinks.usedAt), isNull(reconnectLinks.revokedAt)));
     }
     const replaced = await supersede(active);
-    // Their tokens are read now (the rows are locked) and revoked after commit: no HTTP call holds the transaction.
+    // Their tokens are read now (the rows are locked) and queued for revocation in this
+    // transaction: revoked after commit (no HTTP call holds the transaction), retried until done.
     const withTokens: { connection: ConnectionRow; tokens: OAuthTokens }[] = [];
     for (const other of revocable ? replaced : []) {
       const tokens = await readCredentials<OAuthTokens>(tx, vault, other.id).catch(() => undefined);
       if (tokens) withTokens.push({ connection: other, tokens });
     }
-    return { row: active, superseded: withTokens };
+    return { row: active, superseded: await queueRevocations(tx, vault, integration.key, withTokens) };
   });
   return {
     connectionId: row.id,
     returnTo: attempt.returnTo,
     status: row.status,
-    revocations: superseded.length ? revokeSuperseded(db, vault, settings, integration, superseded) : undefined,
+    revocations: superseded.length ? revokeQueued(db, vault, settings, integration, superseded) : undefined,
   };
 }
 

@@ -45,7 +45,7 @@ export interface OAuthTokens {
 }
 
 /** An account's OAuth client for an integration. */
-interface OAuthApp {
+export interface OAuthApp {
   clientId: string;
   clientSecret: string;
 }
@@ -115,8 +115,8 @@ export async function oauthAppClientIds(db: Database, accountId: string, integra
 }
 
 /** The account's app for an integration, as oauth4webapi's server, client and client authentication. */
-async function oauthClient(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings) {
-  const app = await loadApp(db, vault, accountId, integration, settings);
+async function oauthClient(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings, known?: OAuthApp) {
+  const app = known ?? (await loadApp(db, vault, accountId, integration, settings));
   const as = authorizationServer(integration);
   const client: oauth.Client = { client_id: app.clientId };
   return { as, client, auth: oauth.ClientSecretPost(app.clientSecret) };
@@ -378,12 +378,12 @@ export async function refreshTokens(
   integration: Integration,
   connection: ConnectionRow,
   tokens: OAuthTokens,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; /** The account's app, when the caller already read it (the background refresh's claim). */ app?: OAuthApp } = {},
 ): Promise<RefreshResult> {
   if (!tokens.refreshToken) {
     return { ok: false, failure: { kind: 'definitive', reason: 'EXPIRED_TOKEN', message: 'The access token expired and the service issued no refresh token' } };
   }
-  const { as, client, auth } = await oauthClient(db, vault, connection.accountId, integration, settings);
+  const { as, client, auth } = await oauthClient(db, vault, connection.accountId, integration, settings, options.app);
   try {
     const response = await oauth.refreshTokenGrantRequest(
       as,
@@ -433,7 +433,7 @@ export async function revokeAtProvider(
   integration: Integration,
   connection: ConnectionRow,
   tokens: OAuthTokens,
-): Promise<{ revoked: boolean; message: string }> {
+): Promise<{ revoked: boolean; message: string; /** Not confirmed, but asking again may succeed. */ transient?: boolean }> {
   if (!integration.endpoints.revoke) {
     return { revoked: false, message: `${integration.name} offers no token revocation; remove the app's access in ${integration.name} if needed` };
   }
@@ -447,7 +447,11 @@ export async function revokeAtProvider(
     return { revoked: true, message: `${integration.name} confirmed the revocation` };
   } catch (error) {
     const failure = oauthFailure(error, integration.endpoints.revoke, false, false);
-    return { revoked: false, message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway` };
+    return {
+      revoked: false,
+      message: `${integration.name} did not confirm the revocation (${failure.message}); it was revoked here anyway`,
+      transient: failure.kind === 'transient',
+    };
   }
 }
 

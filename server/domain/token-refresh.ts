@@ -21,14 +21,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { and, desc, eq, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import { type Database, rowsOf } from '../db/client.js';
 import { outsideOperation } from '../db/cancellation.js';
 import { transaction } from '../db/transaction.js';
-import { connections, credentials, tokenRefreshes } from '../db/schema.js';
+import { connections, credentials, oauthApps, tokenRefreshes } from '../db/schema.js';
 import { storeCredentials } from './credentials.js';
 import { type DefinitiveFailure, type Failure, serviceMessage, type TransientFailure } from './failures.js';
 import type { Integration } from './integrations.js';
-import { refreshTokens, type OAuthSettings, type OAuthTokens, type RefreshResult } from './oauth2.js';
+import { appBinding, refreshTokens, type OAuthApp, type OAuthSettings, type OAuthTokens, type RefreshResult } from './oauth2.js';
 import { serviceTimeout } from './service-calls.js';
 import type { ConnectionRow } from './types.js';
 import type { Vault } from './vault.js';
@@ -201,6 +201,7 @@ function cooldownFailure(integration: Integration, blockedForMs: number): Transi
     kind: 'transient',
     message: `Refreshing this connection's token failed moments ago; ${integration.name} is not asked again for ${Math.ceil(blockedForMs / 1000)} s`,
     retryAfterMs: blockedForMs,
+    cooldown: true,
   };
 }
 
@@ -282,19 +283,25 @@ async function refreshUnderLease(
   connection: ConnectionRow,
   tokens: OAuthTokens,
   disconnect: Disconnect,
+  claimed?: { attemptId: string; app?: OAuthApp },
 ): Promise<FreshTokens> {
-  const attemptId = await recordAttempt(db, connection);
+  const attemptId = claimed?.attemptId ?? (await recordAttempt(db, connection));
   const stopHeartbeat = heartbeat(db, connection.id);
   let result: RefreshResult;
   try {
     // Bounded by the hard limit only: the caller's timeout and operation do not abort it.
-    result = await refreshTokens(db, vault, settings, integration, connection, tokens, { signal: AbortSignal.timeout(refreshHardLimitMs()) });
+    result = await refreshTokens(db, vault, settings, integration, connection, tokens, { signal: AbortSignal.timeout(refreshHardLimitMs()), app: claimed?.app });
   } catch (error) {
     result = { ok: false, failure: { kind: 'transient', message: error instanceof Error ? error.message : 'The refresh failed' } };
   } finally {
     stopHeartbeat();
   }
   const final = result;
+  // The common case in one statement: lease still ours, tokens stored, attempt finished.
+  if (final.ok && (await storeWhileLeased(db, vault, connection, attemptId, final.tokens))) {
+    for (const listener of outcomeListeners) listener('SUCCEEDED');
+    return { ok: true, tokens: final.tokens, refreshed: true };
+  }
   let recorded: RefreshOutcome | undefined;
   // What the provider answered is stored, however long the row lock takes (mustComplete lifts
   // the lock and statement timeouts for this transaction).
@@ -381,4 +388,196 @@ async function stillOurs(tx: Database, vault: Vault, connectionId: string, start
   await tx.select({ id: connections.id }).from(connections).where(eq(connections.id, connectionId)).for('update');
   const state = await readState(tx, vault, connectionId);
   return state?.tokens?.refreshToken === started.refreshToken;
+}
+
+/**
+ * Stores a refresh's new tokens in one statement, if this process still holds the lease: the
+ * lease released, the cooldown cleared, the credentials replaced and the attempt SUCCEEDED,
+ * atomically. False (nothing written) when the lease is no longer ours or the statement failed
+ * (a lock held too long): the caller then takes the careful path, in a transaction without limits.
+ */
+async function storeWhileLeased(db: Database, vault: Vault, connection: ConnectionRow, attemptId: string, tokens: OAuthTokens): Promise<boolean> {
+  const sealed = vault.seal(connection.id, tokens);
+  try {
+    const result = await outsideOperation(() =>
+      db.execute<{ kept: number }>(sql`
+        with kept as (
+          update ${connections} set refresh_lease_owner = null, refresh_lease_until = null, refresh_blocked_until = null,
+            refresh_failures = 0, access_token_expires_at = ${tokens.expiresAt ?? null}::timestamptz
+          where id = ${connection.id} and refresh_lease_owner = ${PROCESS_ID}
+          returning id, account_id
+        ), stored as (
+          insert into ${credentials} (connection_id, account_id, key_id, ciphertext)
+          select id, account_id, ${sealed.keyId}, ${sealed.ciphertext}::bytea from kept
+          on conflict (connection_id) do update set key_id = excluded.key_id, ciphertext = excluded.ciphertext, updated_at = now()
+        ), finished as (
+          update ${tokenRefreshes} set finished_at = now(), outcome = 'SUCCEEDED', error = null
+          where id = ${attemptId} and exists (select 1 from kept)
+        )
+        select count(*)::int as kept from kept`),
+    );
+    return Number(rowsOf<{ kept: number }>(result)[0]?.kept ?? 0) > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A due connection the background refresh claimed: leased, its attempt recorded, with what the request needs. */
+export interface ClaimedRefresh {
+  connectionId: string;
+  accountId: string;
+  integrationKey: string;
+  attemptId: string;
+  /** The backoff step a transient failure moves on from. */
+  refreshFailures: number;
+  reauthorizeBy: string | null;
+}
+
+type ClaimedRow = {
+  id: string;
+  account_id: string;
+  integration_key: string;
+  attempt_id: string;
+  key_id: string | null;
+  ciphertext: Uint8Array | null;
+  app_client_id: string | null;
+  app_key_id: string | null;
+  app_ciphertext: Uint8Array | null;
+  refresh_failures: number;
+  reauthorize_by: string | null;
+};
+
+/** How the background refresh picks due connections. */
+export interface RefreshClaimOptions {
+  /** At most this many connections. */
+  limit: number;
+  /**
+   * Refresh ahead of expiry by up to this much: each connection by its own share of it (between
+   * half and all of it, fixed per connection) and never before half its token's lifetime, so
+   * tokens issued together are refreshed apart and drift further apart each generation.
+   */
+  horizonMs: number;
+  /** Restrict to one account (operators, tests). */
+  accountId?: string;
+}
+
+/**
+ * Claims up to `limit` due OAuth connections in expiry order, in one statement: rows another
+ * process has locked are skipped (FOR UPDATE SKIP LOCKED), leased to this process, their attempt
+ * recorded (an unfinished one left by a dead process becomes ABANDONED), and the credentials and
+ * the account's OAuth app read along. Connections in their cooldown or under a live lease are
+ * not due.
+ */
+export async function claimDueRefreshes(db: Database, vault: Vault, options: RefreshClaimOptions): Promise<{ claimed: ClaimedRefresh; tokens: OAuthTokens | undefined; app: OAuthApp | undefined; credentialsMissing: boolean }[]> {
+  const horizon = options.horizonMs / 1000;
+  const account = options.accountId ? sql`and c.account_id = ${options.accountId}` : sql``;
+  const result = await db.execute<ClaimedRow>(sql`
+    with due as (
+      select c.id from ${connections} c
+      left join ${credentials} cr on cr.connection_id = c.id
+      where c.status = 'ACTIVE' and c.access_token_expires_at is not null
+        and c.access_token_expires_at <= now() + make_interval(secs => ${horizon})
+        and c.access_token_expires_at - now() <= least(
+          make_interval(secs => ${horizon}) * (0.5 + 0.5 * (hashtext(c.id::text) & 1023) / 1023.0),
+          (c.access_token_expires_at - coalesce(cr.updated_at, c.access_token_expires_at)) / 2)
+        and (c.refresh_lease_until is null or c.refresh_lease_until < now())
+        and (c.refresh_blocked_until is null or c.refresh_blocked_until <= now())
+        ${account}
+      order by c.access_token_expires_at
+      limit ${options.limit}
+      for update of c skip locked
+    ), leased as (
+      update ${connections} c set refresh_lease_owner = ${PROCESS_ID}, refresh_lease_until = now() + make_interval(secs => ${REFRESH_LEASE_MS / 1000})
+      from due where c.id = due.id
+      returning c.id, c.account_id, c.integration_key, c.access_token_expires_at, c.refresh_failures, c.reauthorize_by
+    ), abandoned as (
+      update ${tokenRefreshes} set outcome = 'ABANDONED', finished_at = now(),
+        error = 'The process refreshing this connection stopped before the answer arrived; another process took over'
+      where connection_id in (select id from leased) and finished_at is null
+    ), attempts as (
+      insert into ${tokenRefreshes} (account_id, connection_id, owner)
+      select account_id, id, ${PROCESS_ID} from leased
+      returning id, connection_id
+    )
+    select l.id, l.account_id, l.integration_key, l.refresh_failures, l.reauthorize_by, a.id as attempt_id, cr.key_id, cr.ciphertext,
+      app.client_id as app_client_id, app.key_id as app_key_id, app.ciphertext as app_ciphertext
+    from leased l
+    join attempts a on a.connection_id = l.id
+    left join ${credentials} cr on cr.connection_id = l.id
+    left join ${oauthApps} app on app.account_id = l.account_id and app.integration_key = l.integration_key
+    order by l.access_token_expires_at`);
+  return rowsOf<ClaimedRow>(result).map((row) => {
+    const claimed: ClaimedRefresh = {
+      connectionId: row.id,
+      accountId: row.account_id,
+      integrationKey: row.integration_key,
+      attemptId: row.attempt_id,
+      refreshFailures: Number(row.refresh_failures),
+      reauthorizeBy: row.reauthorize_by,
+    };
+    let tokens: OAuthTokens | undefined;
+    let app: OAuthApp | undefined;
+    try {
+      if (row.key_id && row.ciphertext) tokens = vault.open<OAuthTokens>(row.id, { keyId: row.key_id, ciphertext: Buffer.from(row.ciphertext) });
+      if (row.app_client_id && row.app_key_id && row.app_ciphertext) {
+        const { clientSecret } = vault.open<{ clientSecret: string }>(appBinding(row.account_id, row.integration_key), {
+          keyId: row.app_key_id,
+          ciphertext: Buffer.from(row.app_ciphertext),
+        });
+        app = { clientId: row.app_client_id, clientSecret };
+      }
+    } catch {
+      // A blob the vault cannot open: refreshed on the careful path, which reports it.
+    }
+    return { claimed, tokens, app, credentialsMissing: !row.key_id };
+  });
+}
+
+/**
+ * Refreshes a connection `claimDueRefreshes` claimed (this process holds its lease): the provider
+ * asked once, the answer stored however it ends, exactly as on the request path. Callers in this
+ * process asking for the same connection meanwhile share this refresh.
+ */
+export function refreshClaimed(
+  db: Database,
+  vault: Vault,
+  settings: OAuthSettings,
+  integration: Integration,
+  claim: { claimed: ClaimedRefresh; tokens: OAuthTokens | undefined; app: OAuthApp | undefined },
+  disconnect: Disconnect,
+): Promise<FreshTokens> {
+  const { claimed } = claim;
+  const run = async (): Promise<FreshTokens> => {
+    if (!claim.tokens) {
+      await releaseClaim(db, claimed, 'No readable tokens are stored');
+      return missing;
+    }
+    // What the request and the store read of the row; the definitive path re-reads it locked.
+    const row = {
+      id: claimed.connectionId,
+      accountId: claimed.accountId,
+      integrationKey: claimed.integrationKey,
+      refreshFailures: claimed.refreshFailures,
+      reauthorizeBy: claimed.reauthorizeBy,
+    } as ConnectionRow;
+    return refreshUnderLease(db, vault, settings, integration, row, claim.tokens, disconnect, { attemptId: claimed.attemptId, app: claim.app });
+  };
+  const shared = outsideOperation(run).finally(() => inFlight.delete(claimed.connectionId));
+  inFlight.set(claimed.connectionId, shared);
+  return shared;
+}
+
+/**
+ * Gives a claim back without asking the provider (no tokens to refresh, or not an OAuth 2.0
+ * connection): the attempt FAILED with `why`, the lease released and the connection left alone
+ * for the longest backoff step, so the claim does not pick it again at once.
+ */
+export async function releaseClaim(db: Database, claimed: ClaimedRefresh, why: string): Promise<void> {
+  await db.execute(sql`
+    with released as (
+      update ${connections} set refresh_lease_owner = null, refresh_lease_until = null,
+        refresh_blocked_until = now() + make_interval(secs => ${REFRESH_BACKOFF_MAX_MS / 1000})
+      where id = ${claimed.connectionId} and refresh_lease_owner = ${PROCESS_ID}
+    )
+    update ${tokenRefreshes} set finished_at = now(), outcome = 'FAILED', error = ${why} where id = ${claimed.attemptId}`);
 }

@@ -1,26 +1,28 @@
 /**
- * Background work that keeps connections healthy without anyone watching: access tokens are
- * refreshed ahead of expiry, and every ACTIVE connection is checked once per period (spread by
- * jitter). Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes share
- * it. Transient failures are retried with exponential backoff (honouring Retry-After) and
- * disconnect nothing until the retry budget is spent. Each round also writes the warnings of
+ * Background work that keeps connections healthy without anyone watching: every ACTIVE
+ * connection is checked once per period (spread by jitter), and (where the continuous token
+ * refresh job of jobs/token-refresh.ts does not run, e.g. the CLI) due access tokens are refreshed
+ * in the round. Work is claimed with FOR UPDATE SKIP LOCKED, so any number of gateway processes
+ * share it. Transient failures are retried with exponential backoff (honouring Retry-After) and
+ * disconnect nothing until the retry budget is spent; a check that found the connection in its
+ * refresh cooldown sent nothing, so it spends none of the budget and comes back when the cooldown
+ * ends (one backoff per connection: the cooldown's). Each round also writes the warnings of
  * reauthorization deadlines coming within the warning window.
  */
-import { and, eq, inArray, isNotNull, isNull, lte, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { connections } from '../db/schema.js';
 import type { TransientFailure } from '../domain/failures.js';
 import { expireAbandonedConnections } from '../domain/abandoned.js';
-import { loadIntegrations } from '../domain/integrations.js';
-import { checkConnection, disconnectOnRefreshFailure, transition } from '../domain/lifecycle.js';
+import { checkConnection, transition } from '../domain/lifecycle.js';
 import { DEFAULT_WARNING_DAYS, queueReauthorizationWarnings } from '../domain/notifications.js';
 import type { OAuthSettings } from '../domain/oauth2.js';
-import { freshTokens } from '../domain/token-refresh.js';
 import type { ConnectionRow } from '../domain/types.js';
 import type { Vault } from '../domain/vault.js';
 import type { Log } from '../log.js';
 import { everyInterval, type Rounds } from './rounds.js';
+import { refreshDueTokens } from './token-refresh.js';
 
 export interface HealthOptions {
   /** How often each ACTIVE connection is checked (default daily). */
@@ -32,8 +34,15 @@ export interface HealthOptions {
   /** First retry delay; doubles per failure up to `maxBackoffMs`. */
   baseBackoffMs: number;
   maxBackoffMs: number;
-  /** Refresh access tokens that expire within this margin. */
+  /** Refresh access tokens that expire within this margin (spread per connection: jobs/token-refresh.ts). */
   refreshMarginMs: number;
+  /**
+   * Refresh due tokens in the round (tests, the CLI). Gateways run the continuous refresh job
+   * (startTokenRefreshJobs) instead and turn this off.
+   */
+  refreshTokens: boolean;
+  /** Refreshes in flight at once. */
+  refreshConcurrency: number;
   /** Warn of reauthorization deadlines this many days ahead. */
   warningDays: number;
   /** Restrict to one account (operators, tests). */
@@ -47,6 +56,8 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   baseBackoffMs: 60_000,
   maxBackoffMs: 6 * 3_600_000,
   refreshMarginMs: 5 * 60_000,
+  refreshTokens: true,
+  refreshConcurrency: 16,
   warningDays: DEFAULT_WARNING_DAYS,
 };
 
@@ -113,9 +124,26 @@ export async function runHealthRound(
 ): Promise<HealthRound> {
   const round: HealthRound = { checked: 0, healthy: 0, disconnected: 0, transient: 0, refreshed: 0, warned: 0, expired: 0 };
   round.expired = (await expireAbandonedConnections(db, { accountId: options.accountId })).length;
-  round.refreshed = await refreshExpiring(db, vault, settings, options);
+  if (options.refreshTokens) {
+    const drain = await refreshDueTokens(db, vault, settings, {
+      concurrency: options.refreshConcurrency,
+      horizonMs: options.refreshMarginMs,
+      accountId: options.accountId,
+    });
+    round.refreshed = drain.refreshed;
+  }
   round.warned = await queueReauthorizationWarnings(db, { warningDays: options.warningDays, accountId: options.accountId });
   const onTransient = async (tx: Database, row: ConnectionRow, failure: TransientFailure) => {
+    if (failure.cooldown) {
+      // No request left (the refresh cooldown every gateway shares): not an attempt, so the budget
+      // is untouched; checked again once the cooldown is over.
+      const [updated] = await tx
+        .update(connections)
+        .set({ nextCheckAt: new Date(Date.now() + (failure.retryAfterMs ?? 0) + Math.random() * 1_000).toISOString() })
+        .where(eq(connections.id, row.id))
+        .returning();
+      return updated;
+    }
     const failures = row.transientFailures + 1;
     if (failures >= options.retryBudget) {
       await tx.update(connections).set({ transientFailures: 0 }).where(eq(connections.id, row.id));
@@ -143,38 +171,6 @@ export async function runHealthRound(
     else round.transient += 1;
   }
   return round;
-}
-
-/**
- * Refreshes access tokens of ACTIVE OAuth connections that expire within the margin. A connection
- * in its refresh cooldown (Retry-After, or the backoff after a transient failure, with jitter) is
- * skipped: every gateway's jobs make at most one attempt per backoff step.
- */
-async function refreshExpiring(db: Database, vault: Vault, settings: OAuthSettings, options: HealthOptions): Promise<number> {
-  const now = new Date().toISOString();
-  const soon = new Date(Date.now() + options.refreshMarginMs).toISOString();
-  const due = await db
-    .select()
-    .from(connections)
-    .where(
-      and(
-        eq(connections.status, 'ACTIVE'),
-        isNotNull(connections.accessTokenExpiresAt),
-        lte(connections.accessTokenExpiresAt, soon),
-        or(isNull(connections.refreshLeaseUntil), lte(connections.refreshLeaseUntil, now)),
-        or(isNull(connections.refreshBlockedUntil), lte(connections.refreshBlockedUntil, now)),
-        options.accountId ? eq(connections.accountId, options.accountId) : undefined,
-      ),
-    )
-    .limit(options.batchSize);
-  let refreshed = 0;
-  for (const connection of due) {
-    const [integration] = await loadIntegrations(db, connection.accountId, [connection.integrationKey]);
-    if (integration?.authMethod !== 'OAUTH2') continue;
-    const result = await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure).catch(() => undefined);
-    if (result?.ok && result.refreshed) refreshed += 1;
-  }
-  return refreshed;
 }
 
 /** Runs rounds every `intervalMs` until stopped; a failing round is logged, never fatal. */

@@ -29,6 +29,9 @@ export interface FaultProxy {
   requests: number;
   /** Requests for `path` the proxy forwarded to the upstream. */
   forwarded: number;
+  /** Requests for `path` not yet answered, and the most there were at once (resettable). */
+  inFlight: number;
+  peakInFlight: number;
   /** Where requests go; set once the upstream listens. */
   upstreamPort: number;
   close(): Promise<void>;
@@ -43,6 +46,8 @@ export async function startFaultProxy(path: string): Promise<FaultProxy> {
     fault: { kind: 'pass' },
     requests: 0,
     forwarded: 0,
+    inFlight: 0,
+    peakInFlight: 0,
     upstreamPort: 0,
     close: () =>
       new Promise<void>((resolve) => {
@@ -74,7 +79,12 @@ export async function startFaultProxy(path: string): Promise<FaultProxy> {
     req.on('end', async () => {
       const faulty = new URL(req.url ?? '/', 'http://proxy').pathname === path;
       const fault: Fault = faulty ? proxy.fault : { kind: 'pass' };
-      if (faulty) proxy.requests += 1;
+      if (faulty) {
+        proxy.requests += 1;
+        proxy.inFlight += 1;
+        proxy.peakInFlight = Math.max(proxy.peakInFlight, proxy.inFlight);
+        res.on('close', () => (proxy.inFlight -= 1));
+      }
       if (fault.kind === 'hang') {
         held.add(res);
         res.on('close', () => held.delete(res));

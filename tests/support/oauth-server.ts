@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { type Adapter } from 'oidc-provider';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { graphqlData } from './graphql-http.js';
 
@@ -19,8 +19,15 @@ export interface OAuthServer {
   tokenRequests: string[];
   /** Plays the user through login and consent; resolves with the redirect back to the client. */
   authorize(authorizationUrl: string, login?: string): Promise<string>;
+  /**
+   * Issues a grant and its refresh token directly in the provider (what a completed sign-in with
+   * `offline_access` leaves behind), for tests and benchmarks that need many connections fast.
+   */
+  mintRefreshToken(login?: string): Promise<string>;
   /** Revokes a token at the provider itself, as a user removing the app's access there would. */
   revoke(token: string): Promise<void>;
+  /** Calls `listener` with the description of each token request the provider refused (e.g. a reused refresh token). */
+  onGrantError(listener: (message: string) => void): void;
   /** With `faults: true`: the proxy every request goes through (faults apply to the token endpoint). */
   faults?: FaultProxy;
   close(): Promise<void>;
@@ -31,7 +38,13 @@ export const MACHINE_CLIENT = { id: 'patchbay-machine', secret: 'machine-secret-
 
 export async function startOAuthServer(
   redirectUri: string,
-  options: { accessTokenTtl?: number; /** Put a fault-injecting proxy in front: the issuer is the proxy's URL. */ faults?: boolean } = {},
+  options: {
+    accessTokenTtl?: number;
+    /** Put a fault-injecting proxy in front: the issuer is the proxy's URL. */
+    faults?: boolean;
+    /** Keep every grant (the quick-start store forgets beyond 1,000 entries): benchmarks mint thousands. */
+    unbounded?: boolean;
+  } = {},
 ): Promise<OAuthServer> {
   const clientId = 'patchbay-test';
   const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
@@ -42,6 +55,7 @@ export async function startOAuthServer(
   if (faults) faults.upstreamPort = port;
   const issuer = faults?.url ?? `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
+    ...(options.unbounded ? { adapter: await unboundedAdapter() } : {}),
     clients: [
       {
         client_id: clientId,
@@ -120,6 +134,17 @@ export async function startOAuthServer(
     clientSecret,
     tokenRequests,
     authorize,
+    onGrantError: (listener) => {
+      provider.on('grant.error', (_ctx, error) => listener(String((error as { error_description?: string }).error_description ?? error.message)));
+    },
+    mintRefreshToken: async (login = 'pam') => {
+      const scope = 'openid email offline_access';
+      const client = (await provider.Client.find(clientId))!;
+      const grant = new provider.Grant({ accountId: login, clientId });
+      grant.addOIDCScope(scope);
+      const grantId = await grant.save();
+      return new provider.RefreshToken({ accountId: login, client, grantId, scope, gty: 'authorization_code' }).save();
+    },
     revoke: async (token: string) => {
       const response = await fetch(`${issuer}/token/revocation`, {
         method: 'POST',
@@ -136,6 +161,16 @@ export async function startOAuthServer(
       });
     },
   };
+}
+
+/** oidc-provider's own in-memory adapter over a plain Map, without the quick-start store's size limit. */
+async function unboundedAdapter() {
+  // @ts-expect-error: a deep import of oidc-provider's quick-start adapter, which ships no types
+  const { default: MemoryAdapter } = (await import('oidc-provider/lib/adapters/memory_adapter.js')) as {
+    default: new (model: string, store: Map<string, unknown>) => Adapter;
+  };
+  const store = new Map<string, unknown>();
+  return (model: string) => new MemoryAdapter(model, store);
 }
 
 /** The integration key `registerOAuthIntegration` gives the provider in the gateway. */
