@@ -5,9 +5,12 @@
  * fresh, so no provider is asked; `BENCH_CONCURRENCY` (default 200) callers in another process
  * for `BENCH_DURATION_MS` (default 10 s) after a 2 s warm-up. Prints requests per second, p50/p99,
  * the gateway's CPU per hand-out and SQL statements per hand-out, with the load average.
+ * `BENCH_CPU_PROFILE=<dir>` writes a CPU profile of the gateway over the measured load only.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../server/app.js';
@@ -59,10 +62,23 @@ async function main() {
   try {
     await load({ ...env, DURATION_MS: '2000' });
     const loadBefore = loadAverage();
+    const profileDir = process.env.BENCH_CPU_PROFILE;
+    const session = profileDir ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const cpu = process.cpuUsage();
     const statements = executedStatements();
     const { latencies, failed, failures } = await load({ ...env, DURATION_MS: String(DURATION_MS) });
     const used = process.cpuUsage(cpu);
+    if (session && profileDir) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(profileDir, { recursive: true });
+      writeFileSync(`${profileDir}/token-handout-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    }
     const count = latencies.length;
     const sorted = latencies.sort((x, y) => x - y);
     console.log(`token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s`);

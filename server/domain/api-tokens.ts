@@ -4,7 +4,7 @@
  * lookup must be one indexed equality per request.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { apiTokens, users } from '../db/schema.js';
 import { ForbiddenError } from './errors.js';
@@ -122,17 +122,27 @@ const viewerColumns = {
   isOwner: users.isOwner,
 };
 
+/** The token lookup every request runs, built once per database instead of once per request. */
+function prepareTokenLookup(db: Database) {
+  return db
+    .select({ ...viewerColumns, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, sql.placeholder('tokenHash')), isNull(apiTokens.revokedAt)))
+    .prepare('patchbay_token_lookup');
+}
+
+const tokenLookups = new WeakMap<Database, ReturnType<typeof prepareTokenLookup>>();
+
 /**
  * Resolves a bearer token to its viewer, or null when it is unknown, malformed or revoked.
  * One indexed statement; `last_used_at` is refreshed at most once a minute per token.
  */
 export async function authenticateToken(db: Database, token: string): Promise<Viewer | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
-  const [found] = await db
-    .select({ ...viewerColumns, lastUsedAt: apiTokens.lastUsedAt })
-    .from(apiTokens)
-    .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+  let lookup = tokenLookups.get(db);
+  if (!lookup) tokenLookups.set(db, (lookup = prepareTokenLookup(db)));
+  const [found] = await lookup.execute({ tokenHash: hashToken(token) });
   if (!found) return null;
   const { lastUsedAt, ...viewer } = found;
   if (!lastUsedAt || Date.now() - Date.parse(lastUsedAt) > LAST_USED_RESOLUTION_MS) {

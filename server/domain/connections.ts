@@ -50,6 +50,14 @@ export async function findConnection(
 ): Promise<ConnectionRow> {
   const query = db.select().from(connections).where(eq(connections.id, id));
   const [row] = options.forUpdate ? await query.for('update') : await query;
+  return checkConnectionAccess(viewer, row, access);
+}
+
+/**
+ * findConnection's rules for a row the caller read itself (e.g. together with its credentials):
+ * missing or invisible is NotFound, visible but not allowed is Forbidden.
+ */
+export function checkConnectionAccess(viewer: Viewer, row: ConnectionRow | undefined, access: ConnectionAccess): ConnectionRow {
   if (!row || !canSeeConnection(viewer, row)) throw new NotFoundError('Connection');
   if (access !== 'see' && !ACCESS_CHECKS[access](viewer, row)) {
     throw new ForbiddenError(canManageConnection(viewer, row) || access === 'use' ? REFUSALS[access] : REFUSALS.manage);

@@ -7,7 +7,7 @@
 import { and, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { accessTokenGrants, connectionEvents, connections, dataSources, reconnectLinks } from '../db/schema.js';
+import { connectionEvents, connections, dataSources, reconnectLinks } from '../db/schema.js';
 import {
   type AvailableResource,
   type CredentialValues,
@@ -17,11 +17,12 @@ import {
   verifyCredentials,
 } from './auth-methods.js';
 import { type Change, recordChanges } from './changes.js';
-import { findConnection } from './connections.js';
+import { checkConnectionAccess, findConnection } from './connections.js';
+import { readConnectionWithSealed, recordAccessTokenGrant } from './access-token-grants.js';
 import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
 import { queueRevocations, revokeQueued, type SupersededRevocation } from './grant-revocations.js';
-import { type Disconnect, freshTokens } from './token-refresh.js';
+import { type Disconnect, freshTokens, isFresh } from './token-refresh.js';
 import { beginOAuth1Authorization, exchangeVerifier, type OAuth1Tokens, obtainRequestToken, verifyOAuth1 } from './oauth1.js';
 import type { ReasonContext } from './disconnect-reasons.js';
 import type { TransientFailure } from './failures.js';
@@ -552,7 +553,10 @@ async function verifyOAuthConnection(
 
 /**
  * SERVICE tokens (partner workers) fetch a usable access token for a connection of their
- * account, refreshed first when due. Every hand-out is recorded.
+ * account, refreshed first when due. Every hand-out is recorded (access_token_grants, written
+ * together with the other hand-outs of the moment). A token that is fresh is handed out after one
+ * read (the connection with its sealed credentials) and the shared grant insert; one that is due
+ * goes through the single-flight refresh, which reads it again.
  */
 export async function connectionAccessToken(
   db: Database,
@@ -562,7 +566,8 @@ export async function connectionAccessToken(
   id: string,
 ): Promise<{ accessToken: string; expiresAt: string | null; connection: ConnectionRow }> {
   if (viewer.tokenKind !== 'SERVICE') throw new ForbiddenError('Only SERVICE tokens may fetch access tokens');
-  const connection = await findConnection(db, viewer, id, 'use');
+  const found = await readConnectionWithSealed(db, id);
+  const connection = checkConnectionAccess(viewer, found?.row, 'use');
   const integration = await integrationOf(db, viewer.accountId, connection.integrationKey);
   if (integration.authMethod !== 'OAUTH2' && integration.authMethod !== 'OAUTH2_CLIENT_CREDENTIALS') {
     throw new ValidationError(`${integration.name} connections have no OAuth access token`, 'id');
@@ -570,14 +575,21 @@ export async function connectionAccessToken(
   if (connection.status !== 'ACTIVE') {
     throw new ValidationError(`The connection is ${connection.status}; reauthenticate it first`, 'id');
   }
-  // Client credentials: a new app-only token per request (nothing to refresh).
-  const fresh =
-    integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
-      ? await clientCredentialsToken(integration, (await readCredentials<CredentialValues>(db, vault, connection.id)) ?? {})
-      : await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
-  if (!fresh.ok) rejection(fresh, 'existing');
-  await db.insert(accessTokenGrants).values({ accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
-  return { accessToken: fresh.tokens.accessToken, expiresAt: fresh.tokens.expiresAt ?? null, connection };
+  let tokens: OAuthTokens;
+  const stored = integration.authMethod === 'OAUTH2' && found?.sealed ? vault.open<OAuthTokens>(connection.id, found.sealed) : undefined;
+  if (stored && isFresh(stored)) {
+    tokens = stored;
+  } else {
+    // Client credentials: a new app-only token per request (nothing to refresh).
+    const fresh =
+      integration.authMethod === 'OAUTH2_CLIENT_CREDENTIALS'
+        ? await clientCredentialsToken(integration, (await readCredentials<CredentialValues>(db, vault, connection.id)) ?? {})
+        : await freshTokens(db, vault, settings, integration, connection, disconnectOnRefreshFailure);
+    if (!fresh.ok) rejection(fresh, 'existing');
+    tokens = fresh.tokens;
+  }
+  await recordAccessTokenGrant(db, { accountId: connection.accountId, connectionId: connection.id, apiTokenId: viewer.tokenId });
+  return { accessToken: tokens.accessToken, expiresAt: tokens.expiresAt ?? null, connection };
 }
 
 /**

@@ -65,7 +65,8 @@ export type Disconnect = (tx: Database, connection: ConnectionRow, failure: Fail
 
 const inFlight = new Map<string, Promise<FreshTokens>>();
 
-function isFresh(tokens: OAuthTokens): boolean {
+/** Whether a stored token is handed out as is: not within the refresh margin of its expiry. */
+export function isFresh(tokens: OAuthTokens): boolean {
   return !tokens.expiresAt || Date.parse(tokens.expiresAt) - Date.now() > REFRESH_MARGIN_MS;
 }
 

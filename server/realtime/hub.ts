@@ -68,8 +68,11 @@ export type ExecuteShared = (payload: unknown, viewer: Viewer) => Promise<Execut
 /** An execution result shared by a group of subscribers, serialized at most once. */
 export type SharedResult = ExecutionResult & {
   stringify(): string;
-  /** The same JSON as UTF-8 bytes, encoded once for the group (sockets copy it, not re-encode it). */
-  bytes(): Buffer;
+  /**
+   * graphql-ws's Next message for operation `id` carrying this result, as UTF-8 bytes made once per
+   * id for the whole group (clients mostly number their operations alike, so one or a few per group).
+   */
+  nextMessage(id: string): Buffer;
 };
 
 /**
@@ -253,7 +256,7 @@ function accessClass(viewer: Viewer, connection: ConnectionRow): string {
 /** Attaches JSON-once serialization to a result handed to many subscribers. */
 function share(result: ExecutionResult, stats: HubStats): SharedResult {
   let json: string | undefined;
-  let bytes: Buffer | undefined;
+  const messages = new Map<string, Buffer>();
   const stringify = () => {
     if (json === undefined) {
       stats.serializations += 1;
@@ -262,7 +265,12 @@ function share(result: ExecutionResult, stats: HubStats): SharedResult {
     return json;
   };
   Object.defineProperty(result, 'stringify', { enumerable: false, value: stringify });
-  Object.defineProperty(result, 'bytes', { enumerable: false, value: () => (bytes ??= Buffer.from(stringify())) });
+  const nextMessage = (id: string) => {
+    let message = messages.get(id);
+    if (!message) messages.set(id, (message = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":${stringify()}}`)));
+    return message;
+  };
+  Object.defineProperty(result, 'nextMessage', { enumerable: false, value: nextMessage });
   return result as SharedResult;
 }
 

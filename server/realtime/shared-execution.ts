@@ -11,10 +11,24 @@ import type { LiveHub } from './hub.js';
 /** Documents print once each (Yoga's parser cache hands out the same DocumentNode per text). */
 const printed = new WeakMap<DocumentNode, string>();
 
+/**
+ * Group keys in use, so that alike subscribers hold one flat string instead of a concatenation
+ * each (a rope of a dozen pieces per subscriber otherwise). Emptied when it grows past KEYS_KEPT:
+ * an evicted key is only built again, never wrong.
+ */
+const keys = new Map<string, string>();
+const KEYS_KEPT = 10_000;
+
 function documentKey(args: ExecutionArgs): string {
   let text = printed.get(args.document);
   if (text === undefined) printed.set(args.document, (text = print(args.document)));
-  return `${text}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  const key = `${text}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  const kept = keys.get(key);
+  if (kept !== undefined) return kept;
+  if (keys.size >= KEYS_KEPT) keys.clear();
+  // Flattened once here (a Map key lookup flattens it), stored as the one copy.
+  keys.set(key, key);
+  return key;
 }
 
 export function useSharedExecution(hub: LiveHub): Plugin {

@@ -13,12 +13,13 @@
  * the client reconnects and catches up with `connectionEvents(after:)`.
  */
 import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { type Context as WsContext, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Database } from '../db/client.js';
+import { requestIdOf } from '../access-log.js';
 import { authenticateToken } from '../domain/api-tokens.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { Log } from '../log.js';
@@ -31,15 +32,23 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
  * result waits in the hub's queue and goes through graphql-ws one at a time, as described above.
  */
 export const DIRECT_SEND_LIMIT_BYTES = 64 * 1024;
-const CLOSING_BRACE = Buffer.from('}');
 /** Operations one socket may run at once. */
 export const MAX_OPERATIONS_PER_SOCKET = 100;
+/** How often every socket is pinged; one that has not answered the previous ping by then is dropped. */
+export const KEEP_ALIVE_MS = 12_000;
 /** Largest message a client may send (a subscribe with its document and variables). */
 const MAX_INBOUND_BYTES = 64 * 1024;
 
 type Extra = {
   socket: WebSocket;
-  request: import('node:http').IncomingMessage;
+  /** The upgrade request, until the socket is authenticated (then dropped: see `upgrade`). */
+  request?: import('node:http').IncomingMessage;
+  /**
+   * What operations need of the upgrade request (the access log's request id), shared by every
+   * operation of the socket: the request itself, with its headers and streams, is not kept for the
+   * socket's lifetime.
+   */
+  upgrade?: { headers: Record<string, string> };
   viewer?: Viewer;
 };
 
@@ -107,12 +116,33 @@ export function serveGraphqlWs(options: {
   // Each running operation's signal by socket and id: graphql-ws cannot stop a query or mutation
   // it has started, so the client's Complete (or the socket closing) aborts it here.
   const running = new WeakMap<WebSocket, Map<string, AbortController>>();
+  // Keep-alive for every socket from one timer (graphql-ws's own keeps an interval per socket, and
+  // a timeout and a listener per ping), on graphql-ws's terms: a socket is pinged once it has been
+  // quiet for KEEP_ALIVE_MS (since it connected or last answered), and dropped when that ping has
+  // been unanswered for KEEP_ALIVE_MS. Per socket: when it was last heard of, negative once pinged.
+  const heard = new WeakMap<WebSocket, number>();
+  const keepAlive = setInterval(() => {
+    const now = Date.now();
+    for (const socket of wss.clients) {
+      const at = heard.get(socket);
+      if (socket.readyState !== socket.OPEN || at === undefined) continue;
+      if (at < 0) {
+        if (now + at >= KEEP_ALIVE_MS) socket.terminate();
+      } else if (now - at >= KEEP_ALIVE_MS) {
+        heard.set(socket, -now);
+        socket.ping();
+      }
+    }
+  }, KEEP_ALIVE_MS / 4);
+  keepAlive.unref();
   // Registered before graphql-ws's own listener, so every socket sends through splice().
   wss.on('connection', (socket) => {
     const send = socket.send.bind(socket) as (data: unknown, cb?: (error?: Error) => void) => void;
     socket.send = ((data: unknown, cb?: (error?: Error) => void) =>
       send(typeof data === 'string' ? splice(data) : data, cb)) as WebSocket['send'];
     running.set(socket, new Map());
+    heard.set(socket, Date.now());
+    socket.on('pong', () => heard.set(socket, Date.now()));
     socket.on('message', (data) => {
       const id = completedId(data);
       if (id !== undefined) running.get(socket)?.get(id)?.abort();
@@ -130,19 +160,21 @@ export function serveGraphqlWs(options: {
         const viewer = token ? await authenticateToken(db, token) : null;
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.viewer = viewer;
+        if (ctx.extra.request) ctx.extra.upgrade = { headers: { 'x-request-id': requestIdOf(ctx.extra.request) } };
+        delete ctx.extra.request;
         return true;
       },
       onSubscribe: async (ctx, id, payload: SubscribePayload) => {
         if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations may run on one socket`, { extensions: { code: 'VALIDATION' } })];
         }
-        const controller = new AbortController();
+        // A query or mutation gets a signal the client's Complete aborts; a subscription is stopped by
+        // its iterator's return() instead, so it carries no controller for its lifetime.
         const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
+          req: ctx.extra.upgrade,
           socket: ctx.extra.socket,
           params: payload,
           viewer: ctx.extra.viewer,
-          clientSignal: controller.signal,
         });
         let document;
         try {
@@ -150,25 +182,26 @@ export function serveGraphqlWs(options: {
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('The query could not be parsed')];
         }
+        const controller = getOperationAST(document, payload.operationName)?.operation === 'subscription' ? undefined : new AbortController();
         const args: ExecutionArgs & { rootValue: unknown } = {
           schema: enveloped.schema,
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue: await enveloped.contextFactory(controller ? { clientSignal: controller.signal } : undefined),
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         const errors = enveloped.validate(args.schema, args.document);
         if (errors.length > 0) return [...errors];
-        running.get(ctx.extra.socket)?.set(id, controller);
+        if (controller) running.get(ctx.extra.socket)?.set(id, controller);
         // A shared live result skips graphql-ws's per-subscriber pipeline (a promise chain, a
         // JSON.stringify and a send callback per message) when the socket is keeping up: the
         // hub writes graphql-ws's own Next message, with the JSON made once per group.
         const socket = ctx.extra.socket;
-        const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
         live.offerDirectSend(args.contextValue as object, (result) => {
           if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
-          socket.send(Buffer.concat([head, result.bytes(), CLOSING_BRACE]), { binary: false });
+          // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
+          socket.send(result.nextMessage(id), { binary: false });
           return true;
         });
         return args;
@@ -190,9 +223,11 @@ export function serveGraphqlWs(options: {
       },
     },
     wss,
+    0, // keep-alive: the one timer above
   );
   return {
     dispose: async () => {
+      clearInterval(keepAlive);
       await handle.dispose();
     },
   };
