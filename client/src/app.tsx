@@ -14,6 +14,7 @@ import { CatalogPage, ConnectPage } from './pages/connect';
 import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
 import { NotificationsPage } from './pages/notifications';
+import { AuditPage } from './pages/audit';
 import { SignInPage, type SignInFailure } from './pages/sign-in';
 import { maskToken, storedSignOutReason, storedToken, storeSignOutReason, storeToken } from './session';
 import { EmptyState } from './components/ui';
@@ -95,6 +96,11 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           {me && <span className="account">{me.account.name}</span>}
           <div className="topbar-right">
             <LiveIndicator />
+            {me && (me.user.isOwner || me.user.role === 'ADMIN') && (
+              <Link href="/audit" className="button button-ghost button-small">
+                Audit trail
+              </Link>
+            )}
             <NotificationBell />
             {me && (
               <span className="whoami" title={me.user.email}>
@@ -118,6 +124,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/connect/:key">{(params) => <ConnectPage integrationKey={decodeURIComponent(params.key)} />}</Route>
           <Route path="/connections/:id">{(params) => <ConnectionPage id={decodeURIComponent(params.id)} />}</Route>
           <Route path="/notifications">{() => <NotificationsPage />}</Route>
+          <Route path="/audit">{() => <AuditPage />}</Route>
           <Route>
             <EmptyState page title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.
