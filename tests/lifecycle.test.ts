@@ -228,7 +228,7 @@ describeEachDatabase('keeping a credential connection healthy', (db) => {
         result: { connection: { id: gid, status: 'ACTIVE' } },
       });
       expect((await tx.select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('ACTIVE');
-      const history = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.createdAt);
+      const history = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.seq);
       expect(history.map((event) => `${event.fromStatus}->${event.toStatus}`)).toEqual([
         'PENDING->ACTIVE',
         'ACTIVE->DISCONNECTED',

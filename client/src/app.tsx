@@ -14,6 +14,7 @@ import { CatalogPage, ConnectPage } from './pages/connect';
 import { ConnectionPage } from './pages/connection';
 import { ConnectionsPage } from './pages/connections';
 import { NotificationsPage } from './pages/notifications';
+import { AuditPage } from './pages/audit';
 import { OAuthAppPage } from './pages/oauth-app';
 import { ReconnectPage } from './pages/reconnect';
 import { SettingsPage } from './pages/settings';
@@ -98,6 +99,11 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           {me && <span className="account">{me.account.name}</span>}
           <div className="topbar-right">
             <LiveIndicator />
+            {me && (me.user.isOwner || me.user.role === 'ADMIN') && (
+              <Link href="/audit" className="button button-ghost button-small">
+                Audit trail
+              </Link>
+            )}
             <NotificationBell />
             <Link href="/settings/integrations" className="button button-ghost button-small settings-link">
               Settings
@@ -128,6 +134,7 @@ function Shell({ token, onSignOut }: { token: string; onSignOut: () => void }) {
           <Route path="/settings/integrations/:key">{(params) => <OAuthAppPage integrationKey={decodeURIComponent(params.key)} />}</Route>
           <Route path="/settings/:tab">{(params) => <SettingsPage tab={decodeURIComponent(params.tab)} />}</Route>
           <Route path="/reconnect">{() => <ReconnectPage />}</Route>
+          <Route path="/audit">{() => <AuditPage />}</Route>
           <Route>
             <EmptyState page title="Page not found" action={<Link href="/" className="button button-secondary">Go to connections</Link>}>
               There is nothing at this address.

@@ -23,6 +23,7 @@ const EMBEDDED = [
   'QueryConnectionsConnection',
   'AccountUsersConnection',
   'QueryConnectionEventsConnection',
+  'QueryAuditEventsConnection',
   'QueryIntegrationsConnection',
   'ConnectionDataSourcesConnection',
   'ConnectionEventsConnection',
@@ -40,6 +41,8 @@ const EMBEDDED = [
   'TestConnectionPayload',
   'RevokeConnectionPayload',
   'ConnectionStatusChange',
+  'ConnectionChange',
+  'ConnectionEventDetails',
   'DataSourceStatusChange',
   'RefreshRunUpdate',
   'ConfigureIntegrationSuccess',
@@ -78,6 +81,15 @@ function statusChanged(cache: Cache, id: string, created: boolean) {
   invalidateField(cache, key ?? '', 'events');
   if (created || !listed(cache, 'Query', 'connections').includes(key)) invalidateField(cache, 'Query', 'connections');
   else invalidateNarrowedByStatus(cache);
+}
+
+/**
+ * Connection `id` was deleted, or its owner made it private and the viewer may no longer see it:
+ * it leaves every list and its page reads it again (and finds nothing).
+ */
+function connectionGone(cache: Cache, id: string) {
+  cache.invalidate({ __typename: 'Connection', id });
+  invalidateField(cache, 'Query', 'connections');
 }
 
 /**
@@ -145,7 +157,7 @@ export function createCache() {
     possibleTypes: { Error: [...ERROR_TYPES] },
     // Pages a screen loads one after another are read back as one list.
     resolvers: {
-      Query: { connections: relayPagination() },
+      Query: { connections: relayPagination(), auditEvents: relayPagination() },
       Connection: { events: relayPagination() },
       DataSource: { refreshRuns: relayPagination() },
       Viewer: { notifications: relayPagination() },
@@ -154,8 +166,15 @@ export function createCache() {
       Query: {
         // Events a catch-up read from the feed are applied as the live ones are.
         connectionEvents: (result, _args, cache) => {
-          const feed = result.connectionEvents as { nodes?: { fromStatus: string | null; connection: { id: string } }[] };
-          for (const event of feed.nodes ?? []) statusChanged(cache, event.connection.id, event.fromStatus === null);
+          const feed = result.connectionEvents as {
+            nodes?: { kind?: string; fromStatus: string | null; connectionId?: string; currentConnection?: { id: string } | null }[];
+          };
+          for (const event of feed.nodes ?? []) {
+            // The dashboard's own feed reads carry connectionId; nothing else of the feed is applied here.
+            if (!event.connectionId) continue;
+            if (event.currentConnection === null) connectionGone(cache, event.connectionId);
+            else statusChanged(cache, event.connectionId, event.kind === 'CREATED' || event.fromStatus === null);
+          }
         },
       },
       Mutation: {
@@ -195,6 +214,11 @@ export function createCache() {
           const change = result.connectionStatusChanged as { previousStatus: string | null; status: string; connection: { id: string } };
           statusChanged(cache, change.connection.id, change.previousStatus === null);
           if (change.status === 'DISCONNECTED') noticesWritten(cache);
+        },
+        connectionChanged: (result, _args, cache) => {
+          const change = result.connectionChanged as { connectionId: string; connection: { id: string } | null };
+          if (!change.connection) connectionGone(cache, change.connectionId);
+          else invalidateField(cache, cache.keyOfEntity({ __typename: 'Connection', id: change.connectionId }) ?? '', 'events');
         },
         refreshRunUpdated: (result, _args, cache) => {
           const update = result.refreshRunUpdated as { dataSource: { id: string } };

@@ -53,7 +53,7 @@ export function trackEventFeed(client: Client): EventFeedPosition {
       const page = (await client.query(MissedConnectionEventsQuery, { after: end, first: PAGE_SIZE }, fresh).toPromise()).data?.connectionEvents;
       if (!page) return null;
       missed += page.nodes.length;
-      for (const event of page.nodes) ids.add(event.connection.id);
+      for (const event of page.nodes) ids.add(event.connectionId);
       end = page.pageInfo.endCursor ?? end;
       if (!page.pageInfo.hasNextPage) return { ids, end };
       if (missed >= MAX_MISSED_EVENTS) return null;

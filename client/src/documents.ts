@@ -439,9 +439,35 @@ export interface DataSource {
   refreshRuns: Page<RefreshRun>;
 }
 
+export type ConnectionEventKind =
+  | 'STATUS_CHANGED'
+  | 'CREATED'
+  | 'RENAMED'
+  | 'SHARED'
+  | 'UNSHARED'
+  | 'REAUTHENTICATED'
+  | 'REVOKED'
+  | 'DELETED'
+  | 'DATA_SOURCE_ADDED'
+  | 'DATA_SOURCE_MOVED'
+  | 'DATA_SOURCE_REMOVED';
+
+/** What changed besides the status (null when hidden from the viewer). */
+export interface ConnectionEventDetails {
+  previousName: string | null;
+  name: string | null;
+  dataSourceName: string | null;
+  fromConnectionId: string | null;
+  fromConnectionName: string | null;
+  toConnectionId: string | null;
+  toConnectionName: string | null;
+}
+
 export interface ConnectionEvent {
   __typename: 'ConnectionEvent';
   id: string;
+  kind: ConnectionEventKind;
+  details: ConnectionEventDetails | null;
   fromStatus: ConnectionStatus | null;
   toStatus: ConnectionStatus;
   reason: DisconnectReason | null;
@@ -455,6 +481,16 @@ export interface ConnectionEvent {
 export const ConnectionEventFragment = gql`
   fragment ConnectionEvent on ConnectionEvent {
     id
+    kind
+    details {
+      previousName
+      name
+      dataSourceName
+      fromConnectionId
+      fromConnectionName
+      toConnectionId
+      toConnectionName
+    }
     fromStatus
     toStatus
     reason
@@ -948,6 +984,102 @@ export const ConnectionStatusChangedSubscription = gql<{ connectionStatusChanged
   ${ConnectionSummaryFragment}
 `;
 
+/** A change that is not a status change (those come above), as the live list applies it. */
+export interface ConnectionChange {
+  __typename: 'ConnectionChange';
+  kind: ConnectionEventKind;
+  deleted: boolean;
+  connectionId: string;
+  /** Null once deleted or no longer visible to the viewer: screens drop it. */
+  connection: ConnectionSummary | null;
+}
+
+/**
+ * Renames, sharing, data sources and deletions of the connections the viewer may see (status
+ * changes come through ConnectionStatusChangedSubscription): the cache merges a renamed card and
+ * drops a deleted one, or one its owner made private.
+ */
+export const ConnectionChangedSubscription = gql<{ connectionChanged: ConnectionChange }, Record<string, never>>`
+  subscription ConnectionChanged {
+    connectionChanged(filter: { kinds: [RENAMED, SHARED, UNSHARED, DELETED, DATA_SOURCE_ADDED, DATA_SOURCE_MOVED, DATA_SOURCE_REMOVED] }) {
+      kind
+      deleted
+      connectionId
+      connection {
+        ...ConnectionSummary
+      }
+    }
+  }
+  ${ConnectionSummaryFragment}
+`;
+
+/** An event of the account's audit trail. */
+export interface AuditEvent {
+  __typename: 'ConnectionEvent';
+  id: string;
+  kind: ConnectionEventKind;
+  details: ConnectionEventDetails | null;
+  fromStatus: ConnectionStatus | null;
+  toStatus: ConnectionStatus;
+  reason: DisconnectReason | null;
+  actorKind: ActorKind;
+  actor: { __typename: 'User'; id: string; name: string } | null;
+  connectionId: string;
+  connectionName: string | null;
+  integration: string | null;
+  connectionDeleted: boolean;
+  createdAt: string;
+}
+
+export interface AuditFilter {
+  connection?: string | null;
+  actor?: string | null;
+  kinds?: ConnectionEventKind[] | null;
+  since?: string | null;
+  until?: string | null;
+}
+
+/** The audit page: the account's changes, newest first, filtered (the filters live in the URL). */
+export const AuditEventsQuery = gql<
+  { auditEvents: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: AuditEvent[] } },
+  { filter: AuditFilter; first: number; after?: string | null }
+>`
+  query AuditEvents($filter: AuditEventFilter, $first: Int!, $after: String) {
+    auditEvents(filter: $filter, first: $first, after: $after) {
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        kind
+        details {
+          previousName
+          name
+          dataSourceName
+          fromConnectionId
+          fromConnectionName
+          toConnectionId
+          toConnectionName
+        }
+        fromStatus
+        toStatus
+        reason
+        actorKind
+        actor {
+          id
+          name
+        }
+        connectionId
+        connectionName
+        integration
+        connectionDeleted
+        createdAt
+      }
+    }
+  }
+`;
+
 /** Data source status changes of one connection (its page). */
 export const DataSourceStatusChangedSubscription = gql<
   { dataSourceStatusChanged: { dataSource: { __typename: 'DataSource'; id: string; status: DataSourceStatus } } },
@@ -997,7 +1129,7 @@ export const RefreshRunUpdatedSubscription = gql<
 /** Where the event feed ends now: the position a dashboard catches up from until a live change moves it. */
 export const LatestConnectionEventQuery = gql<{ connectionEvents: { pageInfo: { endCursor: string | null } } }, Record<string, never>>`
   query LatestConnectionEvent {
-    connectionEvents(last: 1) {
+    connectionEvents(last: 1, includeDeleted: true) {
       pageInfo {
         endCursor
       }
@@ -1008,8 +1140,11 @@ export const LatestConnectionEventQuery = gql<{ connectionEvents: { pageInfo: { 
 export interface MissedConnectionEvent {
   __typename: 'ConnectionEvent';
   id: string;
+  kind: ConnectionEventKind;
   fromStatus: ConnectionStatus | null;
-  connection: { __typename: 'Connection'; id: string };
+  connectionId: string;
+  /** Null once deleted, or when the viewer may no longer see it (unshared). */
+  currentConnection: { __typename: 'Connection'; id: string } | null;
 }
 
 /**
@@ -1021,15 +1156,17 @@ export const MissedConnectionEventsQuery = gql<
   { after: string | null; first: number }
 >`
   query MissedConnectionEvents($after: String, $first: Int!) {
-    connectionEvents(after: $after, first: $first) {
+    connectionEvents(after: $after, first: $first, includeDeleted: true) {
       pageInfo {
         hasNextPage
         endCursor
       }
       nodes {
         id
+        kind
         fromStatus
-        connection {
+        connectionId
+        currentConnection {
           id
         }
       }

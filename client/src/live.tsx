@@ -7,7 +7,7 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useSubscription } from 'urql';
 import type { CatchUpOutcome } from './catch-up';
-import { ConnectionStatusChangedSubscription } from './documents';
+import { ConnectionChangedSubscription, ConnectionStatusChangedSubscription } from './documents';
 import type { Gateway, LiveState } from './gateway';
 
 const GatewayContext = createContext<Gateway | null>(null);
@@ -15,6 +15,8 @@ const GatewayContext = createContext<Gateway | null>(null);
 export function LiveUpdates({ gateway, children }: { gateway: Gateway; children: ReactNode }) {
   // Held for the whole session; results go to the cache, nothing reads them here.
   useSubscription({ query: ConnectionStatusChangedSubscription });
+  // Renames, sharing and deletions: a renamed card renamed, a deleted or unshared one gone.
+  useSubscription({ query: ConnectionChangedSubscription });
   return <GatewayContext.Provider value={gateway}>{children}</GatewayContext.Provider>;
 }
 

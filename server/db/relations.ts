@@ -79,10 +79,10 @@ export const relations = defineRelations(schema, (r) => ({
     connection: r.one.connections({ from: r.oauthAttempts.connectionId, to: r.connections.id, optional: false }),
   },
   connectionEvents: {
+    // Optional: events outlive their connection (a deleted one leaves its events, with a snapshot).
     connection: r.one.connections({
       from: r.connectionEvents.connectionId,
       to: r.connections.id,
-      optional: false,
     }),
     actor: r.one.users({ from: r.connectionEvents.actorUserId, to: r.users.id }),
   },

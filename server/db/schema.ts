@@ -263,10 +263,32 @@ export const refreshRuns = table(
   ],
 );
 
+/** What kind of change an event records (enum values only ever append). */
+export const connectionEventKind = pgEnum('connection_event_kind', [
+  /** The status changed (a refresh, a health check, a report, a superseding connection). */
+  'STATUS_CHANGED',
+  'CREATED',
+  'RENAMED',
+  'SHARED',
+  'UNSHARED',
+  /** New credentials or a new sign-in; a status change too when it was not ACTIVE. */
+  'REAUTHENTICATED',
+  /** Revoked by a person; the status change to REVOKED. */
+  'REVOKED',
+  'DELETED',
+  'DATA_SOURCE_ADDED',
+  'DATA_SOURCE_MOVED',
+  'DATA_SOURCE_REMOVED',
+]);
+
 /**
- * Every status change of a connection: history, audit, and the source of live messages. `seq`
- * orders an account's events by commit (transition() serializes them per account), so a client
- * that reconnects asks for the events after the last one it saw and misses none.
+ * Every change of a connection, with its actor: history, audit, and the source of live messages.
+ * `seq` orders an account's events by commit (insertEvent serializes them per account), so a
+ * client that reconnects asks for the events after the last one it saw and misses none. Events
+ * outlive their connection (no foreign key on `connection_id`): the snapshot columns keep what the
+ * connection was (name, integration, owner, shared) when the event was written, so a deleted
+ * connection's history stays readable and its visibility decidable. A change that is not a status
+ * change has `from_status = to_status` (the status it had).
  */
 export const connectionEvents = table(
   'connection_events',
@@ -274,13 +296,19 @@ export const connectionEvents = table(
     id: uuid().primaryKey().defaultRandom(),
     seq: bigint({ mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     accountId: accountId(),
-    connectionId: uuid()
-      .notNull()
-      .references(() => connections.id, { onDelete: 'cascade' }),
+    connectionId: uuid().notNull(),
+    kind: connectionEventKind().notNull().default('STATUS_CHANGED'),
     fromStatus: connectionStatus(),
     toStatus: connectionStatus().notNull(),
     reason: disconnectReason(),
     message: text(),
+    /** What changed besides the status: old/new name, the data source and where it moved (ConnectionEventDetails). */
+    details: jsonb().$type<Record<string, unknown>>(),
+    /** The connection's name, integration, owner and sharing when the event was written. */
+    connectionName: text(),
+    integrationKey: text(),
+    connectionOwnerId: uuid(),
+    connectionShared: boolean(),
     actorKind: actorKind().notNull(),
     actorUserId: uuid().references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),

@@ -3,6 +3,7 @@ import { and, count, eq, ilike, inArray, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { connections, dataSources } from '../db/schema.js';
+import { type Actor, recordConnectionEvent } from './connection-events.js';
 import { ConnectionInUseError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { ConnectionRow, ConnectionStatus } from './types.js';
 import { validName } from './validation.js';
@@ -16,6 +17,11 @@ import {
   usableConnectionsCondition,
   visibleConnectionsCondition,
 } from './viewer.js';
+
+/** The actor a viewer's request acts as (a SERVICE token's worker, or a person). */
+export function actorOf(viewer: Viewer): Actor {
+  return { kind: viewer.tokenKind === 'SERVICE' ? 'SERVICE' : 'USER', userId: viewer.userId };
+}
 
 /** What the caller needs to do with the connection it looks up. */
 export type ConnectionAccess = 'see' | 'use' | 'edit' | 'share' | 'manage';
@@ -91,14 +97,22 @@ export async function updateConnection(
       })
       .where(eq(connections.id, id))
       .returning();
+    const actor = actorOf(viewer);
+    if (row.name !== current.name) {
+      await recordConnectionEvent(tx, row, { kind: 'RENAMED', actor, details: { previousName: current.name, name: row.name } });
+    }
+    if (row.shared !== current.shared) {
+      await recordConnectionEvent(tx, row, { kind: row.shared ? 'SHARED' : 'UNSHARED', actor });
+    }
     return row;
   });
 }
 
 /**
- * Deletes a connection and its credentials and events (owner or admin). Refused while data
- * sources read through it; the row lock makes the check and the delete atomic against a
- * concurrent createDataSource, which locks the same row.
+ * Deletes a connection and its credentials (owner or admin); its events stay, with a DELETED one
+ * last (a tombstone naming who deleted it). Refused while data sources read through it; the row
+ * lock makes the check and the delete atomic against a concurrent createDataSource, which locks
+ * the same row.
  */
 export async function deleteConnection(db: Database, viewer: Viewer, id: string): Promise<ConnectionRow> {
   return transaction(db, async (tx) => {
@@ -108,6 +122,7 @@ export async function deleteConnection(db: Database, viewer: Viewer, id: string)
       .from(dataSources)
       .where(eq(dataSources.connectionId, id));
     if (value > 0) throw new ConnectionInUseError(value);
+    await recordConnectionEvent(tx, row, { kind: 'DELETED', actor: actorOf(viewer) });
     await tx.delete(connections).where(eq(connections.id, id));
     return row;
   });

@@ -5,7 +5,8 @@ import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { dataSources, refreshRuns } from '../db/schema.js';
 import { recordChanges } from './changes.js';
-import { findConnection } from './connections.js';
+import { actorOf, findConnection } from './connections.js';
+import { recordConnectionEvent } from './connection-events.js';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow, RefreshRunStatus } from './types.js';
 import { validName } from './validation.js';
@@ -81,6 +82,11 @@ export async function createDataSource(
       .insert(dataSources)
       .values({ ...values, accountId: viewer.accountId, connectionId: connection.id, status: statusFor(connection) })
       .returning();
+    await recordConnectionEvent(tx, connection, {
+      kind: 'DATA_SOURCE_ADDED',
+      actor: actorOf(viewer),
+      details: { dataSourceId: row.id, dataSourceName: row.name },
+    });
     return row;
   });
 }
@@ -132,8 +138,9 @@ export async function updateDataSource(
     const { row, connection } = await findDataSource(tx, viewer, id);
     // While a worker holds it, next_refresh_at is its lease's end (due again if the lease runs out); the run's end applies the new schedule.
     if (row.refreshRunId != null) delete changes.nextRefreshAt;
+    let movedTo: ConnectionRow | undefined;
     if (input.connectionId != null && input.connectionId !== connection.id) {
-      const target = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true });
+      const target = (movedTo = await findConnection(tx, viewer, input.connectionId, 'use', { forUpdate: true }));
       if (target.integrationKey !== connection.integrationKey) {
         throw new ValidationError(
           'A data source can only move to a connection of the same integration',
@@ -154,6 +161,20 @@ export async function updateDataSource(
         { type: 'dataSource', accountId: row.accountId, dataSourceId: row.id, from: row.status, to: updated.status, at: now },
       ]);
     }
+    if (movedTo) {
+      // One event on each connection, so each one's history tells where it went or came from.
+      const details = {
+        dataSourceId: row.id,
+        dataSourceName: updated.name,
+        fromConnectionId: connection.id,
+        fromConnectionName: connection.name,
+        toConnectionId: movedTo.id,
+        toConnectionName: movedTo.name,
+      };
+      for (const side of [connection, movedTo]) {
+        await recordConnectionEvent(tx, side, { kind: 'DATA_SOURCE_MOVED', actor: actorOf(viewer), details });
+      }
+    }
     return updated;
   });
 }
@@ -161,8 +182,13 @@ export async function updateDataSource(
 /** Deletes a data source and its refresh history. */
 export async function deleteDataSource(db: Database, viewer: Viewer, id: string): Promise<DataSourceRow> {
   return transaction(db, async (tx) => {
-    const { row } = await findDataSource(tx, viewer, id);
+    const { row, connection } = await findDataSource(tx, viewer, id);
     await tx.delete(dataSources).where(eq(dataSources.id, id));
+    await recordConnectionEvent(tx, connection, {
+      kind: 'DATA_SOURCE_REMOVED',
+      actor: actorOf(viewer),
+      details: { dataSourceId: row.id, dataSourceName: row.name },
+    });
     return row;
   });
 }

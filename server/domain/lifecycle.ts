@@ -7,7 +7,7 @@
 import { and, eq, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
-import { connectionEvents, connections, dataSources, reconnectLinks } from '../db/schema.js';
+import { connections, dataSources, reconnectLinks } from '../db/schema.js';
 import {
   type AvailableResource,
   type CredentialValues,
@@ -17,7 +17,8 @@ import {
   verifyCredentials,
 } from './auth-methods.js';
 import { type Change, recordChanges } from './changes.js';
-import { checkConnectionAccess, findConnection } from './connections.js';
+import { type Actor, type ConnectionEventKind, recordConnectionEvent } from './connection-events.js';
+import { actorOf, checkConnectionAccess, findConnection } from './connections.js';
 import { readConnectionWithSealed, recordAccessTokenGrant } from './access-token-grants.js';
 import { noticeDisconnection } from './notifications.js';
 import { readCredentials, storeCredentials, wipeCredentials } from './credentials.js';
@@ -40,49 +41,16 @@ import {
 } from './oauth2.js';
 import { type Integration, loadIntegrations } from './integrations.js';
 import { valueBeforeSuffix } from './endpoints.js';
-import type { ActorKind, ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
+import type { ConnectionRow, ConnectionStatus, DisconnectReason } from './types.js';
 import { validName } from './validation.js';
 import type { Vault } from './vault.js';
-import { enqueueWebhookDeliveries } from './webhooks.js';
 import { canUseConnection, type Viewer } from './viewer.js';
 
 const MAX_CREDENTIAL_LENGTH = 4096;
 
-/** Who caused a change, for the event row. */
-export interface Actor {
-  kind: ActorKind;
-  userId?: string | null;
-}
+export type { Actor } from './connection-events.js';
 
-/** The actor a viewer's request acts as. */
-export function actorOf(viewer: Viewer): Actor {
-  return { kind: viewer.tokenKind === 'SERVICE' ? 'SERVICE' : 'USER', userId: viewer.userId };
-}
-
-/** What an event row records besides the connection it belongs to. */
-type EventFacts = Pick<typeof connectionEvents.$inferInsert, 'fromStatus' | 'toStatus' | 'reason' | 'message' | 'actorKind' | 'actorUserId'>;
-
-/**
- * Writes a connection's event row, enqueues its webhook deliveries, and announces it after
- * commit. The per-account advisory lock, held to the end of the transaction, makes `seq` order
- * the account's events by commit, so `connectionEvents(after:)` never skips an event that
- * committed late. It is the last lock a transition takes (rows are locked before it), so it
- * cannot close a lock cycle. Every status change, creation included, passes through here.
- */
-async function insertEvent(
-  tx: Database,
-  connection: Pick<ConnectionRow, 'id' | 'accountId' | 'name' | 'integrationKey'>,
-  facts: EventFacts,
-) {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${connection.accountId}::text, 0))`);
-  const [event] = await tx
-    .insert(connectionEvents)
-    .values({ accountId: connection.accountId, connectionId: connection.id, ...facts })
-    .returning();
-  await enqueueWebhookDeliveries(tx, event, connection);
-  recordChanges([{ type: 'connection', accountId: event.accountId, eventId: event.id }]);
-  return event;
-}
+export { actorOf } from './connections.js';
 
 /**
  * Moves a connection to `to` inside the caller's transaction: the row, its event, its data
@@ -95,6 +63,7 @@ export async function transition(
   to: ConnectionStatus,
   actor: Actor,
   problem?: { reason: DisconnectReason; message: string | null },
+  kind: ConnectionEventKind = 'STATUS_CHANGED',
 ): Promise<ConnectionRow> {
   const now = new Date().toISOString();
   const [row] = await tx
@@ -123,13 +92,13 @@ export async function transition(
       at: now,
     })),
   );
-  const event = await insertEvent(tx, row, {
+  const event = await recordConnectionEvent(tx, row, {
+    kind,
+    actor,
     fromStatus: connection.status,
     toStatus: to,
     reason: to === 'DISCONNECTED' ? (problem?.reason ?? 'UNKNOWN') : null,
     message: problem?.message ?? null,
-    actorKind: actor.kind,
-    actorUserId: actor.userId ?? null,
   });
   if (to === 'DISCONNECTED' && connection.status !== 'DISCONNECTED') {
     await noticeDisconnection(tx, connection, event.id);
@@ -324,7 +293,7 @@ export async function startConnection(
     const requestToken = await requestTokenFor(db, vault, settings, integration, viewer.accountId);
     return transaction(db, async (tx) => {
       const [created] = await tx.insert(connections).values(values).returning();
-      await insertEvent(tx, created, { toStatus: 'PENDING', actorKind: actorOf(viewer).kind, actorUserId: viewer.userId });
+      await recordConnectionEvent(tx, created, { kind: 'CREATED', actor: actorOf(viewer), fromStatus: null });
       const authorizationUrl = await authorizationUrlFor(tx, vault, settings, {
         connection: created,
         integration,
@@ -343,7 +312,7 @@ export async function startConnection(
     const [created] = await tx.insert(connections).values({ ...values, lastCheckedAt: new Date().toISOString() }).returning();
     await storeCredentials(tx, vault, created, credentialValues);
     const supersede = await lockSuperseded(tx, integration, created);
-    const active = await transition(tx, created, 'ACTIVE', actorOf(viewer));
+    const active = await transition(tx, created, 'ACTIVE', actorOf(viewer), undefined, 'CREATED');
     await supersede(active);
     return active;
   });
@@ -417,7 +386,12 @@ export async function completeAuthorization(db: Database, vault: Vault, settings
       })
       .where(eq(connections.id, current.id))
       .returning();
-    const active = updated.status === 'ACTIVE' ? updated : await transition(tx, updated, 'ACTIVE', actor);
+    // A sign-in on a connection that had worked before is a reauthentication; the first one is its status change from PENDING.
+    const kind = current.status === 'PENDING' ? 'STATUS_CHANGED' : 'REAUTHENTICATED';
+    const active =
+      updated.status === 'ACTIVE'
+        ? (await recordConnectionEvent(tx, updated, { kind, actor }), updated)
+        : await transition(tx, updated, 'ACTIVE', actor, undefined, kind);
     // A reconnect link its owner started this sign-in from has done its work: it works once.
     if (attempt.createdById === current.ownerId) {
       await tx
@@ -642,7 +616,10 @@ export async function reauthenticateConnection(
     const supersede = await lockSuperseded(tx, integration, current);
     await storeCredentials(tx, vault, current, values);
     await tx.update(connections).set({ lastCheckedAt: new Date().toISOString() }).where(eq(connections.id, id));
-    const active = current.status === 'ACTIVE' ? current : await transition(tx, current, 'ACTIVE', actorOf(viewer));
+    const active =
+      current.status === 'ACTIVE'
+        ? (await recordConnectionEvent(tx, current, { kind: 'REAUTHENTICATED', actor: actorOf(viewer) }), current)
+        : await transition(tx, current, 'ACTIVE', actorOf(viewer), undefined, 'REAUTHENTICATED');
     await supersede(active);
     return active;
   });
@@ -688,7 +665,7 @@ export async function revokeConnection(
   const row = await transaction(db, async (tx) => {
     const current = await findConnection(tx, viewer, id, 'manage', { forUpdate: true });
     await wipeCredentials(tx, current.id);
-    return current.status === 'REVOKED' ? current : transition(tx, current, 'REVOKED', actorOf(viewer));
+    return current.status === 'REVOKED' ? current : transition(tx, current, 'REVOKED', actorOf(viewer), undefined, 'REVOKED');
   });
   return { connection: row, providerRevoked: provider.revoked, providerMessage: provider.message };
 }

@@ -2,8 +2,8 @@
  * Who is asking, and what they may do. Every permission rule of the product lives here so the
  * GraphQL layer, jobs and tests ask the same questions.
  */
-import { and, eq, or, type SQL } from 'drizzle-orm';
-import type { connections } from '../db/schema.js';
+import { and, eq, or, type SQL, sql } from 'drizzle-orm';
+import { connectionEvents, connections } from '../db/schema.js';
 import type { ApiTokenKind, UserRole } from './types.js';
 
 /** The authenticated principal of a request: a user, acting through one API token. */
@@ -96,4 +96,43 @@ export function usableConnectionsCondition(table: typeof connections, viewer: Vi
     eq(table.accountId, viewer.accountId),
     or(eq(table.shared, true), eq(table.ownerId, viewer.userId)),
   )!;
+}
+
+/**
+ * The access facts an event is judged by: its connection as it is now, or, once the connection is
+ * deleted, the snapshot the event kept. `deleted` marks the snapshot.
+ */
+export function eventConnectionFacts(
+  event: { accountId: string; connectionOwnerId: string | null; connectionShared: boolean | null },
+  connection: ConnectionAccessFacts | null | undefined,
+): ConnectionAccessFacts & { deleted: boolean } {
+  if (connection) return { accountId: connection.accountId, ownerId: connection.ownerId, shared: connection.shared, deleted: false };
+  return { accountId: event.accountId, ownerId: event.connectionOwnerId ?? '', shared: event.connectionShared ?? false, deleted: true };
+}
+
+/**
+ * SQL for "the viewer may see this event" over `table` (connection_events or its alias): the rule
+ * of canSeeConnection applied to the connection as it is now, or to the event's snapshot once the
+ * connection is deleted (so a tombstone is visible to whoever could see the connection last).
+ * With `unshared`, UNSHARED events also reach everyone who could see the connection while it was
+ * shared (the whole account), so their screens drop it; without its contents (canUseConnection).
+ */
+export function visibleEventsCondition(table: typeof connectionEvents, viewer: Viewer, options: { unshared?: boolean } = {}): SQL {
+  if (isAdmin(viewer) || viewer.tokenKind === 'SERVICE') return eq(table.accountId, viewer.accountId);
+  return and(
+    eq(table.accountId, viewer.accountId),
+    sql`(coalesce(
+      (select ${connections.shared} or ${connections.ownerId} = ${viewer.userId} from ${connections} where ${connections.id} = ${table.connectionId}),
+      ${table.connectionShared} or ${table.connectionOwnerId} = ${viewer.userId})${options.unshared ? sql` or ${table.kind} = 'UNSHARED'` : sql``})`,
+  )!;
+}
+
+/** canSeeConnection for an event: the connection now (or its snapshot once deleted), and UNSHARED ones as visibleEventsCondition's `unshared`. */
+export function canSeeEvent(
+  viewer: Viewer,
+  event: { kind: string; accountId: string; connectionOwnerId: string | null; connectionShared: boolean | null },
+  connection: ConnectionAccessFacts | null | undefined,
+): boolean {
+  const facts = eventConnectionFacts(event, connection);
+  return canSeeConnection(viewer, facts) || (event.kind === 'UNSHARED' && canSeeConnection(viewer, { ...facts, shared: true }));
 }

@@ -1,4 +1,5 @@
 /** ConnectionStatusChange: a live connection status event, and `Subscription.connectionStatusChanged`. */
+import { isStatusChange } from '../domain/connection-events.js';
 import { canSeeConnection } from '../domain/viewer.js';
 import { type ConnectionStatusChangePayload, REPLAY_LIMIT } from '../realtime/hub.js';
 import { builder, viewerOf } from './builder.js';
@@ -60,7 +61,10 @@ builder.subscriptionField('connectionStatusChanged', (t) =>
       const wanted = ids ? new Set(ids) : null;
       const integration = args.filter?.integration ?? null;
       const hub = liveHubOf(context);
-      const stream = hub.subscribe(context, 'connectionStatus', viewerOf(context), ({ connection }, viewer) =>
+      // Status changes only (connectionChanged carries the other kinds), as before other kinds existed.
+      const stream = hub.subscribe(context, 'connectionStatus', viewerOf(context), ({ event, connection, deleted }, viewer) =>
+        !deleted &&
+        isStatusChange(event) &&
         canSeeConnection(viewer, connection) &&
         (!wanted || wanted.has(connection.id)) &&
         (integration === null || connection.integrationKey === integration),

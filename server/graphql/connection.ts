@@ -207,7 +207,7 @@ export const ConnectionType = builder.drizzleNode('connections', {
     }),
     events: t.relatedConnection('events', {
       description:
-        'Its status changes, newest first. Like its status and problem, and like the event feed and live status, they are visible to whoever may see the connection.',
+        'Its changes (status changes, renames, sharing, reauthentication, data sources: see ConnectionEvent.kind), newest first. Like its status and problem, and like the event feed and live status, they are visible to whoever may see the connection.',
       nullable: true,
       maxSize: MAX_PAGE_SIZE,
       totalCount: true,

@@ -12,6 +12,8 @@ import './data-source.js';
 import './refresh-run.js';
 import './connection-event.js';
 import './connection-status-change.js';
+import './connection-change.js';
+import './audit.js';
 import './data-source-status-change.js';
 import './refresh-run-update.js';
 import './refresh-dispatch.js';

@@ -9,6 +9,7 @@ import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Database } from '../db/client.js';
 import { viewersByTokenId } from '../domain/api-tokens.js';
 import { type Change, onCommittedChanges } from '../domain/changes.js';
+import { tombstoneConnection } from '../domain/connection-events.js';
 import type { ConnectionEventRow, ConnectionRow, DataSourceRow, DataSourceStatus, RefreshRunRow } from '../domain/types.js';
 import {
   canEditConnection,
@@ -23,10 +24,22 @@ import { ValidationError } from '../domain/errors.js';
 import type { Log } from '../log.js';
 import type { ChangeBus } from './bus.js';
 
-/** A connection's status event, with the connection as it is now. */
+/**
+ * A connection's event (a status change, or any other change: connectionChanged), with the
+ * connection as it is now; once it is deleted, as its event remembers it (`deleted`).
+ */
 export interface ConnectionStatusChangePayload {
   event: ConnectionEventRow;
   connection: ConnectionRow;
+  deleted?: boolean;
+}
+
+/** The payload of an event row loaded with its connection (null once deleted). */
+function connectionEventPayload({
+  connection,
+  ...event
+}: ConnectionEventRow & { connection: ConnectionRow | null }): ConnectionStatusChangePayload {
+  return connection ? { event, connection } : { event, connection: tombstoneConnection(event), deleted: true };
 }
 
 /** A data source's status change, with its connection (for permissions and the payload). */
@@ -346,8 +359,8 @@ export class LiveHub {
         orderBy: { seq: 'asc' },
         limit: 500,
       });
-      for (const { connection, ...event } of rows) {
-        const payload = { event, connection };
+      for (const row of rows) {
+        const payload = connectionEventPayload(row);
         if (subscription.accepts(payload, subscription.viewer)) missed.push(payload);
       }
       if (missed.length > REPLAY_LIMIT) {
@@ -520,9 +533,8 @@ export class LiveHub {
     const eventsById = new Map(eventRows.map((row) => [row.id, row]));
     for (const change of events) {
       const row = eventsById.get(change.eventId);
-      if (!row) continue; // deleted with its connection since
-      const { connection, ...event } = row;
-      result.set(change, { kind: 'connectionStatus', value: { event, connection } });
+      if (!row) continue; // its account was deleted since
+      result.set(change, { kind: 'connectionStatus', value: connectionEventPayload(row) });
     }
     const sourcesById = new Map(sourceRows.map((row) => [row.id, row]));
     for (const change of sources) {

@@ -150,12 +150,15 @@ export function ConnectionActions({
     fallbackFocus: () => menu.current?.focus(),
   });
   const [name, setName] = useState(connection.name ?? '');
+  // An admin ending someone else's connection is told whose it is before confirming.
+  const [viewer] = useQuery({ query: ViewerQuery });
+  const othersConnection = viewer.data !== undefined && viewer.data.viewer.user.id !== connection.owner.id;
+  const whose = othersConnection ? `${connection.owner.name}’s connection${connection.name ? ` “${connection.name}”` : ''}` : null;
   const [credentials, setCredentials] = useState<Record<string, string>>({});
   const [lifetime, setLifetime] = useState(7 * 86_400);
   const [createdLink, setCreatedLink] = useState<{ url: string; expiresAt: string } | null>(null);
   const [, navigate] = useLocation();
   const client = useClient();
-  const [viewer] = useQuery({ query: ViewerQuery });
   const me = viewer.data?.viewer.user;
   const viewerIsAdmin = Boolean(me && (me.isOwner || me.role === 'ADMIN'));
   const viewerIsOwner = Boolean(me && me.id === connection.owner.id);
@@ -489,8 +492,8 @@ export function ConnectionActions({
         <div className="confirm" role="group" aria-label={mode === 'confirm-revoke' ? 'Confirm revoking' : 'Confirm deleting'}>
           <span>
             {mode === 'confirm-revoke'
-              ? 'Revoke it? Its credentials are wiped and its data sources stop refreshing.'
-              : 'Delete it with its history? This cannot be undone.'}
+              ? `Revoke ${whose ?? 'it'}? Its credentials are wiped and its data sources stop refreshing.`
+              : `Delete ${whose ?? 'it'}? This cannot be undone; its history stays in the audit trail.`}
           </span>
           <ActionButton
             action={mode}

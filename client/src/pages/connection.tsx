@@ -6,6 +6,7 @@ import { type ReactNode, useState } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { Link, useLocation } from 'wouter';
 import { ConnectionActions } from '../components/connection-actions';
+import { EventSentence } from '../components/event-sentence';
 import { DataSourceActions } from '../components/data-source-actions';
 import { EmptyState, LoadError, LoadMore, OutcomeNotice, outcomeOf, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo, type Outcome } from '../components/ui';
 import {
@@ -280,7 +281,7 @@ function Timeline({ connection }: { connection: ConnectionDetail }) {
         History <span className="muted count">{total}</span>
       </h2>
       {events.length === 0 ? (
-        <p className="muted">No status change recorded.</p>
+        <p className="muted">No change recorded.</p>
       ) : (
         <ol className="timeline">
           {events.map((event) => (
@@ -288,20 +289,25 @@ function Timeline({ connection }: { connection: ConnectionDetail }) {
               <span className="event-dot" aria-hidden="true" />
               <div className="event-body">
                 <div>
-                  {event.fromStatus ? (
-                    <>
-                      {STATUS_LABELS[event.fromStatus]} → <strong>{STATUS_LABELS[event.toStatus]}</strong>
-                    </>
+                  {event.kind === 'STATUS_CHANGED' ? (
+                    event.fromStatus ? (
+                      <>
+                        {STATUS_LABELS[event.fromStatus]} → <strong>{STATUS_LABELS[event.toStatus]}</strong>
+                        {event.reason && <span className="muted"> · {REASON_LABELS[event.reason]}</span>}
+                      </>
+                    ) : (
+                      <>
+                        Created as <strong>{STATUS_LABELS[event.toStatus]}</strong>
+                      </>
+                    )
                   ) : (
-                    <>
-                      Created as <strong>{STATUS_LABELS[event.toStatus]}</strong>
-                    </>
+                    <EventSentence event={event} />
                   )}
-                  {event.reason && <span className="muted"> · {REASON_LABELS[event.reason]}</span>}
                 </div>
                 {event.message && <div className="quote small">{event.message}</div>}
                 <div className="muted small">
-                  <TimeAgo iso={event.createdAt} /> · by {event.actor?.name ?? ACTOR_LABELS[event.actorKind]}
+                  <TimeAgo iso={event.createdAt} />
+                  {event.kind === 'STATUS_CHANGED' && <> · by {event.actor?.name ?? ACTOR_LABELS[event.actorKind]}</>}
                 </div>
               </div>
             </li>
