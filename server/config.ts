@@ -41,7 +41,7 @@ export interface Config {
   checkPeriodMs: number;
   /** Refresh access tokens this long before they expire (PATCHBAY_REFRESH_MARGIN_MS, default 5 minutes). */
   refreshMarginMs: number;
-  /** Token refreshes the background job runs at once in this process (PATCHBAY_REFRESH_CONCURRENCY, default 16). */
+  /** Token refreshes the background job runs at once in this process (PATCHBAY_REFRESH_CONCURRENCY, default 48). */
   refreshConcurrency: number;
   /** How long to wait for a third-party service before a call counts as a timeout. */
   serviceTimeoutMs: number;
@@ -271,7 +271,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultOAuthApps: oauthAppSettings(env),
     checkPeriodMs: integerSetting(env, 'PATCHBAY_CHECK_PERIOD_MS', 86_400_000, 60_000, 30 * 86_400_000),
     refreshMarginMs: integerSetting(env, 'PATCHBAY_REFRESH_MARGIN_MS', 300_000, 60_000, 86_400_000),
-    refreshConcurrency: integerSetting(env, 'PATCHBAY_REFRESH_CONCURRENCY', 16, 1, 256),
+    refreshConcurrency: integerSetting(env, 'PATCHBAY_REFRESH_CONCURRENCY', 48, 1, 256),
     serviceTimeoutMs: integerSetting(env, 'PATCHBAY_SERVICE_TIMEOUT_MS', 10_000, 100, 120_000),
     returnOrigins: originList(env, 'PATCHBAY_RETURN_ORIGINS'),
     reconnectLinkTtlSeconds: integerSetting(

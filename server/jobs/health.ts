@@ -57,7 +57,7 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   maxBackoffMs: 6 * 3_600_000,
   refreshMarginMs: 5 * 60_000,
   refreshTokens: true,
-  refreshConcurrency: 16,
+  refreshConcurrency: 48,
   warningDays: DEFAULT_WARNING_DAYS,
 };
 
