@@ -5,7 +5,8 @@
  */
 import { useMemo, type ReactNode } from 'react';
 import { useClient, useQuery } from 'urql';
-import { Link, useSearchParams } from 'wouter';
+import { Link } from 'wouter';
+import { useAddressParams } from '../address-params';
 import { EventSentence } from '../components/event-sentence';
 import { EmptyState, LoadError, LoadMore, Skeleton, TimeAgo } from '../components/ui';
 import { AuditEventsQuery, type AuditEvent, type AuditFilter, type ConnectionEventKind, PeopleQuery } from '../documents';
@@ -32,7 +33,7 @@ type Param = 'connection' | 'actor' | 'kind' | 'since' | 'until';
 
 /** The filters in the address: read, and changed in place. */
 function useAuditFilters(): [Record<Param, string | null>, (change: Partial<Record<Param, string | null>>) => void] {
-  const [params, setParams] = useSearchParams();
+  const [params, change] = useAddressParams<Param>();
   const values = useMemo(
     () => ({
       connection: params.get('connection'),
@@ -43,18 +44,6 @@ function useAuditFilters(): [Record<Param, string | null>, (change: Partial<Reco
     }),
     [params],
   );
-  const change = (next: Partial<Record<Param, string | null>>) =>
-    setParams(
-      (previous) => {
-        const updated = new URLSearchParams(previous);
-        for (const [key, value] of Object.entries(next)) {
-          if (value) updated.set(key, value);
-          else updated.delete(key);
-        }
-        return updated;
-      },
-      { replace: true },
-    );
   return [values, change];
 }
 

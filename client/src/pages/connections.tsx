@@ -8,7 +8,8 @@
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useQuery } from 'urql';
-import { Link, useSearch, useSearchParams } from 'wouter';
+import { Link, useSearch } from 'wouter';
+import { useAddressParams } from '../address-params';
 import { ConnectionActions } from '../components/connection-actions';
 import { EmptyState, LoadError, Notice, Pill, ProblemPanel, Skeleton, StatusBadge, TimeAgo } from '../components/ui';
 import {
@@ -117,20 +118,8 @@ function filterOf(settings: ListSettings, withStatus: boolean): ConnectionFilter
 
 /** The list settings in the address: read, and changed in place (no new history entry per keystroke). */
 function useListSettings(): [ListSettings, (change: Partial<Record<'q' | 'status' | 'integration' | 'owner' | 'shared' | 'sort', string | null>>) => void] {
-  const [params, setParams] = useSearchParams();
+  const [params, change] = useAddressParams<'q' | 'status' | 'integration' | 'owner' | 'shared' | 'sort'>();
   const settings = useMemo(() => readSettings(params), [params]);
-  const change = (next: Partial<Record<string, string | null>>) =>
-    setParams(
-      (previous) => {
-        const updated = new URLSearchParams(previous);
-        for (const [key, value] of Object.entries(next)) {
-          if (value) updated.set(key, value);
-          else updated.delete(key);
-        }
-        return updated;
-      },
-      { replace: true },
-    );
   return [settings, change];
 }
 
