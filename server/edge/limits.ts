@@ -80,14 +80,26 @@ const MAX_COST_KEY = 2_048;
  * it is measured once per document (Yoga's parse cache hands the same one for the same text) and
  * operation and variables, not on every request: measuring is a validation pass over the document.
  */
+/**
+ * The operation and its variables as a cache key; none for variables JSON cannot write (nested
+ * past the stack: the input rules refuse those with VALIDATION once the cost is measured).
+ */
+function costKey(args: ExecutionArgs): string | undefined {
+  try {
+    return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function useCostLimit(maxCost: number): Plugin {
   const costs = new WeakMap<DocumentNode, Map<string, number | null>>();
   const measure = (args: ExecutionArgs) =>
     queryCost(args.schema, args.document, args.variableValues, args.operationName, (args.contextValue ?? {}) as object)?.cost ?? null;
   const check = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
-    const key = `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+    const key = costKey(args);
     let cost: number | null | undefined;
-    if (key.length > MAX_COST_KEY) {
+    if (key === undefined || key.length > MAX_COST_KEY) {
       cost = measure(args);
     } else {
       let byKey = costs.get(args.document);
