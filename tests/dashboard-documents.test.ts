@@ -54,7 +54,7 @@ function largestVariables(operation: OperationDefinitionNode): Record<string, un
     StartConnectionInput: { integration: 'hubspot', name: 'x', returnTo: 'http://app.example.test/' },
     ReauthenticateConnectionInput: { id, returnTo: 'http://app.example.test/' },
     UpdateConnectionInput: { id, name: 'x' },
-    ConfigureIntegrationInput: { integration: 'hubspot', clientId: 'x', clientSecret: 'x' },
+    ConfigureIntegrationInput: { integration: 'hubspot', clientId: 'x', clientSecret: 'x', scopes: Array.from({ length: 50 }, (_, i) => `${i}`.padEnd(200, 'x')) },
     CreateReconnectLinkInput: { connectionId: id, expiresIn: 86_400 },
     RedeemReconnectLinkInput: { token: 'x', returnTo: 'http://app.example.test/' },
     UpdateDataSourceInput: { id: encodeGlobalId('DataSource', '00000000-0000-4000-8000-000000000000'), name: 'x', schedule: '0 6 * * *' },

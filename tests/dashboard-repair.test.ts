@@ -178,7 +178,9 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
     expect(new URL(admin.url()).searchParams.get('next')).toBe(`/connections/${encodeURIComponent(adminOwn.gid)}?reauthenticate=1`);
     await admin.getByRole('heading', { name: 'Test OIDC OAuth app', level: 1 }).waitFor();
     expect(await admin.getByRole('textbox', { name: 'Callback URL', exact: true }).inputValue()).toBe(`${url}/oauth/callback`);
-    expect(await admin.locator('[data-scopes] li').allTextContents()).toEqual(['openid', 'email', 'offline_access']);
+    // The scopes start at the integration's defaults, editable.
+    expect(await admin.getByLabel('Scopes Patchbay asks for').inputValue()).toBe('openid email offline_access');
+    expect(await admin.locator('[data-action="reset-scopes"]').isDisabled()).toBe(true);
     expect(await admin.title()).toBe('Test OIDC OAuth app · Patchbay');
     expect(await seriousAxeViolations(admin)).toEqual([]);
     await fitsPhone(admin);
@@ -198,19 +200,45 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
 
     // The form now says a secret is set, and never shows it.
     await admin.goto(`${url}/settings/integrations/test-oidc`);
-    await admin.locator('[data-action="replace-secret"]').waitFor(SOON);
+    await admin.locator('[data-secret-state="set"]').waitFor(SOON);
     expect(await admin.getByLabel('Client id').inputValue()).toBe(provider.clientId);
     expect(await admin.content()).not.toContain(provider.clientSecret);
-    expect(await admin.locator('input[type="password"]').count()).toBe(0);
+    const secret = admin.getByLabel('Client secret');
+    expect([await secret.inputValue(), await secret.getAttribute('placeholder'), await secret.getAttribute('required')]).toEqual(['', 'Set — leave empty to keep it', null]);
+
+    // Scopes are set in the form (commas or spaces) and saved without the secret, which is kept.
+    const APP = `query { integration(key: "test-oidc") { scopes oauthAppScopesCustomized oauthAppConfigured } }`;
+    await admin.getByLabel('Scopes Patchbay asks for').fill('openid, offline_access');
+    await admin.getByRole('button', { name: 'Save', exact: true }).click();
+    await admin.locator('.notice', { hasText: 'Saved: everyone in your account can sign in to it now.' }).waitFor(SOON);
+    expect((await gql(APP, {}, a.admin.token)).integration).toEqual({ scopes: ['openid', 'offline_access'], oauthAppScopesCustomized: true, oauthAppConfigured: true });
+    await admin.reload();
+    await admin.locator('[data-secret-state="set"]').waitFor(SOON);
+    expect(await admin.getByLabel('Scopes Patchbay asks for').inputValue()).toBe('openid offline_access');
+    expect(await seriousAxeViolations(admin)).toEqual([]);
+    await fitsPhone(admin);
+    await screenshot(admin, 'repair-oauth-app-custom-scopes');
+    // A sign-in now asks for them.
+    const reauthorization = await gql(
+      `mutation($id: ID!) { reauthenticateConnection(input: { id: $id, returnTo: "${url}/" }) { ... on ReauthenticateConnectionSuccess { result { authorizationUrl } } } }`,
+      { id: adminOwn.gid },
+      a.admin.token,
+    );
+    expect(new URL(reauthorization.reauthenticateConnection.result.authorizationUrl).searchParams.get('scope')).toBe('openid offline_access');
+
+    // "Reset to defaults" goes back to the integration's scopes (stored as none of the app's own).
+    await admin.locator('[data-action="reset-scopes"]').click();
+    expect(await admin.getByLabel('Scopes Patchbay asks for').inputValue()).toBe('openid email offline_access');
 
     // `next` is followed only to a path of this dashboard: another origin is ignored.
     await admin.goto(`${url}/settings/integrations/test-oidc?next=${encodeURIComponent('//evil.example/steal')}`);
-    await admin.locator('[data-action="replace-secret"]').click();
     await admin.getByLabel('Client secret').fill(provider.clientSecret);
+    await admin.locator('[data-action="reset-scopes"]').click();
     await admin.getByRole('button', { name: 'Save', exact: true }).click();
     await admin.locator('.notice', { hasText: 'Saved: everyone in your account can sign in to it now.' }).waitFor(SOON);
     expect(new URL(admin.url()).origin).toBe(url);
     expect(new URL(admin.url()).pathname).toBe('/settings/integrations/test-oidc');
+    expect((await gql(APP, {}, a.admin.token)).integration).toEqual({ scopes: ['openid', 'email', 'offline_access'], oauthAppScopesCustomized: false, oauthAppConfigured: true });
   });
 
   it('lets the member connect, and repair the connection from its card once it breaks', async () => {

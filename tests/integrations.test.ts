@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { connections } from '../server/db/schema.js';
+import { countStatements } from '../server/db/client.js';
+import { connections, oauthApps } from '../server/db/schema.js';
 import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
 import { describeEachDatabase, inRollback } from './support/db.js';
 import { graphql, tenant } from './support/fixtures.js';
@@ -107,6 +108,37 @@ describeEachDatabase('the integration catalog API', (db) => {
       expect(ga.data!.startConnection.__typename).toBe('ValidationError');
       expect(ga.data!.startConnection.message).toContain('http://127.0.0.1:1/oauth/callback');
       expect(await mine()).toEqual(before);
+    });
+  });
+
+  it("OAuth app scopes: the catalog shows each app's scopes in one statement per page; the operator's default app has no secret to keep", async () => {
+    await inRollback(db(), async (tx) => {
+      const a = await tenant(tx, 'a');
+      const CONFIGURE = `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename ... on ValidationError { field } } }`;
+      // HubSpot runs on the operator's default app: the account has no secret of its own to keep.
+      expect((await graphql(tx, a.admin.viewer, CONFIGURE, { input: { integration: 'hubspot', clientId: 'mine' } })).data!.configureIntegration).toEqual({ __typename: 'ValidationError', field: 'clientSecret' });
+      expect(await tx.select().from(oauthApps).where(eq(oauthApps.accountId, a.account.id))).toEqual([]);
+      // An OAuth 1.0a app has no scopes to set.
+      const oauth1 = BUILT_IN_INTEGRATIONS.find((integration) => integration.authMethod === 'OAUTH1')!;
+      expect((await graphql(tx, a.admin.viewer, CONFIGURE, { input: { integration: oauth1.key, clientId: 'k', clientSecret: 's', scopes: ['read'] } })).data!.configureIntegration).toEqual({ __typename: 'ValidationError', field: 'scopes' });
+      expect((await graphql(tx, a.admin.viewer, CONFIGURE, { input: { integration: 'hubspot', clientId: 'mine', clientSecret: 's', scopes: ['crm.objects.contacts.read'] } })).data!.configureIntegration.__typename).toBe('ConfigureIntegrationSuccess');
+
+      const page = (fields: string) => `{ integrations(first: 100, filter: { authMethod: OAUTH2 }) { nodes { key defaultScopes ${fields} } } }`;
+      const bare = await countStatements(() => graphql(tx, a.member.viewer, page('')));
+      const full = await countStatements(() => graphql(tx, a.member.viewer, page('oauthClientId oauthAppConfigured scopes oauthAppScopesCustomized')));
+      expect(full.statements.length - bare.statements.length).toBe(1);
+      const nodes = full.result.data!.integrations.nodes as { key: string; defaultScopes: string[]; oauthClientId: string | null; oauthAppConfigured: boolean; scopes: string[]; oauthAppScopesCustomized: boolean }[];
+      expect(nodes.length).toBeGreaterThan(10);
+      for (const node of nodes) {
+        expect(node).toEqual(
+          node.key === 'hubspot'
+            ? { ...node, oauthClientId: 'mine', oauthAppConfigured: true, scopes: ['crm.objects.contacts.read'], oauthAppScopesCustomized: true }
+            : { ...node, oauthClientId: null, oauthAppConfigured: false, scopes: node.defaultScopes, oauthAppScopesCustomized: false },
+        );
+      }
+      // A member may read the scopes but not change them.
+      expect((await graphql(tx, a.member.viewer, CONFIGURE, { input: { integration: 'hubspot', clientId: 'mine', scopes: ['x'] } })).data?.configureIntegration?.__typename ?? 'refused').not.toBe('ConfigureIntegrationSuccess');
+      expect((await tx.select().from(oauthApps).where(eq(oauthApps.accountId, a.account.id)))[0].scopes).toEqual(['crm.objects.contacts.read']);
     });
   });
 });

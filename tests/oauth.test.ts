@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import type { Database } from '../server/db/client.js';
-import { connectionEvents, connections, credentials, dataSources, grantRevocations, oauthAttempts } from '../server/db/schema.js';
+import { connectionEvents, connections, credentials, dataSources, grantRevocations, oauthApps, oauthAttempts } from '../server/db/schema.js';
 import { readCredentials, storeCredentials } from '../server/domain/credentials.js';
 import type { OAuthTokens } from '../server/domain/oauth2.js';
 import { expireAbandonedConnections } from '../server/domain/abandoned.js';
@@ -404,5 +404,65 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     await db().delete(connections).where(eq(connections.id, seeded.id));
     // The suite's other tests share this account: the kept data source goes.
     await db().delete(dataSources).where(eq(dataSources.connectionId, ids[3]));
+  });
+
+  it("the account's app sets the scopes a sign-in requests; its secret is kept when left out and required for a new app; bad scopes change nothing", async () => {
+    const key = 'test-oidc-scoped';
+    const CONFIGURE = `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) { __typename ... on ValidationError { field } ... on ConfigureIntegrationSuccess { integration { scopes defaultScopes oauthAppScopesCustomized oauthAppConfigured oauthClientId } } } }`;
+    const configure = async (input: Record<string, unknown>) => (await gql(CONFIGURE, { input: { integration: key, clientId: provider.clientId, ...input } }, a.admin.token)).configureIntegration;
+    const appRow = async () => (await db().select().from(oauthApps).where(eq(oauthApps.integrationKey, key)))[0];
+    const registered = await gql(
+      `mutation($input: RegisterIntegrationInput!) { registerIntegration(input: $input) { __typename } }`,
+      { input: { key, name: 'Scoped OIDC', authMethod: 'OAUTH2', issuerUrl: provider.issuer, scopes: ['openid', 'email', 'offline_access'] } },
+      a.admin.token,
+    );
+    expect(registered.registerIntegration.__typename).toBe('RegisterIntegrationSuccess');
+
+    // A new app needs its secret: refused, and nothing is stored.
+    expect(await configure({ scopes: ['openid'] })).toEqual({ __typename: 'ValidationError', field: 'clientSecret' });
+    expect(await appRow()).toBeUndefined();
+
+    // Without offline_access the provider grants no refresh token: the requested scopes reached it.
+    expect(await configure({ clientSecret: provider.clientSecret, scopes: ['openid'] })).toEqual({
+      __typename: 'ConfigureIntegrationSuccess',
+      integration: { scopes: ['openid'], defaultScopes: ['openid', 'email', 'offline_access'], oauthAppScopesCustomized: true, oauthAppConfigured: true, oauthClientId: provider.clientId },
+    });
+    const sealed = await appRow();
+    expect(sealed.scopes).toEqual(['openid']);
+    const data = await gql(START, { input: { integration: key, name: 'Scoped', returnTo: RETURN_TO } }, a.member.token);
+    const started = data.startConnection.result as { authorizationUrl: string; connection: { id: string } };
+    expect(new URL(started.authorizationUrl).searchParams.get('scope')).toBe('openid');
+    expect(new URL((await callback(await provider.authorize(started.authorizationUrl))).headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
+    const narrow = await tokensOf(started.connection.id);
+    expect([narrow.scope, narrow.refreshToken]).toEqual(['openid', undefined]);
+
+    // Bad scopes are refused naming `scopes` (control characters already at the edge: `input.scopes.<index>`), and the app is left exactly as it was.
+    const refused = { __typename: 'ValidationError', field: expect.stringMatching(/^(input\.)?scopes(\.\d+)?$/) };
+    for (const scopes of [[], ['openid email'], ['tab\tscope'], ['nul\u0000'], ['bell\u0007'], [''], ['x'.repeat(201)], Array.from({ length: 51 }, (_, i) => `s${i}`)]) {
+      expect(await configure({ scopes })).toEqual(refused);
+      expect(await configure({ clientSecret: 'another-secret', scopes })).toEqual(refused);
+    }
+    expect(await appRow()).toEqual(sealed);
+
+    // Left out, the secret is kept (the same ciphertext), and the code exchange still authenticates with it.
+    expect(await configure({ scopes: ['openid', 'offline_access', 'openid'] })).toMatchObject({ integration: { scopes: ['openid', 'offline_access'], oauthAppScopesCustomized: true } });
+    const kept = await appRow();
+    expect({ keyId: kept.keyId, ciphertext: kept.ciphertext }).toEqual({ keyId: sealed.keyId, ciphertext: sealed.ciphertext });
+    const again = await gql(
+      `mutation($id: ID!) { reauthenticateConnection(input: { id: $id, returnTo: "${RETURN_TO}" }) { ... on ReauthenticateConnectionSuccess { result { authorizationUrl } } } }`,
+      { id: started.connection.id },
+      a.member.token,
+    );
+    const reauthorization = again.reauthenticateConnection.result.authorizationUrl as string;
+    expect(new URL(reauthorization).searchParams.get('scope')).toBe('openid offline_access');
+    expect(new URL((await callback(await provider.authorize(reauthorization))).headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
+    expect((await tokensOf(started.connection.id)).refreshToken).toBeTruthy();
+
+    // Without scopes the app goes back to the integration's defaults.
+    expect(await configure({})).toMatchObject({ integration: { scopes: ['openid', 'email', 'offline_access'], oauthAppScopesCustomized: false, oauthAppConfigured: true } });
+    expect((await appRow()).scopes).toBeNull();
+    const defaults = await gql(START, { input: { integration: key, name: 'Scoped (defaults)', returnTo: RETURN_TO } }, a.member.token);
+    expect(new URL(defaults.startConnection.result.authorizationUrl).searchParams.get('scope')).toBe('openid email offline_access');
+    await db().delete(connections).where(inArray(connections.id, [started.connection.id, defaults.startConnection.result.connection.id].map((gid) => parseGlobalId(gid, 'Connection'))));
   });
 });

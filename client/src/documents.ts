@@ -1246,6 +1246,9 @@ export const RegisterIntegrationMutation = gql<
           oauthClientId
           callbackUrl
           defaultScopes
+          oauthAppConfigured
+          scopes
+          oauthAppScopesCustomized
         }
       }
       ...MutationError
@@ -1599,6 +1602,20 @@ export interface OAuthAppIntegration {
   /** The exact redirect URI to register at the service (OAuth 2.0). */
   callbackUrl: string | null;
   defaultScopes: string[];
+  /** Whether the account has its own app (a secret is set, never shown); else the operator's default, or none. */
+  oauthAppConfigured: boolean;
+  /** The scopes a sign-in requests: the account app's, else the defaults. */
+  scopes: string[];
+  /** Whether the account's app sets its own scopes. */
+  oauthAppScopesCustomized: boolean;
+}
+
+/** What configureIntegration takes: the secret may be left out to keep the app's stored one; scopes null: the defaults. */
+export interface ConfigureIntegrationInput {
+  integration: string;
+  clientId: string;
+  clientSecret?: string;
+  scopes: string[] | null;
 }
 
 /** What the OAuth app form shows: the integration's app, callback URL and scopes. */
@@ -1612,13 +1629,16 @@ export const OAuthAppQuery = gql<{ integration: OAuthAppIntegration | null }, { 
       oauthClientId
       callbackUrl
       defaultScopes
+      oauthAppConfigured
+      scopes
+      oauthAppScopesCustomized
     }
   }
 `;
 
 export const ConfigureIntegrationMutation = gql<
   { configureIntegration: Result<{ __typename: 'ConfigureIntegrationSuccess'; integration: OAuthAppIntegration }> },
-  { input: { integration: string; clientId: string; clientSecret: string } }
+  { input: ConfigureIntegrationInput }
 >`
   mutation ConfigureIntegration($input: ConfigureIntegrationInput!) {
     configureIntegration(input: $input) {
@@ -1632,6 +1652,9 @@ export const ConfigureIntegrationMutation = gql<
           oauthClientId
           callbackUrl
           defaultScopes
+          oauthAppConfigured
+          scopes
+          oauthAppScopesCustomized
         }
       }
       ...MutationError

@@ -331,6 +331,8 @@ export const oauthApps = table(
     clientId: text().notNull(),
     keyId: text().notNull(),
     ciphertext: bytea().notNull(),
+    /** The scopes a sign-in requests through this app; null: the integration's default scopes. */
+    scopes: text().array(),
     configuredById: uuid().references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: createdAt(),

@@ -48,6 +48,8 @@ export interface OAuthTokens {
 export interface OAuthApp {
   clientId: string;
   clientSecret: string;
+  /** The scopes a sign-in requests; null or absent: the integration's defaults. */
+  scopes?: string[] | null;
 }
 
 /** oauth4webapi options: through the outbound guard, within the service timeout. */
@@ -75,13 +77,39 @@ export const appBinding = (accountId: string, integrationKey: string) => `oauth-
 /** What an authorization attempt's sealed PKCE verifier and nonce are bound to. */
 export const attemptBinding = (attemptId: string) => `oauth-attempt:${attemptId}`;
 
-/** Stores the account's OAuth client id and (sealed) secret for an OAuth 2.0 integration (admins). */
-export async function configureIntegration(
-  db: Database,
-  vault: Vault,
-  viewer: Viewer,
-  input: { integration: string; clientId: string; clientSecret: string },
-): Promise<Integration> {
+/** At most this many scopes per app, each at most this long (scopes are tokens, never free text). */
+const MAX_SCOPES = 50;
+const MAX_SCOPE_LENGTH = 200;
+
+/**
+ * The scopes an admin asked for, checked: 1 to 50, each 1 to 200 characters without whitespace or
+ * control characters (RFC 6749 §3.3 scope-token), duplicates dropped in order; null: the defaults.
+ */
+export function validScopes(scopes: readonly string[] | null | undefined): string[] | null {
+  if (scopes == null) return null;
+  if (scopes.length < 1 || scopes.length > MAX_SCOPES) throw new ValidationError(`scopes must list 1 to ${MAX_SCOPES} scopes`, 'scopes');
+  for (const scope of scopes) {
+    if (scope.length < 1 || scope.length > MAX_SCOPE_LENGTH || /[\s\p{Cc}]/u.test(scope)) {
+      throw new ValidationError(`Each scope must be 1 to ${MAX_SCOPE_LENGTH} characters without spaces or control characters`, 'scopes');
+    }
+  }
+  return [...new Set(scopes)];
+}
+
+/** What configureIntegration takes: the secret may be left out only to keep the app's stored one. */
+export interface ConfigureIntegrationInput {
+  integration: string;
+  clientId: string;
+  clientSecret?: string | null;
+  /** null or absent: the integration's default scopes. */
+  scopes?: readonly string[] | null;
+}
+
+/**
+ * Stores the account's OAuth client id, (sealed) secret and scopes for an OAuth integration
+ * (admins). Without a secret the app's stored one is kept; a new app needs one.
+ */
+export async function configureIntegration(db: Database, vault: Vault, viewer: Viewer, input: ConfigureIntegrationInput): Promise<Integration> {
   if (!isAdmin(viewer)) throw new ForbiddenError('Only admins can configure integrations');
   const [integration] = await loadIntegrations(db, viewer.accountId, [input.integration]);
   if (!integration) throw new ValidationError(`Unknown integration "${input.integration}"`, 'integration');
@@ -90,27 +118,47 @@ export async function configureIntegration(
   }
   const clientId = input.clientId.trim();
   if (!clientId || clientId.length > 512) throw new ValidationError('clientId must be 1 to 512 characters', 'clientId');
-  if (!input.clientSecret || input.clientSecret.length > 2048) {
+  if (input.clientSecret != null && (!input.clientSecret || input.clientSecret.length > 2048)) {
     throw new ValidationError('clientSecret must be 1 to 2048 characters', 'clientSecret');
+  }
+  const scopes = validScopes(input.scopes);
+  if (scopes && integration.authMethod === 'OAUTH1') throw new ValidationError('OAuth 1.0a has no scopes', 'scopes');
+  const updatedAt = new Date().toISOString();
+  if (input.clientSecret == null) {
+    // Keeping the secret: only an app that exists has one to keep (one statement, no read-then-write race).
+    const kept = await db
+      .update(oauthApps)
+      .set({ clientId, scopes, configuredById: viewer.userId, updatedAt })
+      .where(and(eq(oauthApps.accountId, viewer.accountId), eq(oauthApps.integrationKey, integration.key)))
+      .returning({ id: oauthApps.id });
+    if (!kept.length) throw new ValidationError(`clientSecret is required to set up ${integration.name}'s app`, 'clientSecret');
+    return integration;
   }
   const sealed = vault.seal(appBinding(viewer.accountId, integration.key), { clientSecret: input.clientSecret });
   await db
     .insert(oauthApps)
-    .values({ accountId: viewer.accountId, integrationKey: integration.key, clientId, ...sealed, configuredById: viewer.userId })
+    .values({ accountId: viewer.accountId, integrationKey: integration.key, clientId, scopes, ...sealed, configuredById: viewer.userId })
     .onConflictDoUpdate({
       target: [oauthApps.accountId, oauthApps.integrationKey],
-      set: { clientId, ...sealed, configuredById: viewer.userId, updatedAt: new Date().toISOString() },
+      set: { clientId, scopes, ...sealed, configuredById: viewer.userId, updatedAt },
     });
   return integration;
 }
 
-/** The client ids of the account's OAuth apps for these integrations, in order (null: none). */
-export async function oauthAppClientIds(db: Database, accountId: string, integrationKeys: readonly string[]): Promise<(string | null)[]> {
+/** What the API may show of an account's own OAuth app (never the secret). */
+export interface OAuthAppSummary {
+  clientId: string;
+  /** null: the integration's default scopes. */
+  scopes: string[] | null;
+}
+
+/** The account's own OAuth apps for these integrations, in order (null: none), in one statement. */
+export async function oauthAppSummaries(db: Database, accountId: string, integrationKeys: readonly string[]): Promise<(OAuthAppSummary | null)[]> {
   const rows = await db
-    .select({ key: oauthApps.integrationKey, clientId: oauthApps.clientId })
+    .select({ key: oauthApps.integrationKey, clientId: oauthApps.clientId, scopes: oauthApps.scopes })
     .from(oauthApps)
     .where(and(eq(oauthApps.accountId, accountId), inArray(oauthApps.integrationKey, [...integrationKeys])));
-  const byKey = new Map(rows.map((row) => [row.key, row.clientId]));
+  const byKey = new Map(rows.map((row) => [row.key, { clientId: row.clientId, scopes: row.scopes }]));
   return integrationKeys.map((key) => byKey.get(key) ?? null);
 }
 
@@ -122,6 +170,7 @@ async function oauthClient(db: Database, vault: Vault, accountId: string, integr
   return { as, client, auth: oauth.ClientSecretPost(app.clientSecret) };
 }
 
+/** The account's app for an integration (its secret opened), else the operator's default. */
 export async function loadApp(db: Database, vault: Vault, accountId: string, integration: Integration, settings: OAuthSettings): Promise<OAuthApp> {
   const [row] = await db
     .select()
@@ -136,7 +185,7 @@ export async function loadApp(db: Database, vault: Vault, accountId: string, int
     );
   }
   const { clientSecret } = vault.open<{ clientSecret: string }>(appBinding(accountId, integration.key), row);
-  return { clientId: row.clientId, clientSecret };
+  return { clientId: row.clientId, clientSecret, scopes: row.scopes };
 }
 
 /** Checks a return URL against the allowlist (no open redirect). */
@@ -215,7 +264,8 @@ export async function beginAuthorization(
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
   });
-  if (integration.defaultScopes.length) params.set('scope', integration.defaultScopes.join(' '));
+  const scopes = app.scopes ?? integration.defaultScopes;
+  if (scopes.length) params.set('scope', scopes.join(' '));
   if (nonce) params.set('nonce', nonce);
   url.search = params.toString();
   return url.toString();

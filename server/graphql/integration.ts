@@ -1,4 +1,5 @@
 /** Integration: a service in the catalog (built in or registered by the account). */
+import { dataloaderGetter } from '@pothos/plugin-dataloader';
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import { AUTH_METHODS, CONNECTION_POLICIES, type CredentialField, type TokenLifetime } from '../domain/catalog-types.js';
 import {
@@ -7,7 +8,7 @@ import {
   loadIntegrations,
   registerCustomIntegration,
 } from '../domain/integrations.js';
-import { configureIntegration, oauthAppClientIds } from '../domain/oauth2.js';
+import { configureIntegration, type OAuthAppSummary, oauthAppSummaries } from '../domain/oauth2.js';
 import { builder, type Context, viewerOf } from './builder.js';
 import { COMMON_ERRORS } from './errors.js';
 import { multilineText } from './input-rules.js';
@@ -93,6 +94,17 @@ const CredentialFieldType = builder.objectRef<CredentialField>('CredentialField'
   }),
 });
 
+/**
+ * The account's own OAuth apps by integration key, per request: every field below that needs one
+ * shares a single statement for a whole page of integrations.
+ */
+const accountOAuthApp = dataloaderGetter<string, OAuthAppSummary | null, string>(
+  undefined,
+  (keys, context) => oauthAppSummaries((context as Context).db, viewerOf(context as Context).accountId, keys),
+  undefined,
+  false,
+);
+
 /** The Integration type, for fields elsewhere that return one. */
 export const IntegrationType = builder.objectRef<Integration>('Integration').implement({
   description: 'A service Patchbay can connect to.',
@@ -127,16 +139,24 @@ export const IntegrationType = builder.objectRef<Integration>('Integration').imp
       description: 'OAuth 2.0: the exact redirect URI to register with the service; null for other methods.',
       resolve: (i, _args, context) => (i.authMethod === 'OAUTH2' ? context.oauth.callbackUrl : null),
     }),
-    oauthClientId: t.loadable({
-      type: 'String',
+    oauthClientId: t.string({
       nullable: true,
       description:
         'OAuth: the client id of the app in use: the account’s own, else the operator’s default; null when neither is configured.',
-      load: async (keys: string[], context: Context) =>
-        (await oauthAppClientIds(context.db, viewerOf(context).accountId, keys)).map(
-          (clientId, index) => clientId ?? context.oauth.defaultApps?.get(keys[index])?.clientId ?? null,
-        ),
-      resolve: (i) => i.key,
+      resolve: async (i, _args, context) =>
+        (await accountOAuthApp(context).load(i.key))?.clientId ?? context.oauth.defaultApps?.get(i.key)?.clientId ?? null,
+    }),
+    oauthAppConfigured: t.boolean({
+      description: 'OAuth: whether the account has its own app (its client secret is set; it is never returned).',
+      resolve: async (i, _args, context) => Boolean(await accountOAuthApp(context).load(i.key)),
+    }),
+    scopes: t.stringList({
+      description: 'OAuth 2.0: the scopes a sign-in requests: those set on the account’s app, else `defaultScopes`.',
+      resolve: async (i, _args, context) => (await accountOAuthApp(context).load(i.key))?.scopes ?? i.defaultScopes,
+    }),
+    oauthAppScopesCustomized: t.boolean({
+      description: 'OAuth 2.0: whether the account’s app sets its own scopes instead of `defaultScopes`.',
+      resolve: async (i, _args, context) => Boolean((await accountOAuthApp(context).load(i.key))?.scopes),
     }),
   }),
 });
@@ -186,13 +206,18 @@ builder.mutationField('configureIntegration', (t) =>
   t.fieldWithInput({
     type: IntegrationType,
     description:
-      'Sets the account’s OAuth 2.0 app for an integration (admins): the client id, and the secret, stored encrypted and never returned.',
+      'Sets the account’s OAuth app for an integration (admins): the client id, the secret (stored encrypted and never returned; left out, the app keeps its stored one) and the scopes.',
     authScopes: { admin: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'integration' } },
     input: {
       integration: t.input.string({ required: true, description: 'The integration key.' }),
       clientId: t.input.string({ required: true, description: 'The app’s client id at the service.' }),
-      clientSecret: t.input.string({ required: true, description: 'The app’s client secret (write-only).' }),
+      clientSecret: t.input.string({
+        description: 'The app’s client secret (write-only); leave it out to keep the stored one (required for a new app).',
+      }),
+      scopes: t.input.stringList({
+        description: 'OAuth 2.0: the scopes sign-ins request (1 to 50, no spaces); null or absent: the integration’s `defaultScopes`.',
+      }),
     },
     resolve: (_root, { input }, context) => configureIntegration(context.db, context.vault, viewerOf(context), input),
   }),

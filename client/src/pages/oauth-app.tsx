@@ -1,7 +1,8 @@
 /**
  * An integration's OAuth app for the account (admins): the client id, the client secret (written,
- * never shown again: the form says whether one is set and offers to replace it), the exact callback
- * URL to register at the service, and the scopes Patchbay asks for. Saved with configureIntegration.
+ * never shown again: once set, leaving the field empty keeps it), the exact callback URL to register
+ * at the service, and the scopes Patchbay asks for (editable, starting from the integration's
+ * defaults, with a way back to them). Saved with configureIntegration.
  * `?next=<in-app path>` brings the admin back where they came from (e.g. a connection whose
  * reauthentication was waiting for the app); only same-origin paths are followed. Someone who may
  * not configure it is told which admins can.
@@ -26,6 +27,13 @@ export function safeNextPath(next: string | null): string | null {
     return null;
   }
 }
+
+/** Scopes as typed: separated by spaces or commas, empty pieces dropped. */
+export function parseScopes(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
 
 /** `next` without the request to continue a reauthentication (going back without an app must not loop here). */
 function withoutResume(next: string): string {
@@ -72,9 +80,11 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
   const [, navigate] = useLocation();
   const [, configure] = useMutation(ConfigureIntegrationMutation);
   const configured = Boolean(integration.oauthClientId);
+  // Only the account's own app has a stored secret to keep (the operator's default app does not count).
+  const ownApp = integration.oauthAppConfigured;
   const [clientId, setClientId] = useState(integration.oauthClientId ?? '');
   const [clientSecret, setClientSecret] = useState('');
-  const [replacing, setReplacing] = useState(!configured);
+  const [scopesText, setScopesText] = useState(integration.scopes.join(' '));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<MutationError | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -83,13 +93,25 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
   const oauth1 = integration.authMethod === 'OAUTH1';
   const idLabel = oauth1 ? 'Consumer key' : 'Client id';
   const secretLabel = oauth1 ? 'Consumer secret' : 'Client secret';
+  const scopes = parseScopes(scopesText);
+  const defaultScopes = integration.defaultScopes;
+  const atDefaults = sameList(scopes, defaultScopes);
 
   async function submit() {
     setBusy(true);
     setError(null);
     setFailure(null);
     try {
-      const outcome = await configure({ input: { integration: integration.key, clientId: clientId.trim(), clientSecret } });
+      const outcome = await configure({
+        input: {
+          integration: integration.key,
+          clientId: clientId.trim(),
+          // Left out, the gateway keeps the app's stored secret.
+          ...(clientSecret ? { clientSecret } : {}),
+          // The defaults are sent as null, so the app follows them if the integration's defaults change.
+          scopes: oauth1 || atDefaults ? null : scopes,
+        },
+      });
       const value = outcome.data?.configureIntegration;
       if (outcome.error || !value) {
         setFailure(outcome.error?.graphQLErrors[0]?.message ?? outcome.error?.message ?? 'The gateway sent no answer');
@@ -100,7 +122,7 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
         return;
       }
       setClientSecret('');
-      setReplacing(false);
+      setScopesText(value.integration.scopes.join(' '));
       if (next) {
         navigate(next);
         return;
@@ -144,20 +166,22 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
         ) : (
           <p className="muted small">The gateway sends its callback URL with each sign-in; no redirect URI needs registering.</p>
         )}
-        <div className="field">
-          <span className="label">Scopes Patchbay asks for</span>
-          {integration.defaultScopes.length > 0 ? (
-            <ul className="scope-list" data-scopes>
-              {integration.defaultScopes.map((scope) => (
-                <li key={scope}>
-                  <code>{scope}</code>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="muted small">None beyond what the app itself grants.</p>
-          )}
-        </div>
+        {!mayConfigure && (
+          <div className="field">
+            <span className="label">Scopes Patchbay asks for</span>
+            {integration.scopes.length > 0 ? (
+              <ul className="scope-list" data-scopes>
+                {integration.scopes.map((scope) => (
+                  <li key={scope}>
+                    <code>{scope}</code>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted small">None beyond what the app itself grants.</p>
+            )}
+          </div>
+        )}
       </section>
 
       {!mayConfigure && (
@@ -173,29 +197,51 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
             <label htmlFor={`${ids}-client-id`}>{idLabel}</label>
             <input id={`${ids}-client-id`} value={clientId} required maxLength={512} autoComplete="off" spellCheck={false} onChange={(event) => setClientId(event.target.value)} />
           </div>
-          {replacing ? (
-            <div className="field">
-              <label htmlFor={`${ids}-client-secret`}>{secretLabel}</label>
-              <input
-                id={`${ids}-client-secret`}
-                type="password"
-                value={clientSecret}
-                required
-                maxLength={2048}
-                autoComplete="new-password"
-                onChange={(event) => setClientSecret(event.target.value)}
-              />
-              <p className="hint">Stored encrypted; it is never shown again, here or in the API.</p>
-            </div>
-          ) : (
-            <div className="field">
-              <span className="label">{secretLabel}</span>
-              <p className="input-with-button">
-                <Pill tone="good">Set</Pill>
-                <span className="muted small">Hidden for good. Replace it to change the app.</span>
-                <button type="button" className="button button-small button-secondary" data-action="replace-secret" onClick={() => setReplacing(true)}>
-                  Replace
+          <div className="field">
+            <label htmlFor={`${ids}-client-secret`}>{secretLabel}</label>
+            <input
+              id={`${ids}-client-secret`}
+              type="password"
+              value={clientSecret}
+              required={!ownApp}
+              maxLength={2048}
+              autoComplete="new-password"
+              placeholder={ownApp ? 'Set — leave empty to keep it' : undefined}
+              aria-describedby={`${ids}-client-secret-hint`}
+              onChange={(event) => setClientSecret(event.target.value)}
+            />
+            <p className="hint" id={`${ids}-client-secret-hint`} data-secret-state={ownApp ? 'set' : 'unset'}>
+              {ownApp
+                ? 'Set — leave empty to keep it. Stored encrypted; it is never shown again, here or in the API.'
+                : 'Stored encrypted; it is never shown again, here or in the API.'}
+            </p>
+          </div>
+          {!oauth1 && (
+            <div className="field scopes-field">
+              <label htmlFor={`${ids}-scopes`}>Scopes Patchbay asks for</label>
+              <div className="input-with-button">
+                <input
+                  id={`${ids}-scopes`}
+                  value={scopesText}
+                  autoComplete="off"
+                  spellCheck={false}
+                  aria-describedby={`${ids}-scopes-hint`}
+                  onChange={(event) => setScopesText(event.target.value)}
+                />
+                <button
+                  type="button"
+                  className="button button-small button-secondary"
+                  data-action="reset-scopes"
+                  disabled={atDefaults}
+                  onClick={() => setScopesText(defaultScopes.join(' '))}
+                >
+                  Reset to defaults
                 </button>
+              </div>
+              <p className="hint" id={`${ids}-scopes-hint`}>
+                Separated by spaces or commas; every sign-in from now on asks for these.{' '}
+                {defaultScopes.length > 0 ? <>{integration.name}’s defaults: <code>{defaultScopes.join(' ')}</code>.</> : 'This integration has no default scopes.'}{' '}
+                {atDefaults ? <Pill tone="neutral">Defaults</Pill> : <Pill tone="accent">Custom</Pill>}
               </p>
             </div>
           )}
@@ -205,7 +251,7 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
             <Notice tone="success" title="Saved: everyone in your account can sign in to it now." focus onDismiss={() => setSaved(false)} />
           )}
           <div className="actions">
-            <button type="submit" className="button button-primary" disabled={busy || !replacing || !clientId.trim() || !clientSecret}>
+            <button type="submit" className="button button-primary" disabled={busy || !clientId.trim() || (!ownApp && !clientSecret)}>
               {busy ? 'Saving…' : next ? 'Save and go back' : 'Save'}
             </button>
             {next && (

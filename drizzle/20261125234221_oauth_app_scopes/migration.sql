@@ -1,0 +1,1 @@
+ALTER TABLE "oauth_apps" ADD COLUMN "scopes" text[];
