@@ -78,7 +78,7 @@ describeEachDatabase('the health-check job', (db) => {
       current = await row();
       expect(current).toMatchObject({ status: 'DISCONNECTED', disconnectReason: 'UNKNOWN', transientFailures: 0 });
       expect(current.errorMessage).toMatch(/Unreachable after 3 attempts/);
-      const [event] = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.createdAt).offset(1);
+      const [event] = await tx.select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.seq).offset(1);
       expect(event).toMatchObject({ toStatus: 'DISCONNECTED', actorKind: 'SYSTEM' });
     });
   });

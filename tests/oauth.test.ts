@@ -155,7 +155,7 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     expect(new URL(response.headers.get('location')!).searchParams.get('status')).toBe('ACTIVE');
     expect((await rowOf(gid)).status).toBe('ACTIVE');
     expect((await db().select().from(dataSources).where(eq(dataSources.connectionId, id)))[0].status).toBe('ACTIVE');
-    const history = await db().select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.createdAt);
+    const history = await db().select().from(connectionEvents).where(eq(connectionEvents.connectionId, id)).orderBy(connectionEvents.seq);
     expect(history.map((event) => `${event.fromStatus}->${event.toStatus}`)).toEqual([
       'null->PENDING',
       'PENDING->ACTIVE',
