@@ -64,7 +64,9 @@ describeInBrowser('settings: integrations, API tokens, webhooks, people', { time
     receiver = started;
     await database.migrate();
     a = await tenant(database.db, 'settings');
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
+    // Salesforce has the operator's default app (environment), which Settings tells from the account's own.
+    const defaultOAuthApps = new Map([['salesforce', { clientId: 'operator-salesforce-client', clientSecret: 'operator-secret' }]]);
+    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir, defaultOAuthApps });
     url = await app.start(0);
     browser = await launchBrowser();
     admin = await openPage(browser, pageErrors);
@@ -98,6 +100,7 @@ describeInBrowser('settings: integrations, API tokens, webhooks, people', { time
     // The OAuth integrations say whether the app is configured and link to its form.
     const hubspot = admin.locator('li[data-integration="hubspot"]');
     expect(await hubspot.locator('.pill').textContent()).toBe('Not configured');
+    expect(await admin.locator('li[data-integration="salesforce"] .pill').textContent()).toBe('Operator’s default app');
     expect(await hubspot.getByRole('link', { name: 'Configure the HubSpot app' }).getAttribute('href')).toBe('/settings/integrations/hubspot');
     await expectAccessible(admin, 'settings integrations');
     await screenshot(admin, 'settings-integrations');

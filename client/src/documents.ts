@@ -1190,6 +1190,8 @@ export const ConnectionsByIdQuery = gql<{ nodes: (ConnectionSummary | null)[] },
 
 export interface SettingsIntegration extends CatalogIntegration {
   oauthClientId: string | null;
+  /** Whether the account has an app of its own (oauthClientId may also be the operator's default). */
+  oauthAppConfigured: boolean;
   callbackUrl: string | null;
   defaultScopes: string[];
 }
@@ -1206,6 +1208,7 @@ export const SettingsIntegrationsQuery = gql<{ integrations: { totalCount: numbe
         authMethod
         isCustom
         oauthClientId
+        oauthAppConfigured
         callbackUrl
         defaultScopes
       }

@@ -152,6 +152,8 @@ function IntegrationsTab({ admin }: { admin: boolean }) {
 
 function OAuthIntegrationRow({ integration, admin }: { integration: SettingsIntegration; admin: boolean }) {
   const configured = Boolean(integration.oauthClientId);
+  // A client id without an app of the account's own is the operator's default app (environment).
+  const operators = configured && !integration.oauthAppConfigured;
   return (
     <li className="settings-row" data-integration={integration.key}>
       <div className="settings-row-main">
@@ -166,7 +168,7 @@ function OAuthIntegrationRow({ integration, admin }: { integration: SettingsInte
           )}
         </span>
       </div>
-      <Pill tone={configured ? 'good' : 'warn'}>{configured ? 'Configured' : 'Not configured'}</Pill>
+      <Pill tone={configured ? 'good' : 'warn'}>{operators ? 'Operator’s default app' : configured ? 'Configured' : 'Not configured'}</Pill>
       <Link
         href={`/settings/integrations/${encodeURIComponent(integration.key)}`}
         className="button button-small button-secondary"
