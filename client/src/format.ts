@@ -111,3 +111,8 @@ export function scheduleInWords(cron: string): string | null {
     return null;
   }
 }
+
+/** Splits a list typed with commas or spaces ("read, write offline_access"). */
+export function words(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}

@@ -14,7 +14,7 @@ import { AdminsWhoCan, CopyField } from '../components/connection-actions';
 import { Form } from '../components/credential-form';
 import { EmptyState, LoadError, MutationErrorNotice, Notice, Pill, Skeleton } from '../components/ui';
 import { ConfigureIntegrationMutation, OAuthAppQuery, ViewerQuery, type MutationError, type OAuthAppIntegration } from '../documents';
-import { AUTH_METHOD_LABELS, signsInAtService } from '../format';
+import { AUTH_METHOD_LABELS, signsInAtService, words } from '../format';
 import { PageHeading } from '../page';
 
 /** `next` when it is a path inside this dashboard ("/…", not "//host" or "/\\host"), else null. */
@@ -26,11 +26,6 @@ export function safeNextPath(next: string | null): string | null {
   } catch {
     return null;
   }
-}
-
-/** Scopes as typed: separated by spaces or commas, empty pieces dropped. */
-export function parseScopes(text: string): string[] {
-  return text.split(/[\s,]+/).filter(Boolean);
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
@@ -93,7 +88,7 @@ function OAuthAppForm({ integration, mayConfigure, next }: { integration: OAuthA
   const oauth1 = integration.authMethod === 'OAUTH1';
   const idLabel = oauth1 ? 'Consumer key' : 'Client id';
   const secretLabel = oauth1 ? 'Consumer secret' : 'Client secret';
-  const scopes = parseScopes(scopesText);
+  const scopes = words(scopesText);
   const defaultScopes = integration.defaultScopes;
   const atDefaults = sameList(scopes, defaultScopes);
 

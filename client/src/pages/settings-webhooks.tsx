@@ -22,9 +22,9 @@ import {
   type WebhookDeliveryStatus,
   type WebhookEndpointRow,
 } from '../documents';
-import { dateTime } from '../format';
+import { dateTime, words } from '../format';
 import { focusPageHeading } from '../page';
-import { AdminsOnly, Section, words } from './settings';
+import { AdminsOnly, Section } from './settings';
 
 export function WebhooksTab({ admin }: { admin: boolean }) {
   const [result, reexecute] = useQuery({ query: WebhookEndpointsQuery, pause: !admin });

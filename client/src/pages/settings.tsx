@@ -16,7 +16,7 @@ import {
   type RegisterIntegrationInput,
   type SettingsIntegration,
 } from '../documents';
-import { AUTH_METHOD_LABELS, plural, signsInAtService } from '../format';
+import { AUTH_METHOD_LABELS, plural, signsInAtService, words } from '../format';
 import { PageHeading } from '../page';
 import { TokensTab } from './settings-tokens';
 import { WebhooksTab } from './settings-webhooks';
@@ -178,14 +178,6 @@ function OAuthIntegrationRow({ integration, admin }: { integration: SettingsInte
       </Link>
     </li>
   );
-}
-
-/** Splits a list typed with commas or spaces ("read, write offline_access"). */
-export function words(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((word) => word.trim())
-    .filter(Boolean);
 }
 
 function RegisterIntegrationForm({ onRegistered }: { onRegistered: () => void }) {
