@@ -128,11 +128,31 @@ const logger: Logger = {
 };
 
 /**
+ * How long a statement whose caller gave up may still run before it is cancelled. A CancelRequest
+ * names a backend, not a statement: one that arrives after its statement ended cancels whatever
+ * that session runs next, another caller's statement (postgres.js also pipelines statements
+ * onto busy sessions). Seen under load: 200 callers hanging up at once failed the statements of
+ * callers that stayed. Almost every statement ends within this grace, and is then left alone; one
+ * still running after it is long enough that the cancel lands on it.
+ */
+const CANCEL_GRACE_MS = 100;
+
+/** What postgres.js keeps on a query about where it runs (not in its types). */
+interface QueryState {
+  /** Set once the query is sent to a session. */
+  state?: unknown;
+  /** True while the session is running it (false before its turn and once it has ended). */
+  active?: boolean;
+}
+
+/**
  * The postgres.js client drizzle sees: each statement it sends is registered with the operation
- * it runs for, which cancels it (a CancelRequest to its backend) if the caller gives up; the
- * clients of transactions and savepoints are wrapped alike. Drizzle sends every statement through
- * `unsafe`. A statement still queued behind another on a transaction's connection is left alone
- * (postgres.js cannot unqueue it there): it is refused or rolled back with its transaction.
+ * it runs for, which cancels it if the caller gives up; the clients of transactions and savepoints
+ * are wrapped alike. Drizzle sends every statement through `unsafe`. A statement not yet sent is
+ * taken off the queue at once (no CancelRequest); one sent gets its CancelRequest only if it is
+ * still running after CANCEL_GRACE_MS. A statement still queued behind another on a
+ * transaction's connection is left alone (postgres.js cannot unqueue it there): it is refused or
+ * rolled back with its transaction.
  */
 function cancellable(client: Sql, inTransaction = false): Sql {
   return new Proxy(client, {
@@ -142,9 +162,16 @@ function cancellable(client: Sql, inTransaction = false): Sql {
       if (key === 'unsafe') {
         return (...args: Parameters<Sql['unsafe']>) => {
           const query = target.unsafe(...args);
+          const where = query as unknown as QueryState;
+          const cancel = () => Promise.resolve(query.cancel()).catch(() => {});
           cancelWithOperation(() => {
-            if (inTransaction && !(query as unknown as { state?: unknown }).state) return;
-            Promise.resolve(query.cancel()).catch(() => {});
+            if (!where.state) {
+              if (!inTransaction) void cancel();
+              return;
+            }
+            setTimeout(() => {
+              if (where.active) void cancel();
+            }, CANCEL_GRACE_MS).unref();
           });
           return query;
         };
