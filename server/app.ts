@@ -28,6 +28,7 @@ import { useVariableErrors } from './edge/variables.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import { createMetrics, type Metrics, operationsPath } from './metrics.js';
+import { typedErrorCode } from './operations.js';
 import { describeError, useAccessLog } from './access-log.js';
 import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
@@ -178,8 +179,14 @@ export function createApp({
       debug: (...args) => log.debug(String(args[0])),
       info: (...args) => log.info(String(args[0])),
       warn: (...args) => log.warn(String(args[0])),
-      // Never the failed statement or its parameters: the error's name and code only.
-      error: (...args) => log.error(String(args[0]).slice(0, 200), describeError(args.find((arg) => arg instanceof Error))),
+      // Never the failed statement or its parameters: the error's name and code only. Yoga
+      // reports every error it masks; a typed one (a caller's mistake, a timeout, a caller who
+      // left) is the operation's outcome in the access log, not a fault of the gateway.
+      error: (...args) => {
+        const error = args.find((arg) => arg instanceof Error);
+        if (typedErrorCode(error) !== undefined) return;
+        log.error(String(args[0]).slice(0, 200), describeError(error));
+      },
     },
     plugins: [
       useRequestBodyLimit(),

@@ -125,7 +125,15 @@ describeEachDatabase('operations endpoints', (db) => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // A typed error from a resolver (here UNAUTHENTICATED) is the caller's, not the gateway's fault.
+    const anonymous = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-anonymous' },
+      body: JSON.stringify({ query: 'query Anonymous { viewer { user { email } } }' }),
+    });
+    expect(JSON.stringify(await anonymous.json())).toContain('UNAUTHENTICATED');
     const lines = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.requestId === 'req-anonymous')).toMatchObject({ level: 'info', outcome: 'UNAUTHENTICATED' });
     const access = lines.filter((line) => line.message === 'graphql operation' && line.requestId === 'req-abc.123');
     expect(access).toHaveLength(1);
     // A bad variable is the caller's mistake: an info line with its code, no SQL, no value.
