@@ -4,6 +4,8 @@ import { expect, it } from 'vitest';
 import { countStatements } from '../server/db/client.js';
 import { accessTokenGrants, connections } from '../server/db/schema.js';
 import { recordAccessTokenGrant } from '../server/domain/access-token-grants.js';
+import { runForOperation } from '../server/db/cancellation.js';
+import { OperationCancelledError } from '../server/domain/errors.js';
 import { storeCredentials } from '../server/domain/credentials.js';
 import type { Database } from '../server/db/client.js';
 import { describeEachDatabase } from './support/db.js';
@@ -55,6 +57,20 @@ describeEachDatabase('handing out access tokens', (db) => {
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(await grantsOf(db(), t)).toBe(23);
+  });
+
+  it('a caller who leaves while its grant is being written fails nobody else: the inserts run for all, outside any one caller', async () => {
+    const t = await tenant(db(), 'leaving');
+    const grant = { accountId: t.account.id, connectionId: t.connections.shared.id, apiTokenId: t.service.viewer.tokenId };
+    const caller = new AbortController();
+    // The first caller starts the writing; the second arrives while that insert is in flight.
+    const leaving = runForOperation(caller.signal, async () => await recordAccessTokenGrant(db(), grant));
+    const staying = recordAccessTokenGrant(db(), grant);
+    caller.abort(new OperationCancelledError());
+    // Before: the next insert ran in the first caller's (aborted) operation and was refused.
+    await expect(staying).resolves.toBeUndefined();
+    await leaving.catch(() => undefined);
+    expect(await grantsOf(db(), t)).toBe(2);
   });
 
   it('a token within the refresh margin is not handed out as is: the refresh path decides (here its cooldown refuses, recording nothing)', async () => {

@@ -4,9 +4,10 @@
  * (`access_token_grants`, one per hand-out), written by group commit: while one insert is in
  * flight, the hand-outs that finish meanwhile wait and go together in the next one, so 200
  * concurrent callers cost a few statements, not 200. A caller gets its token only once its row
- * is committed.
+ * is committed; one who leaves meanwhile stops waiting, but its row is written with the others.
  */
 import { eq, sql } from 'drizzle-orm';
+import { outsideOperation } from '../db/cancellation.js';
 import type { Database } from '../db/client.js';
 import { accessTokenGrants, connections, credentials } from '../db/schema.js';
 import type { ConnectionRow } from './types.js';
@@ -37,7 +38,9 @@ export function recordAccessTokenGrant(db: Database, grant: AccessTokenGrant): P
   let recorder = recorders.get(db);
   if (!recorder) recorders.set(db, (recorder = { waiting: [], flushing: false }));
   const done = new Promise<void>((resolve, reject) => recorder.waiting.push({ grant, resolve, reject }));
-  if (!recorder.flushing) void flush(db, recorder);
+  // Outside the caller's operation: the inserts are everyone's, and a caller who leaves (its
+  // operation aborted) must not stop the writing the others wait on.
+  if (!recorder.flushing) void outsideOperation(() => flush(db, recorder));
   return done;
 }
 
