@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -395,6 +395,11 @@ describeEachDatabase('OAuth 2.0 connections against a real authorization server'
     expect((await expireAbandonedConnections(db(), { accountId: a.account.id })).sort()).toEqual([ids[0], ids[1]].sort());
     const left = await db().select({ id: connections.id, status: connections.status }).from(connections).where(inArray(connections.id, ids));
     expect(left.map((row) => row.id).sort()).toEqual([ids[2], ids[3]].sort());
+    // Each went with a DELETED event by the system, as a person's deletion leaves one.
+    const tombstones = await db().select().from(connectionEvents).where(and(inArray(connectionEvents.connectionId, ids), eq(connectionEvents.kind, 'DELETED')));
+    expect(tombstones.map((event) => [event.connectionId, event.actorKind, event.message]).sort()).toEqual(
+      [ids[0], ids[1]].sort().map((id) => [id, 'SYSTEM', 'The sign-in was never finished']),
+    );
     // Nothing is left of the expired ones' attempts either; the ACTIVE connections are untouched.
     expect(await db().select().from(oauthAttempts).where(inArray(oauthAttempts.connectionId, [ids[0], ids[1]]))).toEqual([]);
     expect((await rowOf(a.connections.shared.gid)).status).toBe('ACTIVE');
