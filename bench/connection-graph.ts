@@ -32,6 +32,7 @@ import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
 import { createLog } from '../server/log.js';
 import { seedBulk } from '../server/seed/bulk.js';
 import { ensurePeers, node22, peers } from './peers.js';
+import { commitHash, machineLine, markdownTable, writeResultsSection } from './results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -326,6 +327,8 @@ async function main() {
       });
 
     const rows: Record<string, unknown>[] = [];
+    const loads: Record<string, unknown>[] = [];
+    const startedAt = new Date().toISOString();
     const medians = new Map<string, Round>();
     for (const first of FIRSTS) {
       const loadStart = load();
@@ -381,6 +384,7 @@ async function main() {
           'rounds req/s': list.map((r) => r.rps.toFixed(0)).join(' '),
         });
       }
+      loads.push({ first, 'load average at start': loadStart, 'at end': loadEnd });
       console.log(`first: ${first}: load average ${loadStart} at start, ${loadEnd} at end`);
     }
     console.table(rows);
@@ -403,6 +407,22 @@ async function main() {
       }
     }
     console.table(ratios);
+    writeResultsSection(
+      'Connection graph: latest run',
+      `Written by \`bench/connection-graph.ts\` (\`npm run bench\`) at ${startedAt}, commit ${commitHash()}. Machine: ${machineLine()};
+targets and load on Node ${versions.targets}; PostgreSQL ${versions.postgres}. ${CONNECTIONS} concurrent clients, ${ROUNDS} rounds of
+${SECONDS} s per target and shape, the order rotated per round; medians. Patchbay ran ${statementsPerRequest} SQL statement(s) per
+request (token check included). The sections after this one are earlier runs, kept by hand with what changed between them.
+
+${markdownTable(rows)}
+
+Ratios (Patchbay / peer). The issue's targets: req/s at least 2 against PostGraphile and 0.5 against one statement; server CPU at
+most 0.5 against PostGraphile; server + PostgreSQL CPU at most 0.5 against PostGraphile.
+
+${markdownTable(ratios)}
+
+${markdownTable(loads)}`,
+    );
   } finally {
     for (const target of targets) target.process.kill('SIGTERM');
     await handle.close();

@@ -20,7 +20,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { createApp } from '../server/app.js';
@@ -34,6 +33,7 @@ import { Vault } from '../server/domain/vault.js';
 import { RATE_LIMITS_OFF } from '../server/edge/rate-limit.js';
 import { createLog } from '../server/log.js';
 import { ensurePeers, node22, peers } from './peers.js';
+import { commitHash, loadAverage, machineLine, markdownTable, writeResultsSection } from './results.js';
 
 const CONNECTIONS = Number(process.env.BENCH_HANDOUT_CONNECTIONS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
@@ -58,8 +58,6 @@ function load(input: { url: string; token: string; ids: string[]; connections: n
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}: ${out}`)))));
 }
-
-const loadAverage = () => loadavg().map((value) => value.toFixed(2)).join(' ');
 
 /** CPU time of a process so far, in ms (utime + stime from /proc/<pid>/stat); 0 once it is gone. */
 function cpuMsOf(pid: number): number {
@@ -143,12 +141,21 @@ async function main() {
     });
     if (result.failed) console.log(`${name}: ${result.failed} failed, e.g. ${result.samples.join(' | ')}`);
   }
+  const startedAt = new Date().toISOString();
   try {
     await load({ ...input, seconds: 2 }); // warm-up: JIT, pool, caches
     await phase(`closed loop, ${CONCURRENCY} callers`, undefined, process.env.BENCH_CPU_PROFILE);
     for (const rate of RATES) await phase(`open loop, ${rate}/s over ${CONCURRENCY} callers`, rate);
-    console.log(`token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s per phase (CPU per hand-out)`);
+    const title = `token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s per phase (CPU per hand-out)`;
+    console.log(title);
     console.table(table);
+    writeResultsSection(
+      'Token hand-out: latest run',
+      `Written by \`bench/token-handout.ts\` (\`npm run bench\`) at ${startedAt}, commit ${commitHash()}. Machine: ${machineLine()}; callers on
+Node 22 (autocannon). ${title}. The sections after this one are earlier runs, kept by hand.
+
+${markdownTable(table)}`,
+    );
   } finally {
     await app.stop();
     await handle.close();
