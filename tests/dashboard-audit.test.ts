@@ -139,4 +139,20 @@ describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
     await expect.poll(() => deleted.count(), SOON).toBe(1);
     expect((await deleted.first().textContent())?.replace(/\s+/g, ' ')).toContain('admin deleted a private connection (deleted)');
   });
+
+  it('a reconnect link sent and withdrawn by an admin is in the audit trail, named as such', async () => {
+    const created = await graphqlData(url, a.admin.token, `mutation($id: ID!) { createReconnectLink(input: { connectionId: $id }) { ... on CreateReconnectLinkSuccess { result { link { id } } } } }`, {
+      id: a.connections.shared.gid,
+    });
+    await graphqlData(url, a.admin.token, `mutation($id: ID!) { revokeReconnectLink(input: { id: $id }) { __typename } }`, { id: created.createReconnectLink.result.link.id });
+    await signIn(a.admin.token);
+    await page.goto(`${url}/audit?kind=RECONNECT_LINK_CREATED`);
+    const items = page.locator('li.audit-item');
+    await expect.poll(() => items.count(), SOON).toBe(1);
+    expect((await items.first().textContent())?.replace(/\s+/g, ' ')).toContain('admin made a reconnect link for the owner of “Team GA4”');
+    expect(await page.getByLabel('Change', { exact: true }).inputValue()).toBe('RECONNECT_LINK_CREATED');
+    await page.getByLabel('Change', { exact: true }).selectOption('RECONNECT_LINK_REVOKED');
+    await expect.poll(() => items.count(), SOON).toBe(1);
+    expect((await items.first().textContent())?.replace(/\s+/g, ' ')).toContain('admin withdrew a reconnect link for “Team GA4”');
+  });
 });

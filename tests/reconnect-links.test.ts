@@ -1,7 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
-import { connections, dataSources, reconnectLinks } from '../server/db/schema.js';
+import { connectionEvents, connections, dataSources, reconnectLinks } from '../server/db/schema.js';
 import { parseGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
 import { describeEachDatabase } from './support/db.js';
@@ -151,6 +151,19 @@ describeEachDatabase('reconnect links: one-time, expiring, for the connection’
     });
     const [row] = await db().select().from(connections).where(eq(connections.id, parseGlobalId(second.id, 'Connection')));
     expect(row.status).toBe('DISCONNECTED');
+    // The connection's history says who asked for each link and who withdrew one; a second
+    // withdrawal changes nothing and records nothing.
+    expect((await gql(REVOKE, { id: revoked.id }, a.admin.token)).revokeReconnectLink).toMatchObject({ link: { state: 'REVOKED' } });
+    const events = await db()
+      .select({ kind: connectionEvents.kind, actorUserId: connectionEvents.actorUserId })
+      .from(connectionEvents)
+      .where(and(eq(connectionEvents.connectionId, parseGlobalId(second.id, 'Connection')), inArray(connectionEvents.kind, ['RECONNECT_LINK_CREATED', 'RECONNECT_LINK_REVOKED'])))
+      .orderBy(connectionEvents.seq);
+    expect(events).toEqual([
+      { kind: 'RECONNECT_LINK_CREATED', actorUserId: a.admin.user.id },
+      { kind: 'RECONNECT_LINK_CREATED', actorUserId: a.admin.user.id },
+      { kind: 'RECONNECT_LINK_REVOKED', actorUserId: a.admin.user.id },
+    ]);
   });
 
   it('is created only by the owner or an admin, for a lifetime within bounds', async () => {

@@ -450,7 +450,9 @@ export type ConnectionEventKind =
   | 'DELETED'
   | 'DATA_SOURCE_ADDED'
   | 'DATA_SOURCE_MOVED'
-  | 'DATA_SOURCE_REMOVED';
+  | 'DATA_SOURCE_REMOVED'
+  | 'RECONNECT_LINK_CREATED'
+  | 'RECONNECT_LINK_REVOKED';
 
 /** What changed besides the status (null when hidden from the viewer). */
 export interface ConnectionEventDetails {

@@ -279,6 +279,9 @@ export const connectionEventKind = pgEnum('connection_event_kind', [
   'DATA_SOURCE_ADDED',
   'DATA_SOURCE_MOVED',
   'DATA_SOURCE_REMOVED',
+  /** An admin or the owner asked the owner to repair it with a reconnect link; or withdrew one. */
+  'RECONNECT_LINK_CREATED',
+  'RECONNECT_LINK_REVOKED',
 ]);
 
 /**

@@ -8,8 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { connections, reconnectLinks, users } from '../db/schema.js';
+import { transaction } from '../db/transaction.js';
+import { recordConnectionEvent } from './connection-events.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { findConnection } from './connections.js';
+import { actorOf, findConnection } from './connections.js';
 import { reauthenticateConnection, type StartResult } from './lifecycle.js';
 import type { OAuthSettings } from './oauth2.js';
 import type { ConnectionRow, UserRow } from './types.js';
@@ -78,16 +80,21 @@ export async function createReconnectLink(
     throw new ValidationError('This connection was never completed; its owner can connect it again instead', 'connectionId');
   }
   const token = `rl_${randomBytes(32).toString('base64url')}`;
-  const [row] = await db
-    .insert(reconnectLinks)
-    .values({
-      accountId: connection.accountId,
-      connectionId: connection.id,
-      tokenHash: hashToken(token),
-      createdById: viewer.userId,
-      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-    })
-    .returning();
+  // With its audit event: who asked the owner to sign in again is part of the connection's history.
+  const row = await transaction(db, async (tx) => {
+    const [inserted] = await tx
+      .insert(reconnectLinks)
+      .values({
+        accountId: connection.accountId,
+        connectionId: connection.id,
+        tokenHash: hashToken(token),
+        createdById: viewer.userId,
+        expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+      })
+      .returning();
+    await recordConnectionEvent(tx, connection, { kind: 'RECONNECT_LINK_CREATED', actor: actorOf(viewer) });
+    return inserted;
+  });
   const [creator] = await db.select().from(users).where(eq(users.id, viewer.userId));
   return { link: withCreator(row, creator ?? null), url: linkUrl(settings, token) };
 }
@@ -181,13 +188,18 @@ export async function revokeReconnectLink(db: Database, viewer: Viewer, id: stri
     .innerJoin(connections, eq(connections.id, reconnectLinks.connectionId))
     .where(eq(reconnectLinks.id, id));
   if (!found || !canManageConnection(viewer, found.connection)) throw new NotFoundError('ReconnectLink');
-  const [row] = found.link.revokedAt || found.link.usedAt
-    ? [found.link]
-    : await db
-        .update(reconnectLinks)
-        .set({ revokedAt: sql`now()`, revokedById: viewer.userId })
-        .where(eq(reconnectLinks.id, id))
-        .returning();
+  const row = found.link.revokedAt || found.link.usedAt
+    ? found.link
+    : await transaction(db, async (tx) => {
+        const [revoked] = await tx
+          .update(reconnectLinks)
+          .set({ revokedAt: sql`now()`, revokedById: viewer.userId })
+          .where(and(eq(reconnectLinks.id, id), isNull(reconnectLinks.revokedAt), isNull(reconnectLinks.usedAt)))
+          .returning();
+        // Withdrawn by someone else at the same moment, or used: nothing to record twice.
+        if (revoked) await recordConnectionEvent(tx, found.connection, { kind: 'RECONNECT_LINK_REVOKED', actor: actorOf(viewer) });
+        return revoked ?? (await tx.select().from(reconnectLinks).where(eq(reconnectLinks.id, id)))[0];
+      });
   const [creator] = row.createdById ? await db.select().from(users).where(eq(users.id, row.createdById)) : [];
   return withCreator(row, creator ?? null);
 }

@@ -36,6 +36,8 @@ const KIND_DESCRIPTIONS: Record<(typeof connectionEventKind.enumValues)[number],
   DATA_SOURCE_ADDED: 'A data source was added to it (details: the data source).',
   DATA_SOURCE_MOVED: 'A data source moved from or to it (details: the data source and both connections).',
   DATA_SOURCE_REMOVED: 'A data source read through it was deleted (details: the data source).',
+  RECONNECT_LINK_CREATED: 'A reconnect link was made for its owner to repair it (the actor asked); its use shows as REAUTHENTICATED by the owner.',
+  RECONNECT_LINK_REVOKED: 'A pending reconnect link for it was withdrawn.',
 };
 
 export const ConnectionEventKindEnum = builder.enumType('ConnectionEventKind', {

@@ -56,6 +56,10 @@ export function EventSentence({ event, subject = 'it' }: { event: EventFacts; su
       return <>{who} added {source}</>;
     case 'DATA_SOURCE_REMOVED':
       return <>{who} deleted {source}</>;
+    case 'RECONNECT_LINK_CREATED':
+      return <>{who} made a reconnect link for the owner of {subject}</>;
+    case 'RECONNECT_LINK_REVOKED':
+      return <>{who} withdrew a reconnect link for {subject}</>;
     case 'DATA_SOURCE_MOVED':
       return d?.fromConnectionName != null ? (
         <>{who} moved {source} from “{d.fromConnectionName}” to “{d.toConnectionName}”</>

@@ -27,6 +27,8 @@ const KIND_LABELS: Record<ConnectionEventKind, string> = {
   DATA_SOURCE_ADDED: 'Data source added',
   DATA_SOURCE_MOVED: 'Data source moved',
   DATA_SOURCE_REMOVED: 'Data source deleted',
+  RECONNECT_LINK_CREATED: 'Reconnect link sent',
+  RECONNECT_LINK_REVOKED: 'Reconnect link withdrawn',
 };
 
 type Param = 'connection' | 'actor' | 'kind' | 'since' | 'until';
