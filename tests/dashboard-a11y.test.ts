@@ -8,18 +8,14 @@
  * PGlite only, as tests/dashboard.test.ts: the resolvers and SQL it touches run on both databases
  * in the other suites.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connections } from '../server/db/schema.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';
 
@@ -43,7 +39,7 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
   let stub: StubService;
   let a: Tenant;
   let owner: Page;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-a11y-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   const cards = (page: Page) => page.locator('li.card');
@@ -69,8 +65,7 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
   }
 
   beforeAll(async () => {
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    const handle = await openPglite();
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'scale');
@@ -120,7 +115,6 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
     await stub?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   it('names every page, passes axe on sign-in, and puts the focus on the page’s heading after sign-in and after each route change', async () => {

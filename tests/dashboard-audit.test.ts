@@ -6,17 +6,13 @@
  * PGlite only, as tests/dashboard.test.ts: the resolvers and SQL it touches run on both databases
  * in tests/audit.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
@@ -28,7 +24,7 @@ describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
   let browser: Browser;
   let a: Tenant;
   let page: Page;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-audit-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   const rename = (token: string, id: string, name: string) =>
@@ -48,8 +44,7 @@ describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
   }
 
   beforeAll(async () => {
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    const handle = await openPglite();
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'audit-ui');
@@ -67,7 +62,6 @@ describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
     await browser?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   it('the connection page’s history says who renamed it, from what to what', async () => {

@@ -8,17 +8,13 @@
  * PGlite only, as tests/dashboard.test.ts.
  */
 import './support/outbound.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
 import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
@@ -30,12 +26,11 @@ describeInBrowser('the connect form for each auth method', { timeout: 60_000 }, 
   let browser: Browser;
   let a: Tenant;
   let page: Page;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-forms-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    const handle = await openPglite();
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'forms');
@@ -57,7 +52,6 @@ describeInBrowser('the connect form for each auth method', { timeout: 60_000 }, 
     await browser?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   /** Opens the connect form of `key` and returns it with its fields' labels, in order. */

@@ -11,9 +11,6 @@
  * PGlite only, as tests/dashboard.test.ts: the resolvers and SQL run on both databases in
  * tests/reconnect-links.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -22,9 +19,8 @@ import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connections, dataSources, integrations } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 
@@ -44,7 +40,7 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
   let memberOld: { gid: string; id: string };
   let adminOwn: { gid: string; id: string };
   let sourceGid: string;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-repair-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
@@ -109,8 +105,7 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
   }
 
   beforeAll(async () => {
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    const handle = await openPglite();
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'repair');
@@ -142,7 +137,6 @@ describeInBrowser('the repair loop: OAuth app, reauthenticate, reconnect link', 
     await provider?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   it('tells a member who may not set up the missing OAuth app which admins can, on the card and on the connect page', async () => {

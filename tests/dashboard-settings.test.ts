@@ -10,9 +10,6 @@
  * in the other suites.
  */
 import './support/outbound.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
@@ -20,9 +17,8 @@ import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { drainOutbox } from '../server/jobs/outbox.js';
 import { webhookOutbox } from '../server/jobs/webhooks.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData, postGraphql } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -37,7 +33,7 @@ describeInBrowser('settings: integrations, API tokens, webhooks, people', { time
   let a: Tenant;
   let admin: Page;
   let member: Page;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-settings-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   async function signIn(page: Page, token: string) {
@@ -54,12 +50,10 @@ describeInBrowser('settings: integrations, API tokens, webhooks, people', { time
   const focusedText = (page: Page) => page.evaluate(() => ({ tag: document.activeElement?.tagName.toLowerCase(), text: document.activeElement?.textContent ?? '' }));
 
   beforeAll(async () => {
-    const [built, handle, started] = await Promise.all([
-      runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }),
+    const [handle, started] = await Promise.all([
       openPglite(),
       startWebhookReceiver(),
     ]);
-    expect(built.code, built.stderr).toBe(0);
     database = handle;
     receiver = started;
     await database.migrate();
@@ -84,7 +78,6 @@ describeInBrowser('settings: integrations, API tokens, webhooks, people', { time
     await app?.stop();
     await receiver?.close();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   it('opens from the header: a titled page whose heading takes the focus, with a tab per area', async () => {

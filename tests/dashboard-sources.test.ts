@@ -9,9 +9,6 @@
  * PGlite only, as tests/dashboard.test.ts: the resolvers and SQL it touches run on both databases
  * in the other suites.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp, type App } from '../server/app.js';
@@ -19,9 +16,8 @@ import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connections, dataSources } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
@@ -35,7 +31,7 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
   let owner: Page;
   let target: { id: string; gid: string };
   let other: { id: string; gid: string };
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-sources-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
@@ -81,8 +77,7 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     });
 
   beforeAll(async () => {
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    const handle = await openPglite();
     database = handle;
     await database.migrate();
     a = await tenant(database.db, 'sources');
@@ -103,7 +98,6 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     await browser?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   const item = (page: Page) => page.locator(`li.source[data-data-source="${a.dataSource.gid}"]`);

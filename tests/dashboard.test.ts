@@ -8,8 +8,7 @@
  * a second run here would double the slowest file in CI for no new coverage.
  */
 import { and, eq, ne } from 'drizzle-orm';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -18,9 +17,8 @@ import { openPglite, type DatabaseHandle } from '../server/db/client.js';
 import { connectionEvents, connections, dataSources, notifications, refreshRuns } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { createLog } from '../server/log.js';
-import { describeInBrowser, launchBrowser, openPage, screenshot } from './support/browser.js';
+import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot } from './support/browser.js';
 import { graphqlData } from './support/graphql-http.js';
-import { runScript } from './support/processes.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
 import { registerOAuthIntegration, startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 import { startStubService, type StubService } from './support/stub-service.js';
@@ -39,7 +37,7 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
   let a: Tenant;
   let owner: Page;
   let member: Page;
-  const distDir = mkdtempSync(path.join(tmpdir(), 'patchbay-dashboard-'));
+  const distDir = builtDashboard();
   const pageErrors: string[] = [];
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
@@ -148,10 +146,8 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     page.locator(`section.group[data-integration="${integration}"] li.card`).evaluateAll((cards) => cards.map((card) => card.querySelector('.card-name')?.textContent ?? '(private)'));
 
   beforeAll(async () => {
-    // The build under test is the current client/ source, built as `npm install` builds it (in its
-    // own process: under vitest's NODE_ENV=test, Vite would bundle React's development build).
-    const [built, handle] = await Promise.all([runScript('scripts/build-dashboard.ts', [distDir], { NODE_ENV: 'production' }), openPglite()]);
-    expect(built.code, built.stderr).toBe(0);
+    // The build under test is the current client/ source, built once for the run (global-setup.ts).
+    const handle = await openPglite();
     expect(readdirSync(path.join(distDir, 'assets')).some((file) => file.endsWith('.js'))).toBe(true);
     database = handle;
     await database.migrate();
@@ -185,7 +181,6 @@ describeInBrowser('the dashboard in a browser', { timeout: 60_000 }, () => {
     await provider?.close();
     await app?.stop();
     await database?.close();
-    rmSync(distDir, { recursive: true, force: true });
   });
 
   it('refuses a bad token with a clear error, then lists connections by integration, broken first, with the problem and what to do', async () => {

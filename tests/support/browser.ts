@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { describe } from 'vitest';
+import { describe, inject } from 'vitest';
 import { CHROMIUM, chromiumAvailable } from './chromium.js';
 
 /** Flags for a quiet, headless, network-silent Chromium in a container. */
@@ -31,6 +31,18 @@ export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts', impor
  * and could not be installed; CI requires it.
  */
 export const describeInBrowser = describe.skipIf(!chromiumAvailable());
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The dashboard built once per test run from client/ (global-setup.ts). */
+    dashboardDir: string;
+  }
+}
+
+/** The directory of the dashboard built for this test run (global-setup.ts), to serve with `dashboardDir`. */
+export function builtDashboard(): string {
+  return inject('dashboardDir');
+}
 
 export async function launchBrowser(): Promise<Browser> {
   if (!chromiumAvailable()) {
