@@ -17,7 +17,6 @@
  * seeded once per database (a later run reuses it).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -32,7 +31,7 @@ import { BUILT_IN_INTEGRATIONS } from '../server/domain/catalog.js';
 import { createLog } from '../server/log.js';
 import { seedBulk } from '../server/seed/bulk.js';
 import { ensurePeers, node22, peers } from './peers.js';
-import { commitHash, machineLine, markdownTable, writeResultsSection } from './results.js';
+import { commitHash, cpuMsOf, machineLine, markdownTable, writeResultsSection } from './results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -43,7 +42,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'patchbay,postgraphile,one-statement').split(',');
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const patchbayQuery = (first: number) => `query Graph { viewer { account { connections(first: ${first}) { nodes {
   id name status integration { key name } owner { name }
@@ -129,17 +127,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** utime + stime of a process in milliseconds, or 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
 }
 
 function median(values: number[]): number {
@@ -338,13 +325,13 @@ async function main() {
         const order = targets.map((_, i) => targets[(i + round) % targets.length]);
         for (const target of order) {
           const pidsBefore = await backendPids();
-          const postgresBefore = new Map(pidsBefore.map((pid) => [pid, cpuMs(pid)]));
-          const serverBefore = cpuMs(target.process.pid!);
+          const postgresBefore = new Map(pidsBefore.map((pid) => [pid, cpuMsOf(pid)]));
+          const serverBefore = cpuMsOf(target.process.pid!);
           const result = await runLoad(target, first, SECONDS);
-          const serverAfter = cpuMs(target.process.pid!);
+          const serverAfter = cpuMsOf(target.process.pid!);
           let postgresMs = 0;
           for (const pid of new Set([...pidsBefore, ...(await backendPids())])) {
-            postgresMs += Math.max(0, cpuMs(pid) - (postgresBefore.get(pid) ?? 0));
+            postgresMs += Math.max(0, cpuMsOf(pid) - (postgresBefore.get(pid) ?? 0));
           }
           rounds.get(target.name)!.push({
             rps: result.rps,

@@ -1,7 +1,7 @@
 /**
  * bench/RESULTS.md as the benchmarks write it: each benchmark owns one "## <title>" section and
  * replaces it on every run (the hand-written history around it stays), with the commit and the
- * machine it ran on.
+ * machine it ran on. Also what every benchmark reads off the machine: CPU time per process, load.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,20 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = path.join(root, 'bench', 'RESULTS.md');
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in milliseconds, from /proc/<pid>/stat; 0 once it is gone. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
 
 /** The load average (1/5/15 min) now, as "1.23 0.98 0.50". */
 export const loadAverage = () => loadavg().map((value) => value.toFixed(2)).join(' ');

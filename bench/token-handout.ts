@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -33,13 +33,12 @@ import { Vault } from '../server/domain/vault.js';
 import { RATE_LIMITS_OFF } from '../server/edge/rate-limit.js';
 import { createLog } from '../server/log.js';
 import { ensurePeers, node22, peers } from './peers.js';
-import { commitHash, loadAverage, machineLine, markdownTable, writeResultsSection } from './results.js';
+import { commitHash, cpuMsOf, loadAverage, machineLine, markdownTable, writeResultsSection } from './results.js';
 
 const CONNECTIONS = Number(process.env.BENCH_HANDOUT_CONNECTIONS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const RATES = (process.env.BENCH_HANDOUT_RATES ?? '100,200,300').split(',').filter(Boolean).map(Number);
-const TICKS_PER_SECOND = 100;
 
 interface LoadResult {
   requests: number;
@@ -57,17 +56,6 @@ function load(input: { url: string; token: string; ids: string[]; connections: n
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}: ${out}`)))));
-}
-
-/** CPU time of a process so far, in ms (utime + stime from /proc/<pid>/stat); 0 once it is gone. */
-function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
 }
 
 /** PostgreSQL's CPU so far over the backends serving the bench database (none on PGlite). */
