@@ -397,7 +397,7 @@ async function main() {
     writeResultsSection(
       'Connection graph: latest run',
       `Written by \`bench/connection-graph.ts\` (\`npm run bench\`) at ${startedAt}, commit ${commitHash()}. Machine: ${machineLine()};
-targets and load on Node ${versions.targets}; PostgreSQL ${versions.postgres}. ${CONNECTIONS} concurrent clients, ${ROUNDS} rounds of
+targets and load on Node ${versions.targets}; PostgreSQL ${versions.postgres}. ${CONNECTIONS} concurrent clients, ${ROUNDS} round(s) of
 ${SECONDS} s per target and shape, the order rotated per round; medians. Patchbay ran ${statementsPerRequest} SQL statement(s) per
 request (token check included). The sections after this one are earlier runs, kept by hand with what changed between them.
 
