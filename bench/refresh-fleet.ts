@@ -457,7 +457,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
       if (fresh + broken >= phase.connections) break;
       // What the gateways' sessions are doing right now: lock waits would show as Lock/transactionid or tuple.
       const activity = rowsOf<{ application_name: string; state: string | null; wait: string | null; query: string }>(
-        await db.execute(sql`select application_name, state, wait_event_type || ':' || wait_event as wait, left(regexp_replace(query, '\s+', ' ', 'g'), 80) as query from pg_stat_activity where application_name like 'patchbay %'`),
+        await db.execute(sql`select application_name, state, wait_event_type || ':' || wait_event as wait, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 80) as query from pg_stat_activity where application_name like 'patchbay %'`),
       );
       samples += 1;
       if (phase.cpus && NICE) niceAll(await backendsOf(db, pids));
