@@ -17,8 +17,8 @@
  * SQL statements and CPU per refresh of each kind of process (CPU from /proc), what the gateways'
  * PostgreSQL sessions were waiting on, and the load average; the scaling phases end with the
  * ratio of each to the first. `BENCH_FLEET_CONCURRENCY` sets PATCHBAY_REFRESH_CONCURRENCY
- * (default 48, where 3 gateways reached 200/s here). `BENCH_FLEET_GATEWAY_NODE_OPTIONS` is the
- * gateways' NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where their CPU goes).
+ * (default 48, where 3 gateways reached 200/s here). `BENCH_FLEET_CPU_PROFILE=<dir>` writes a CPU
+ * profile of each gateway over the measured run.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -53,6 +53,7 @@ const SCALING = listSetting(process.env.BENCH_FLEET_SCALING ?? '1@0,2@0-1').map(
  */
 const SPREAD = process.env.BENCH_FLEET_SPREAD === '1';
 const CONCURRENCY = Number(process.env.BENCH_FLEET_CONCURRENCY ?? 48);
+const PROFILE_DIR = process.env.BENCH_FLEET_CPU_PROFILE;
 const TIMEOUT_MS = Number(process.env.BENCH_FLEET_TIMEOUT_MS ?? 300_000);
 /** How often the orchestrator counts fresh connections: rarely, so that it costs the pinned cores little. */
 const POLL_MS = Number(process.env.BENCH_FLEET_POLL_MS ?? 1_000);
@@ -396,7 +397,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
           PATCHBAY_JOBS: 'true',
           PATCHBAY_REFRESH_CONCURRENCY: String(CONCURRENCY),
           STATS_FILE: statsFile,
-          ...(process.env.BENCH_FLEET_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_FLEET_GATEWAY_NODE_OPTIONS } : {}),
+          ...(PROFILE_DIR ? { PROFILE_FILE: path.join(PROFILE_DIR, `gateway-${phase.cpus ? `cpu${phase.cpus}` : 'unpinned'}-${phase.gateways}-${index}.cpuprofile`) } : {}),
         },
         /GraphQL:\s+\S+/,
         120_000,
@@ -559,6 +560,11 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
   }
 }
 
+/** Refreshes per second of CPU used by the phase's gateways, providers and PostgreSQL backends together. */
+function busyRate(result: PhaseResult): number {
+  return (result.fresh / (result.cpu.gateways + result.cpu.providers + result.cpu.postgres)) * 1000;
+}
+
 /** taskset's hex mask ("3") as a CPU list ("0,1"), to pin back with -c. */
 function hexToList(mask: string): string {
   const bits = BigInt(`0x${mask}`);
@@ -600,14 +606,18 @@ async function main() {
       postgresServer = await PostgresProcesses.of(handle.db);
       const scaled: PhaseResult[] = [];
       for (const { count, cpus } of SCALING) scaled.push(await run(handle.db, secretKey, vault, { gateways: count, shards: count, connections: SCALING_CONNECTIONS, cpus }));
-      const [first, ...rest] = scaled;
+      // Each phase against the last one before it with fewer gateways, so that phases run as pairs
+      // (e.g. "1@0,2@0-1,1@0,2@0-1") are compared with their own neighbour on a machine whose load moves.
       const rate = (result: PhaseResult, ms: number) => result.fresh / ms;
-      for (const result of rest) {
+      for (const [i, result] of scaled.entries()) {
+        const base = scaled.slice(0, i).reverse().find((earlier) => earlier.gateways < result.gateways);
+        if (!base) continue;
         console.log(
-          `  scaling (pinned): ${result.gateways} gateways + ${result.shards} shards on CPU ${result.cpus} against ${first.gateways} + ${first.shards} on CPU ${first.cpus}: ` +
-            `${(rate(result, result.elapsedMs) / rate(first, first.elapsedMs)).toFixed(2)}x refreshes/s until all fresh, ` +
-            `${(rate(result, result.activeMs) / rate(first, first.activeMs)).toFixed(2)}x from the first claim, ` +
-            `${(result.steadyRate / first.steadyRate).toFixed(2)}x once every gateway was claiming`,
+          `  scaling (pinned): ${result.gateways} gateways + ${result.shards} shards on CPU ${result.cpus} against ${base.gateways} + ${base.shards} on CPU ${base.cpus}: ` +
+            `${(rate(result, result.elapsedMs) / rate(base, base.elapsedMs)).toFixed(2)}x refreshes/s until all fresh, ` +
+            `${(rate(result, result.activeMs) / rate(base, base.activeMs)).toFixed(2)}x from the first claim, ` +
+            `${(result.steadyRate / base.steadyRate).toFixed(2)}x once every gateway was claiming; ` +
+            `per busy core ${(busyRate(result) / busyRate(base)).toFixed(2)}x`,
         );
       }
     }
