@@ -16,7 +16,7 @@
  * Each phase prints refreshes/s, the time until all are fresh, duplicates and reuse detections,
  * SQL statements and CPU per refresh of each kind of process (CPU from /proc), what the gateways'
  * PostgreSQL sessions were waiting on, and the load average; the scaling phases end with the
- * ratio of each to the first. `BENCH_FLEET_CONCURRENCY` sets PATCHBAY_REFRESH_CONCURRENCY
+ * ratio of each to the last phase before it with fewer gateways. `BENCH_FLEET_CONCURRENCY` sets PATCHBAY_REFRESH_CONCURRENCY
  * (default 48, where 3 gateways reached 200/s here). `BENCH_FLEET_CPU_PROFILE=<dir>` writes a CPU
  * profile of each gateway over the measured run.
  */
@@ -61,8 +61,8 @@ const POLL_MS = Number(process.env.BENCH_FLEET_POLL_MS ?? 1_000);
  * A nice value for the pinned phases, e.g. -10 on a machine others use, so that their work cannot
  * take the pinned cores' time and a phase gets the cores it is given. With autogroup scheduling
  * (on here: /proc/sys/kernel/sched_autogroup_enabled) CPU is shared between sessions first, so a
- * thread's nice counts only within its session: the value goes to this benchmark's session (run it
- * under `setsid`, so that the session holds only it and its children) and to PostgreSQL's (which
+ * thread's nice counts only within its session: the value goes to this benchmark's session (it
+ * re-runs itself under setsid first, so that the session holds only it and its children) and to PostgreSQL's (which
  * other users' backends share; restored with the affinity), and to each thread of the gateways,
  * providers and the gateways' backends. 0 (default) changes nothing.
  */
@@ -457,8 +457,12 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
       broken = counts.broken;
       if (fresh + broken >= phase.connections) break;
       // What the gateways' sessions are doing right now: lock waits would show as Lock/transactionid or tuple.
-      const activity = rowsOf<{ application_name: string; state: string | null; wait: string | null; query: string }>(
-        await db.execute(sql`select application_name, state, wait_event_type || ':' || wait_event as wait, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 80) as query from pg_stat_activity where application_name like 'patchbay %'`),
+      const activity = rowsOf<{ application_name: string; state: string | null; wait: string | null; query: string; blocker: string | null }>(
+        await db.execute(sql`
+          select a.application_name, a.state, a.wait_event_type || ':' || a.wait_event as wait,
+            left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 60) as query,
+            (select left(regexp_replace(b.query, '[[:space:]]+', ' ', 'g'), 60) from pg_stat_activity b where b.pid = any(pg_blocking_pids(a.pid)) limit 1) as blocker
+          from pg_stat_activity a where a.application_name like 'patchbay %'`),
       );
       samples += 1;
       if (phase.cpus && NICE) niceAll(await backendsOf(db, pids));
@@ -467,7 +471,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
         const key = row.state === 'active' ? `active ${row.wait ?? 'on CPU'}` : `${row.state}${row.wait && row.state !== 'idle' ? ` ${row.wait}` : ''}`;
         waits.set(key, (waits.get(key) ?? 0) + 1);
         // Which statements wait on row locks (the claim skips locked rows; nothing should wait long).
-        if (row.wait?.startsWith('Lock:') && lockedQueries.size < 5) lockedQueries.add(row.query);
+        if (row.wait?.startsWith('Lock:') && lockedQueries.size < 5) lockedQueries.add(`${row.query}... behind ${row.blocker ?? '(gone)'}...`);
       }
     }
     const gatewayCpu = pids.map(cpuMs).reduce((sum, value, i) => sum + value - cpuBefore[i], 0);
