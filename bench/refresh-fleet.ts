@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { and, eq, sql } from 'drizzle-orm';
 import { createApp } from '../server/app.js';
 import { type Database, openPostgres, rowsOf } from '../server/db/client.js';
-import { connections, credentials, integrations } from '../server/db/schema.js';
+import { accounts, connections, credentials, integrations } from '../server/db/schema.js';
 import { createAccount } from '../server/domain/accounts.js';
 import { issueApiToken } from '../server/domain/api-tokens.js';
 import { Vault } from '../server/domain/vault.js';
@@ -378,7 +378,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
   const shares = Array.from({ length: phase.shards }, (_, i) => Math.floor(phase.connections / phase.shards) + (i < phase.connections % phase.shards ? 1 : 0));
   const shards = await Promise.all(shares.map((count, shard) => provision(db, vault, shard, count)));
   const accountIds = shards.map((shard) => shard.accountId);
-  const accounts = sql.join(
+  const phaseAccounts = sql.join(
     accountIds.map((id) => sql`${id}::uuid`),
     sql`, `,
   );
@@ -438,7 +438,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
     let samples = 0;
     const [due] = rowsOf<{ at: string }>(
       await db.execute(sql`
-        with due as (update ${connections} set access_token_expires_at = now() - interval '1 second' where account_id in (${accounts}) returning 1)
+        with due as (update ${connections} set access_token_expires_at = now() - interval '1 second' where account_id in (${phaseAccounts}) returning 1)
         select now()::text as at`),
     );
     const t0 = Date.now();
@@ -451,7 +451,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
         await db.execute(sql`
           select count(*) filter (where access_token_expires_at > ${freshAfter}::timestamptz)::int as fresh,
                  count(*) filter (where status <> 'ACTIVE')::int as broken
-          from ${connections} where account_id in (${accounts})`),
+          from ${connections} where account_id in (${phaseAccounts})`),
       );
       fresh = counts.fresh;
       broken = counts.broken;
@@ -501,7 +501,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
     const [attempts] = rowsOf<{ succeeded: number; duplicates: number; elapsed_ms: number; active_ms: number; steady_ms: number; steady: number }>(
       await db.execute(sql`
         with done as (
-          select * from token_refreshes where account_id in (${accounts}) and outcome = 'SUCCEEDED'
+          select * from token_refreshes where account_id in (${phaseAccounts}) and outcome = 'SUCCEEDED'
         ), everyone as (
           select max(first) as at from (select min(started_at) as first from done group by owner) firsts
         )
@@ -560,7 +560,7 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
     for (const gateway of started) children.delete(gateway.pid);
     for (const shard of shards) shard.provider.stop();
     // Out of later runs' way: a gateway of another run must not find these due in an hour.
-    await db.execute(sql`update ${connections} set status = 'REVOKED' where account_id in (${accounts})`);
+    await db.execute(sql`update ${connections} set status = 'REVOKED' where account_id in (${phaseAccounts})`);
   }
 }
 
@@ -596,6 +596,11 @@ async function main() {
   }
   const handle = await openPostgres(url, { max: 2 });
   await handle.migrate();
+  // A run that was interrupted left its connections ACTIVE (its finally never ran): their providers
+  // are gone, so this run's gateways would spend their time failing to refresh them.
+  await handle.db.execute(sql`
+    update ${connections} set status = 'REVOKED'
+    where status = 'ACTIVE' and account_id in (select id from ${accounts} where name like 'Fleet bench %')`);
   const secretKey = `bench:${randomBytes(32).toString('base64')}`;
   const vault = Vault.fromKeyList(secretKey);
   try {
