@@ -164,7 +164,19 @@ class PostgresProcesses {
 
   static async of(db: Database): Promise<PostgresProcesses> {
     const [row] = rowsOf<{ pid: number }>(await db.execute(sql`select pg_backend_pid() as pid`));
-    return new PostgresProcesses(parentOf(Number(row.pid)));
+    // The pid is the server's: on another machine it would name some unrelated local process.
+    const command = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    const backend = Number(row.pid);
+    if (command(backend) !== 'postgres' || command(parentOf(backend)) !== 'postgres') {
+      throw new Error('BENCH_FLEET_SCALING pins PostgreSQL with the rest: BENCH_DATABASE_URL must be a server on this machine (or set BENCH_FLEET_SCALING=off)');
+    }
+    return new PostgresProcesses(parentOf(backend));
   }
 
   /** Postmaster first, so that backends forked from now on inherit the mask, then every child. */
