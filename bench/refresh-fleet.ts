@@ -23,7 +23,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { and, eq, sql } from 'drizzle-orm';
@@ -37,6 +37,7 @@ import { createLog } from '../server/log.js';
 import { type OAuthServer, registerOAuthIntegration } from '../tests/support/oauth-server.js';
 import { TEST_ALLOW_PRIVATE_HOSTS } from '../tests/support/outbound.js';
 import { startScript } from '../tests/support/processes.js';
+import { cpuMsOf, loadAverage } from './results.js';
 
 const CONNECTIONS = Number(process.env.BENCH_FLEET_CONNECTIONS ?? 10_000);
 const SHARDS = Number(process.env.BENCH_FLEET_SHARDS ?? 1);
@@ -68,23 +69,9 @@ const POLL_MS = Number(process.env.BENCH_FLEET_POLL_MS ?? 1_000);
  */
 const NICE = Number(process.env.BENCH_FLEET_NICE ?? 0);
 const TASKSET = '/usr/bin/taskset';
-const TICKS_PER_SECOND = 100;
 
 function listSetting(value: string): string[] {
   return value === 'off' ? [] : value.split(',').map((item) => item.trim()).filter(Boolean);
-}
-
-const loadAverage = () => loadavg().map((value) => value.toFixed(2)).join(' ');
-
-/** CPU time of a process so far, in ms (utime + stime from /proc/<pid>/stat, all its threads). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
 }
 
 function parentOf(pid: number): number {
@@ -441,9 +428,9 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
     niceAll([...pids, ...providerPids, process.pid, ...backendsAtStart]);
     const cpusBefore = cpuTimes();
     const statementsBefore = await Promise.all(started.map((gateway) => statementsOf(gateway.pid, gateway.statsFile)));
-    const cpuBefore = pids.map(cpuMs);
-    const providerCpuBefore = providerPids.map(cpuMs);
-    const postgresCpuBefore = new Map(backendsAtStart.map((pid) => [pid, cpuMs(pid)]));
+    const cpuBefore = pids.map(cpuMsOf);
+    const providerCpuBefore = providerPids.map(cpuMsOf);
+    const postgresCpuBefore = new Map(backendsAtStart.map((pid) => [pid, cpuMsOf(pid)]));
     const loadBefore = loadAverage();
     const waits = new Map<string, number>();
     const lockedQueries = new Set<string>();
@@ -486,11 +473,11 @@ async function run(db: Database, secretKey: string, vault: Vault, phase: Phase):
         if (row.wait?.startsWith('Lock:') && lockedQueries.size < 5) lockedQueries.add(`${row.query}... behind ${row.blocker ?? '(gone)'}...`);
       }
     }
-    const gatewayCpu = pids.map(cpuMs).reduce((sum, value, i) => sum + value - cpuBefore[i], 0);
-    const providerCpu = providerPids.map(cpuMs).reduce((sum, value, i) => sum + value - providerCpuBefore[i], 0);
+    const gatewayCpu = pids.map(cpuMsOf).reduce((sum, value, i) => sum + value - cpuBefore[i], 0);
+    const providerCpu = providerPids.map(cpuMsOf).reduce((sum, value, i) => sum + value - providerCpuBefore[i], 0);
     // Backends opened during the run count from zero (their whole life is in the run).
     const backends = new Set([...backendsAtStart, ...(await backendsOf(db, pids))]);
-    const postgresCpu = [...backends].reduce((sum, pid) => sum + cpuMs(pid) - (postgresCpuBefore.get(pid) ?? 0), 0);
+    const postgresCpu = [...backends].reduce((sum, pid) => sum + cpuMsOf(pid) - (postgresCpuBefore.get(pid) ?? 0), 0);
     const loadAfter = loadAverage();
     const cpusAfter = cpuTimes();
     // How busy each CPU of the phase was, whoever used it: with the pinned processes' share, this
