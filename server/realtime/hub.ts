@@ -108,6 +108,8 @@ export interface HubStats {
   directSends: number;
   /** Subscriptions ended because their consumer fell too far behind. */
   slowConsumers: number;
+  /** Subscribers registered like an earlier one, without Yoga (graphql-ws's lean path). */
+  alike: number;
 }
 
 /** A payload handed to one subscriber, not an execution result shared with others. */
@@ -140,6 +142,12 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   direct?: DirectSend;
   /** connectionStatus resumed from a cursor: events up to this seq were replayed, not sent again. */
   replayedThrough = 0;
+  /**
+   * Whether its field's resolver did nothing for this subscriber but read the arguments and the
+   * viewer's class (see LiveTemplate): then a later subscriber of the same document, variables and
+   * viewer class may be registered like it without running the resolver again.
+   */
+  reusable = false;
   private readonly queue: unknown[] = [];
   private waiting?: (result: IteratorResult<unknown>) => void;
   private ended = false;
@@ -287,14 +295,28 @@ function share(result: ExecutionResult, stats: HubStats): SharedResult {
   return result as SharedResult;
 }
 
+/**
+ * What a subscriber registered without Yoga copies from one Yoga served (graphql-ws's lean path):
+ * its kind, its filter and its shared operation. The filter takes the viewer as re-read at each
+ * event, so only the subscribe resolver's own work is skipped, and only for fields that say it
+ * read nothing but their arguments and the viewer's class (`reusable`).
+ */
+export interface LiveTemplate {
+  kind: LiveKind;
+  accepts: LiveSubscription['accepts'];
+  operation: NonNullable<LiveSubscription['operation']>;
+}
+
 /** How many subscribers are registered, by kind (the leak test reads it). */
 export type SubscriberCounts = Record<LiveKind, number>;
 
 export class LiveHub {
-  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, directSends: 0, slowConsumers: 0 };
+  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, directSends: 0, slowConsumers: 0, alike: 0 };
   private readonly byAccount = new Map<string, Set<LiveSubscription>>();
   /** The subscription a resolver created for a request context, until the executor claims it. */
   private readonly created = new WeakMap<object, LiveSubscription>();
+  /** The subscription claimed for a request context (its transport asks for it as a template). */
+  private readonly claimed = new WeakMap<object, LiveSubscription>();
   /** The direct write a transport offered for a request context, until the subscription is claimed. */
   private readonly directSends = new WeakMap<object, DirectSend>();
   private readonly outbox: Change[] = [];
@@ -333,14 +355,39 @@ export class LiveHub {
     kind: K,
     viewer: Viewer,
     accepts: (payload: LivePayloads[K], viewer: Viewer) => boolean,
+    options: { reusable?: boolean } = {},
   ): AsyncIterable<LivePayloads[K]> {
     // The hub only hands a subscription payloads of its own kind (or, once shared, results).
-    const subscription = new LiveSubscription(this, kind, viewer, accepts as LiveSubscription['accepts']);
-    let subscriptions = this.byAccount.get(viewer.accountId);
-    if (!subscriptions) this.byAccount.set(viewer.accountId, (subscriptions = new Set()));
-    subscriptions.add(subscription);
+    const subscription = this.register(new LiveSubscription(this, kind, viewer, accepts as LiveSubscription['accepts']));
+    subscription.reusable = options.reusable === true;
     this.created.set(context, subscription);
     return subscription as AsyncIterable<LivePayloads[K]>;
+  }
+
+  /**
+   * The template a later alike subscriber may copy from the subscription Yoga started with
+   * `context`: only once it is shared, while it runs, and if its resolver marked it reusable.
+   */
+  templateOf(context: object): LiveTemplate | undefined {
+    const subscription = this.claimed.get(context);
+    if (!subscription?.reusable || !subscription.operation || !this.byAccount.get(subscription.viewer.accountId)?.has(subscription)) return undefined;
+    return { kind: subscription.kind, accepts: subscription.accepts, operation: subscription.operation };
+  }
+
+  /** Registers a subscriber like `template`'s for `viewer`, writing through `direct` (graphql-ws's lean path). */
+  subscribeLike(template: LiveTemplate, viewer: Viewer, direct: DirectSend): LiveSubscription {
+    const subscription = this.register(new LiveSubscription(this, template.kind, viewer, template.accepts));
+    subscription.operation = template.operation;
+    subscription.direct = direct;
+    this.stats.alike += 1;
+    return subscription;
+  }
+
+  private register(subscription: LiveSubscription): LiveSubscription {
+    let subscriptions = this.byAccount.get(subscription.viewer.accountId);
+    if (!subscriptions) this.byAccount.set(subscription.viewer.accountId, (subscriptions = new Set()));
+    subscriptions.add(subscription);
+    return subscription;
   }
 
   /**
@@ -351,6 +398,8 @@ export class LiveHub {
    */
   async resume(stream: AsyncIterable<ConnectionStatusChangePayload>, afterSeq: number): Promise<void> {
     const subscription = stream as unknown as LiveSubscription;
+    // What it replays is its own: a later subscriber with the same cursor must load its own.
+    subscription.reusable = false;
     const missed: ConnectionStatusChangePayload[] = [];
     for (let seq = afterSeq; ; ) {
       const rows = await this.db.query.connectionEvents.findMany({
@@ -385,7 +434,10 @@ export class LiveHub {
   claim(context: object): LiveSubscription | undefined {
     const subscription = this.created.get(context);
     this.created.delete(context);
-    if (subscription) subscription.direct = this.directSends.get(context);
+    if (subscription) {
+      subscription.direct = this.directSends.get(context);
+      this.claimed.set(context, subscription);
+    }
     this.directSends.delete(context);
     return subscription;
   }
