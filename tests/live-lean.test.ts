@@ -13,7 +13,11 @@ import { connections } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
 import { RATE_LIMITS_OFF } from '../server/edge/rate-limit.js';
 import { createLog } from '../server/log.js';
+import { MAX_QUEUED_RESULTS } from '../server/realtime/hub.js';
 import { MAX_OPERATIONS_PER_SOCKET } from '../server/realtime/websocket.js';
+import { transaction } from '../server/db/transaction.js';
+import { transition } from '../server/domain/lifecycle.js';
+import type { ConnectionRow } from '../server/domain/types.js';
 import WebSocket from 'ws';
 import { describeEachDatabase } from './support/db.js';
 import { tenant, testVault, type Tenant } from './support/fixtures.js';
@@ -312,6 +316,48 @@ describeEachDatabase('lean graphql-ws subscribers', (db) => {
     s.socket.close();
     await subscribers(before);
   });
+
+  it('lean subscribers on a socket that stops reading hold a bounded backlog: they end as slow consumers, learn why, and are released', async () => {
+    const t = await tenant(db(), 'lean-slow');
+    const before = app.live.counts().connectionStatus;
+    const alike = app.live.stats.alike;
+    const slowBefore = app.live.stats.slowConsumers;
+    const document = 'subscription LeanSlow { connectionStatusChanged { cursor status event { id message } connection { id name } } }';
+    const reader = await open(t.member.token);
+    reader.subscribe('1', document);
+    await subscribers(before + 1);
+    const stuck = await open(t.member.token);
+    const lean = MAX_OPERATIONS_PER_SOCKET;
+    for (let id = 1; id <= lean; id++) stuck.subscribe(String(id), document);
+    await subscribers(before + 1 + lean);
+    expect(app.live.stats.alike - alike).toBe(lean);
+    // The client stops reading: once the kernel's buffers and the direct-write allowance are full,
+    // each lean subscription has one result in flight and the rest wait in the hub's queue.
+    const raw = (stuck.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.pause();
+    let row: ConnectionRow = await sharedConnection(t, 'Never read (lean)');
+    const message = 'x'.repeat(2_000);
+    for (let i = 0; i < 2 * MAX_QUEUED_RESULTS && app.live.stats.slowConsumers < slowBefore + lean; i++) {
+      row = await transaction(db(), (tx) =>
+        transition(tx, row, row.status === 'ACTIVE' ? 'DISCONNECTED' : 'ACTIVE', { kind: 'SYSTEM' }, { reason: 'UNKNOWN', message }),
+      );
+      if (i % 50 === 0) await settle(20);
+    }
+    await stuck.until(() => app.live.counts().connectionStatus === before + 1, 'the slow subscribers’ release');
+    expect(app.live.stats.slowConsumers - slowBefore).toBe(lean);
+    // Reading again, the client learns why each one ended; the socket stays usable.
+    raw.resume();
+    const completes = () => stuck.messages.filter((m) => m.type === 'complete').length;
+    for (let i = 0; i < 1000 && completes() < lean; i++) await settle(10);
+    const ended = stuck.messages.filter((m) => m.type === 'next' && m.payload.errors?.[0]?.extensions?.code === 'SLOW_CONSUMER');
+    expect(new Set(ended.map((m) => m.id)).size).toBe(lean);
+    expect(completes()).toBe(lean);
+    // Each operation's messages end with its error and then Complete, nothing after.
+    for (let id = 1; id <= lean; id++) expect(stuck.of(String(id)).slice(-2).map((m) => m.type)).toEqual(['next', 'complete']);
+    expect(stuck.socket.readyState).toBe(WebSocket.OPEN);
+    // The reader kept up and is still subscribed.
+    expect(reader.of('1').length).toBeGreaterThan(MAX_QUEUED_RESULTS);
+  }, 120_000);
 
   it('the rate limit still applies: lean subscribes take points from the same bucket, and the one over it is refused as before', async () => {
     const t = await tenant(db(), 'lean-rate');

@@ -94,6 +94,20 @@ export type SharedResult = ExecutionResult & {
  */
 export type DirectSend = (result: SharedResult) => boolean;
 
+/**
+ * A consumer the hub pushes results to, instead of one pulling the subscription as an iterator
+ * (graphql-ws's lean subscribers: no promise or iterator state per subscriber). One result at a
+ * time: after receive(), the next waits in the subscription's queue until the sink calls taken().
+ */
+export interface LiveSink {
+  /** Writes a shared result at once if it can (the socket keeps up); false to take it by receive(). */
+  write(result: SharedResult): boolean;
+  /** Takes one result (a shared one it could not write, or one with errors); calls `taken()` once sent. */
+  receive(result: ExecutionResult): void;
+  /** The subscription ended (by the hub, the client or the socket) and everything before it was taken. */
+  ended(): void;
+}
+
 /** What the hub has done, for tests, /metrics and benchmarks. */
 export interface HubStats {
   /** Change batches heard from the bus. */
@@ -151,6 +165,10 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   private readonly queue: unknown[] = [];
   private waiting?: (result: IteratorResult<unknown>) => void;
   private ended = false;
+  /** Its pushing consumer, if it has one instead of an iterator's (see LiveSink). */
+  private sink?: LiveSink;
+  /** Whether the sink holds a result it has not finished sending. */
+  private sinkBusy = false;
 
   constructor(
     private readonly hub: LiveHub,
@@ -163,6 +181,7 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   /** Hands a payload or a shared result to the consumer, or queues it. */
   push(value: unknown): void {
     if (this.ended) return;
+    if (this.sink) return this.offer(this.sink, value);
     // The consumer is idle (nothing queued, nothing of ours in flight), so writing to the socket now
     // keeps the order. Results with errors take the iterator path, where Yoga masks them.
     if (this.waiting && this.direct && isShared(value) && !value.errors && this.direct(value)) {
@@ -196,6 +215,9 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
     if (this.waiting) {
       this.waiting({ value: last, done: false });
       this.waiting = undefined;
+    } else if (this.sink && !this.sinkBusy) {
+      this.sinkBusy = true;
+      this.sink.receive(last);
     } else {
       this.queue.push(last);
     }
@@ -209,11 +231,55 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   }
 
   return(): Promise<IteratorResult<unknown>> {
+    const running = !this.ended;
     this.close();
     this.queue.length = 0;
     this.waiting?.({ value: undefined, done: true });
     this.waiting = undefined;
+    // A sink hears of the end once: now if idle, else when it has taken what it holds.
+    if (running && this.sink && !this.sinkBusy) this.sink.ended();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Hands results to `sink` from now on (before any was pushed: see LiveHub.subscribeLike). */
+  listen(sink: LiveSink): void {
+    this.sink = sink;
+  }
+
+  /** The sink sent what it was handed: the next queued result goes to it, or the end if that came. */
+  taken(): void {
+    if (!this.sink) return;
+    if (this.queue.length > 0) {
+      this.sink.receive(this.queue.shift() as ExecutionResult);
+      return;
+    }
+    this.sinkBusy = false;
+    if (this.ended) this.sink.ended();
+  }
+
+  /**
+   * push() for a sink: an idle sink (nothing queued, nothing in flight) is written to at once, so
+   * the order holds; otherwise the result waits in the queue, with the same cap as an iterator's.
+   * Only results reach a sink (its operation is shared from the start), never bare payloads.
+   */
+  private offer(sink: LiveSink, value: unknown): void {
+    if (!this.sinkBusy && this.queue.length === 0) {
+      if (isShared(value) && !value.errors && sink.write(value)) {
+        this.hub.stats.directSends += 1;
+        return;
+      }
+      this.sinkBusy = true;
+      sink.receive(value as ExecutionResult);
+      return;
+    }
+    this.queue.push(value);
+    if (this.queue.length > MAX_QUEUED_RESULTS) {
+      this.hub.stats.slowConsumers += 1;
+      this.end(
+        `The subscriber fell more than ${MAX_QUEUED_RESULTS} messages behind and was ended; resubscribe and catch up with connectionEvents(after:)`,
+        'SLOW_CONSUMER',
+      );
+    }
   }
 
   throw(error: Error): Promise<IteratorResult<unknown>> {
@@ -374,13 +440,13 @@ export class LiveHub {
     return { kind: subscription.kind, accepts: subscription.accepts, operation: subscription.operation };
   }
 
-  /** Registers a subscriber like `template`'s for `viewer`, writing through `direct` (graphql-ws's lean path). */
-  subscribeLike(template: LiveTemplate, viewer: Viewer, direct: DirectSend): LiveSubscription {
-    const subscription = this.register(new LiveSubscription(this, template.kind, viewer, template.accepts));
+  /** Registers a subscriber like `template`'s for `viewer`, pushing to `sink` (graphql-ws's lean path). */
+  subscribeLike(template: LiveTemplate, viewer: Viewer, sink: LiveSink): LiveSubscription {
+    const subscription = new LiveSubscription(this, template.kind, viewer, template.accepts);
     subscription.operation = template.operation;
-    subscription.direct = direct;
+    subscription.listen(sink);
     this.stats.alike += 1;
-    return subscription;
+    return this.register(subscription);
   }
 
   private register(subscription: LiveSubscription): LiveSubscription {

@@ -43,7 +43,7 @@ import { requestIdOf } from '../access-log.js';
 import { authenticateToken } from '../domain/api-tokens.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { Log } from '../log.js';
-import type { LiveHub, LiveSubscription, LiveTemplate, SharedResult } from './hub.js';
+import type { LiveHub, LiveSink, LiveSubscription, LiveTemplate, SharedResult } from './hub.js';
 
 /** Unsent bytes a socket may hold before it is closed as a slow consumer. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -87,8 +87,11 @@ interface Shape {
   users: number;
 }
 
-type Extra = {
-  socket: WebSocket;
+/**
+ * One socket: graphql-ws's transport for it (send, close, onMessage) and its `extra` at once, one
+ * object with its methods on the prototype (not a set of closures per socket).
+ */
+class Session {
   /** The upgrade request, until the socket is authenticated (then dropped: see `upgrade`). */
   request?: IncomingMessage;
   /**
@@ -96,15 +99,50 @@ type Extra = {
    * operation of the socket: the request itself, with its headers and streams, is not kept for the
    * socket's lifetime.
    */
-  upgrade?: { headers: Record<string, string> };
-  viewer?: Viewer;
+  upgrade?: { headers: Record<string, string> } = undefined;
+  viewer?: Viewer = undefined;
   /** graphql-ws's state of this socket (acknowledged, its operations), once it connected. */
-  session?: WsContext<Record<string, unknown>, Extra>;
+  state?: WsContext<Record<string, unknown>, Session> = undefined;
+  /** graphql-ws's message handler. */
+  handle?: (data: string) => Promise<void> = undefined;
+  /** Running queries and mutations by id: graphql-ws cannot stop them, the client's Complete aborts them here. */
+  running?: Map<string, AbortController> = undefined;
   /** Lean subscriptions by operation id; null while its rate limit is being taken. */
-  lean?: Map<string, LiveSubscription | null>;
+  lean?: Map<string, LeanOperation | null> = undefined;
   /** The shapes this socket's Yoga-served subscriptions are templates of, by operation id. */
-  templates?: Map<string, Shape>;
-};
+  templates?: Map<string, Shape> = undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    request: IncomingMessage,
+  ) {
+    this.request = request;
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.socket.readyState !== this.socket.OPEN) return resolve();
+      this.socket.send(splice(data), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>): void {
+    this.handle = handle;
+  }
+}
+
+/** A lean subscription's sink: the group's bytes straight to the socket, the rest as graphql-ws sends it. */
+interface LeanOperation extends LiveSink {
+  subscription?: LiveSubscription;
+}
 
 function isShared(result: unknown): result is SharedResult {
   return typeof (result as SharedResult | undefined)?.stringify === 'function';
@@ -187,9 +225,6 @@ export function serveGraphqlWs(options: {
     shape.users -= 1;
     if (shape.users === 0 && shapes.get(shape.key) === shape) shapes.delete(shape.key);
   };
-  // Each running operation's signal by socket and id: graphql-ws cannot stop a query or mutation
-  // it has started, so the client's Complete (or the socket closing) aborts it here.
-  const running = new WeakMap<WebSocket, Map<string, AbortController>>();
   // Keep-alive for every socket from one timer (graphql-ws's own keeps an interval per socket, and
   // a timeout and a listener per ping), on graphql-ws's terms: a socket is pinged once it has been
   // quiet for KEEP_ALIVE_MS (since it connected or last answered), and dropped when that ping has
@@ -210,29 +245,31 @@ export function serveGraphqlWs(options: {
   }, KEEP_ALIVE_MS / 4);
   keepAlive.unref();
 
-  const graphqlWs = makeServer<Record<string, unknown>, Extra>({
+  const graphqlWs = makeServer<Record<string, unknown>, Session>({
     jsonMessageReplacer: replacer,
-    onConnect: async (ctx: WsContext<Record<string, unknown>, Extra>) => {
+    onConnect: async (ctx: WsContext<Record<string, unknown>, Session>) => {
       const token = bearer(ctx.connectionParams);
       const viewer = token ? await authenticateToken(db, token) : null;
       if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
-      ctx.extra.viewer = viewer;
-      ctx.extra.session = ctx;
-      if (ctx.extra.request) ctx.extra.upgrade = { headers: { 'x-request-id': requestIdOf(ctx.extra.request) } };
-      delete ctx.extra.request;
+      const session = ctx.extra;
+      session.viewer = viewer;
+      session.state = ctx;
+      if (session.request) session.upgrade = { headers: { 'x-request-id': requestIdOf(session.request) } };
+      session.request = undefined;
       return true;
     },
     onSubscribe: async (ctx, id, payload: SubscribePayload) => {
-      if (Object.keys(ctx.subscriptions).length + (ctx.extra.lean?.size ?? 0) > MAX_OPERATIONS_PER_SOCKET) {
+      const session = ctx.extra;
+      if (Object.keys(ctx.subscriptions).length + (session.lean?.size ?? 0) > MAX_OPERATIONS_PER_SOCKET) {
         return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations may run on one socket`, { extensions: { code: 'VALIDATION' } })];
       }
       // A query or mutation gets a signal the client's Complete aborts; a subscription is stopped by
       // its iterator's return() instead, so it carries no controller for its lifetime.
       const enveloped = yoga.getEnveloped({
-        req: ctx.extra.upgrade,
-        socket: ctx.extra.socket,
+        req: session.upgrade,
+        socket: session.socket,
         params: payload,
-        viewer: ctx.extra.viewer,
+        viewer: session.viewer,
       });
       let document;
       try {
@@ -251,11 +288,17 @@ export function serveGraphqlWs(options: {
       };
       const errors = enveloped.validate(args.schema, args.document);
       if (errors.length > 0) return [...errors];
-      if (controller) running.get(ctx.extra.socket)?.set(id, controller);
+      if (controller) (session.running ??= new Map()).set(id, controller);
       // A shared live result skips graphql-ws's per-subscriber pipeline (a promise chain, a
       // JSON.stringify and a send callback per message) when the socket is keeping up: the
       // hub writes graphql-ws's own Next message, with the JSON made once per group.
-      live.offerDirectSend(args.contextValue as object, directSend(ctx.extra.socket, id));
+      const socket = session.socket;
+      live.offerDirectSend(args.contextValue as object, (result) => {
+        if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
+        // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
+        socket.send(result.nextMessage(id), { binary: false });
+        return true;
+      });
       return args;
     },
     onOperation: (ctx, id, payload, args) => {
@@ -270,7 +313,7 @@ export function serveGraphqlWs(options: {
       (ctx.extra.templates ??= new Map()).set(id, shape);
     },
     onComplete: (ctx, id) => {
-      running.get(ctx.extra.socket)?.delete(id);
+      ctx.extra.running?.delete(id);
       const shape = ctx.extra.templates?.get(id);
       if (shape) {
         ctx.extra.templates!.delete(id);
@@ -291,16 +334,6 @@ export function serveGraphqlWs(options: {
     },
   });
 
-  /** Writes a shared result as operation `id`'s Next message while the socket keeps up, else false. */
-  function directSend(socket: WebSocket, id: string) {
-    return (result: SharedResult) => {
-      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
-      // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
-      socket.send(result.nextMessage(id), { binary: false });
-      return true;
-    };
-  }
-
   /** graphql-ws's Next message for a result a lean subscriber could not be written directly. */
   function nextMessage(id: string, result: ExecutionResult): Buffer | string {
     if (isShared(result) && !result.errors) return result.nextMessage(id);
@@ -318,96 +351,126 @@ export function serveGraphqlWs(options: {
   }
 
   /**
-   * Sends a lean subscription what the direct write did not take, one result at a time (each after
-   * the previous reached the kernel), then Complete when the hub ends it; as graphql-ws would.
+   * A lean subscription of operation `id` on a socket: the hub pushes to it (LiveSink), so it
+   * holds no promise, iterator or closure of its own. What the direct write does not take is sent
+   * one result at a time (each once the previous reached the kernel), then Complete when the hub
+   * ends it: as graphql-ws sends a Yoga subscription's results.
    */
-  function pump(extra: Extra, id: string, subscription: LiveSubscription, shape: Shape): void {
-    const { socket } = extra;
-    const pull = () => void subscription.next().then(step);
-    const step = (result: IteratorResult<unknown>) => {
-      if (result.done) {
-        // Ended by the hub (revoked token, slow consumer, shutdown): Complete, unless the client
-        // completed it or the socket closed first.
-        if (extra.lean?.get(id) === subscription) {
-          extra.lean.delete(id);
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ id, type: MessageType.Complete }));
-        }
-        release(shape);
-        return;
-      }
+  class Lean implements LeanOperation {
+    subscription?: LiveSubscription;
+    private done = false;
+
+    constructor(
+      private readonly session: Session,
+      private readonly id: string,
+      private readonly shape: Shape,
+    ) {}
+
+    write(result: SharedResult): boolean {
+      const { socket } = this.session;
+      if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
+      // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
+      socket.send(result.nextMessage(this.id), { binary: false });
+      return true;
+    }
+
+    receive(result: ExecutionResult): void {
+      const { socket } = this.session;
+      const subscription = this.subscription!;
       // A closing socket's close handler ends the subscription; until then its results are dropped.
-      if (socket.readyState !== socket.OPEN) return pull();
+      if (socket.readyState !== socket.OPEN) return queueMicrotask(() => subscription.taken());
       if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
         log.warn('closing a slow live consumer', { bufferedBytes: socket.bufferedAmount });
         socket.close(1013, SLOW_CONSUMER_REASON);
-        return pull();
+        return queueMicrotask(() => subscription.taken());
       }
-      socket.send(nextMessage(id, result.value as ExecutionResult), { binary: false }, pull);
-    };
-    pull();
+      socket.send(nextMessage(this.id, result), { binary: false }, () => subscription.taken());
+    }
+
+    ended(): void {
+      if (this.done) return;
+      this.done = true;
+      const { session, id } = this;
+      // Ended by the hub (revoked token, slow consumer, shutdown): Complete, unless the client
+      // completed it or the socket closed first.
+      if (session.lean?.get(id) === this) {
+        session.lean.delete(id);
+        if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify({ id, type: MessageType.Complete }));
+      }
+      release(this.shape);
+    }
   }
 
   /** Registers a lean subscriber of `shape` as operation `id` (its rate-limit point is taken). */
-  function startLean(extra: Extra, id: string, shape: Shape, viewer: Viewer): void {
+  function startLean(session: Session, id: string, shape: Shape, viewer: Viewer): void {
     const args = { document: shape.document, operationName: shape.operationName };
     const counted = operations.metrics(args);
-    const logged = operations.accessLog({ ...args, contextValue: { req: extra.upgrade, viewer } });
-    const subscription = live.subscribeLike(shape.template, viewer, directSend(extra.socket, id));
-    (extra.lean ??= new Map()).set(id, subscription);
+    const logged = operations.accessLog({ ...args, contextValue: { req: session.upgrade, viewer } });
+    const lean = new Lean(session, id, shape);
     shape.users += 1;
-    counted(subscription);
-    logged(subscription);
-    pump(extra, id, subscription, shape);
+    (session.lean ??= new Map()).set(id, lean);
+    lean.subscription = live.subscribeLike(shape.template, viewer, lean);
+    counted(lean.subscription);
+    logged(lean.subscription);
   }
 
   /**
    * Takes a Subscribe graphql-ws would hand to Yoga when an alike one was accepted before: true
    * when handled here (or refused as graphql-ws would), false to pass it to graphql-ws.
    */
-  function subscribeLean(extra: Extra, message: unknown, forward: () => void): boolean {
-    const { session, viewer, socket } = extra;
-    if (!session?.acknowledged || !viewer) return false;
+  function subscribeLean(session: Session, message: unknown, data: string): boolean {
+    const { state, viewer, socket } = session;
+    if (!state?.acknowledged || !viewer) return false;
     try {
       validateMessage(message);
     } catch {
       return false; // graphql-ws closes it as a bad request
     }
     const { id, payload } = message as SubscribeMessage;
-    if (extra.lean?.has(id)) {
+    if (session.lean?.has(id)) {
       socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
       return true;
     }
-    if (shapes.size === 0 || id in session.subscriptions) return false;
+    if (shapes.size === 0 || id in state.subscriptions) return false;
     // Over the socket's limit: graphql-ws answers with the same error as ever.
-    if (Object.keys(session.subscriptions).length + (extra.lean?.size ?? 0) >= MAX_OPERATIONS_PER_SOCKET) return false;
+    if (Object.keys(state.subscriptions).length + (session.lean?.size ?? 0) >= MAX_OPERATIONS_PER_SOCKET) return false;
     const shape = shapes.get(shapeKey(payload, viewer));
     if (!shape) return false;
     const refusal = operations.rateLimit(viewer);
     if (!refusal) {
-      startLean(extra, id, shape, viewer);
+      startLean(session, id, shape, viewer);
       return true;
     }
     // Taken like graphql-ws takes an id: a duplicate or a Complete while the bucket answers is seen.
-    (extra.lean ??= new Map()).set(id, null);
+    (session.lean ??= new Map()).set(id, null);
     shape.users += 1;
     void refusal.then((error) => {
-      const admitted = extra.lean?.get(id) === null && socket.readyState === socket.OPEN;
-      if (admitted) extra.lean!.delete(id);
-      if (admitted && !error) startLean(extra, id, shape, viewer);
+      const admitted = session.lean?.get(id) === null && socket.readyState === socket.OPEN;
+      if (admitted) session.lean!.delete(id);
+      if (admitted && !error) startLean(session, id, shape, viewer);
       // Refused: Yoga refuses it again from the same (spent) bucket and answers as it always has.
-      else if (admitted) forward();
+      else if (admitted) forward(session, data);
       release(shape);
     });
     return true;
   }
 
   /** Ends a lean subscription the client completed (no Complete is sent back, as in graphql-ws). */
-  function completeLean(extra: Extra, id: string): boolean {
-    if (!extra.lean?.has(id)) return false;
-    const subscription = extra.lean.get(id);
-    extra.lean.delete(id);
-    void subscription?.return();
+  function completeLean(session: Session, id: string): boolean {
+    if (!session.lean?.has(id)) return false;
+    const lean = session.lean.get(id);
+    session.lean.delete(id);
+    void lean?.subscription?.return();
     return true;
+  }
+
+  /** Hands a message to graphql-ws; what it throws closes the socket, as graphql-ws's own glue does. */
+  function forward(session: Session, data: string): void {
+    session.handle?.(data).catch((error: unknown) => {
+      log.error('graphql-ws message handling failed', { error: error instanceof Error ? error.name : 'unknown' });
+      const reason = error instanceof Error ? error.message : String(error);
+      session.socket.close(CloseCode.InternalServerError, IS_PROD || reason.length >= 124 ? 'Internal server error' : reason);
+    });
   }
 
   // graphql-ws's own `useServer` glue for `ws`, with the keep-alive above and the lean path in front
@@ -421,31 +484,10 @@ export function serveGraphqlWs(options: {
       log.warn('WebSocket error', { error: error.message });
       socket.close(CloseCode.InternalServerError, IS_PROD || error.message.length >= 124 ? 'Internal server error' : error.message);
     });
-    running.set(socket, new Map());
     heard.set(socket, Date.now());
     socket.on('pong', () => heard.set(socket, Date.now()));
-    const extra: Extra = { socket, request };
-    let handle: ((data: string) => Promise<void>) | undefined;
-    const closed = graphqlWs.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(splice(data), (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) => (handle = cb),
-      },
-      extra,
-    );
-    const forward = (data: string) => {
-      handle?.(data).catch((error: unknown) => {
-        log.error('graphql-ws message handling failed', { error: error instanceof Error ? error.name : 'unknown' });
-        const reason = error instanceof Error ? error.message : String(error);
-        socket.close(CloseCode.InternalServerError, IS_PROD || reason.length >= 124 ? 'Internal server error' : reason);
-      });
-    };
+    const session = new Session(socket, request);
+    const closed = graphqlWs.opened(session, session);
     socket.on('message', (raw) => {
       const data = String(raw);
       let message: { type?: unknown; id?: unknown } | undefined;
@@ -455,16 +497,15 @@ export function serveGraphqlWs(options: {
         // graphql-ws closes the socket for it
       }
       if (message?.type === MessageType.Complete && typeof message.id === 'string') {
-        running.get(socket)?.get(message.id)?.abort();
-        if (completeLean(extra, message.id)) return;
+        session.running?.get(message.id)?.abort();
+        if (completeLean(session, message.id)) return;
       }
-      if (message?.type === MessageType.Subscribe && subscribeLean(extra, message, () => forward(data))) return;
-      forward(data);
+      if (message?.type === MessageType.Subscribe && subscribeLean(session, message, data)) return;
+      forward(session, data);
     });
     socket.once('close', (code, reason) => {
-      for (const controller of running.get(socket)?.values() ?? []) controller.abort();
-      running.delete(socket);
-      for (const id of [...(extra.lean?.keys() ?? [])]) completeLean(extra, id);
+      for (const controller of session.running?.values() ?? []) controller.abort();
+      for (const id of [...(session.lean?.keys() ?? [])]) completeLean(session, id);
       void closed(code, String(reason));
     });
   });
