@@ -180,12 +180,12 @@ const mb = (kb: number) => `${kb >= 0 ? '+' : ''}${(kb / 1024).toFixed(1)} MB`;
 
 function table(runs: Run[]): string {
   const lines = [
-    '| N | server | CPU µs/delivery | last-client p50 / p99 ms | RSS KB per idle subscriber | JS heap KB per idle subscriber | lean subscribers | RSS after 20 events | after ' + EVENTS + ' | heap used idle -> after ' + EVENTS + ' | message bytes | load avg start -> end |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| N | server | CPU µs/delivery | last-client p50 / p99 ms | RSS KB per idle subscriber | JS heap KB per idle subscriber | lean subscribers | RSS after 20 events | after ' + EVENTS + ' | heap used idle -> after ' + EVENTS + ' | WebAssembly RSS idle -> after ' + EVENTS + ' | message bytes | load avg start -> end |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
     lines.push(
-      `| ${r.subscribers.toLocaleString('en')} | ${r.target === 'patchbay' ? 'Patchbay' : 'bare ws'} | ${r.cpuUsPerDelivery.toFixed(1)} | ${r.lastP50Ms.toFixed(0)} / ${r.lastP99Ms.toFixed(0)} | ${r.idleKbPerSubscriber.toFixed(1)} | ${((r.rss.idle.heapUsedKb - r.rss.alone.heapUsedKb) / r.subscribers).toFixed(1)} | ${r.alike === undefined ? '-' : r.alike.toLocaleString('en')} | ${mb(r.rss.after20.rssKb - r.rss.idle.rssKb)} | ${mb(r.rss.afterAll.rssKb - r.rss.idle.rssKb)} | ${(r.rss.idle.heapUsedKb / 1024).toFixed(0)} -> ${(r.rss.afterAll.heapUsedKb / 1024).toFixed(0)} MB | ${r.messageBytes} | ${r.load.start} -> ${r.load.end} |`,
+      `| ${r.subscribers.toLocaleString('en')} | ${r.target === 'patchbay' ? 'Patchbay' : 'bare ws'} | ${r.cpuUsPerDelivery.toFixed(1)} | ${r.lastP50Ms.toFixed(0)} / ${r.lastP99Ms.toFixed(0)} | ${r.idleKbPerSubscriber.toFixed(1)} | ${((r.rss.idle.heapUsedKb - r.rss.alone.heapUsedKb) / r.subscribers).toFixed(1)} | ${r.alike === undefined ? '-' : r.alike.toLocaleString('en')} | ${mb(r.rss.after20.rssKb - r.rss.idle.rssKb)} | ${mb(r.rss.afterAll.rssKb - r.rss.idle.rssKb)} | ${(r.rss.idle.heapUsedKb / 1024).toFixed(0)} -> ${(r.rss.afterAll.heapUsedKb / 1024).toFixed(0)} MB | ${((r.rss.idle.wasmRssKb ?? 0) / 1024).toFixed(0)} -> ${((r.rss.afterAll.wasmRssKb ?? 0) / 1024).toFixed(0)} MB | ${r.messageBytes} | ${r.load.start} -> ${r.load.end} |`,
     );
   }
   return lines.join('\n');

@@ -60,6 +60,8 @@ export const KEEP_ALIVE_MS = 12_000;
 const MAX_INBOUND_BYTES = 64 * 1024;
 const SLOW_CONSUMER_REASON = 'Too many unsent messages; reconnect and catch up with connectionEvents(after:)';
 const IS_PROD = process.env.NODE_ENV === 'production';
+/** ws's send options for a text frame, one object for every send. */
+const TEXT = { binary: false } as const;
 
 /**
  * What lean subscribers need from the edge and the operations side, so that they are limited,
@@ -296,7 +298,7 @@ export function serveGraphqlWs(options: {
       live.offerDirectSend(args.contextValue as object, (result) => {
         if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
         // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
-        socket.send(result.nextMessage(id), { binary: false });
+        socket.send(result.nextMessage(id), TEXT);
         return true;
       });
       return args;
@@ -370,7 +372,7 @@ export function serveGraphqlWs(options: {
       const { socket } = this.session;
       if (socket.readyState !== socket.OPEN || socket.bufferedAmount > DIRECT_SEND_LIMIT_BYTES) return false;
       // Subscribers whose operation has the same id get the very same bytes: built once per group and id.
-      socket.send(result.nextMessage(this.id), { binary: false });
+      socket.send(result.nextMessage(this.id), TEXT);
       return true;
     }
 
@@ -384,7 +386,7 @@ export function serveGraphqlWs(options: {
         socket.close(1013, SLOW_CONSUMER_REASON);
         return queueMicrotask(() => subscription.taken());
       }
-      socket.send(nextMessage(this.id, result), { binary: false }, () => subscription.taken());
+      socket.send(nextMessage(this.id, result), TEXT, () => subscription.taken());
     }
 
     ended(): void {
