@@ -97,6 +97,8 @@ interface Run {
   lastP50Ms: number;
   lastP99Ms: number;
   idleKbPerSubscriber: number;
+  /** Subscribers the gateway registered like an earlier one, without Yoga (graphql-ws's lean path). */
+  alike?: number;
   rss: { alone: MemoryMark; idle: MemoryMark; after20: MemoryMark; afterAll: MemoryMark };
   load: { start: string; end: string };
 }
@@ -122,7 +124,7 @@ async function run(target: Target, subscribers: number): Promise<Run> {
       if (waited > 60_000) throw new Error('the subscribers did not all register');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const idle = (await server.call<{ memory: MemoryMark }>({ type: 'mark' })).memory;
+    const { memory: idle, stats } = await server.call<{ memory: MemoryMark; stats?: { alike?: number } }>({ type: 'mark' });
     // BENCH_HEAP_SNAPSHOT=dir: a heap snapshot of the idle server, to see what a subscriber holds.
     if (process.env.BENCH_HEAP_SNAPSHOT) await server.call({ type: 'snapshot', dir: process.env.BENCH_HEAP_SNAPSHOT, name: `${target}-${subscribers}` });
 
@@ -164,6 +166,7 @@ async function run(target: Target, subscribers: number): Promise<Run> {
       lastP50Ms: percentile(latencies, 0.5),
       lastP99Ms: percentile(latencies, 0.99),
       idleKbPerSubscriber: (idle.rssKb - alone.rssKb) / subscribers,
+      alike: stats?.alike,
       rss: { alone, idle, after20: after20!, afterAll },
       load: { start: loadStart, end: load() },
     };
@@ -177,12 +180,12 @@ const mb = (kb: number) => `${kb >= 0 ? '+' : ''}${(kb / 1024).toFixed(1)} MB`;
 
 function table(runs: Run[]): string {
   const lines = [
-    '| N | server | CPU µs/delivery | last-client p50 / p99 ms | RSS KB per idle subscriber | JS heap KB per idle subscriber | RSS after 20 events | after ' + EVENTS + ' | heap used idle -> after ' + EVENTS + ' | message bytes | load avg start -> end |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| N | server | CPU µs/delivery | last-client p50 / p99 ms | RSS KB per idle subscriber | JS heap KB per idle subscriber | lean subscribers | RSS after 20 events | after ' + EVENTS + ' | heap used idle -> after ' + EVENTS + ' | WebAssembly RSS idle -> after ' + EVENTS + ' | message bytes | load avg start -> end |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of runs) {
     lines.push(
-      `| ${r.subscribers.toLocaleString('en')} | ${r.target === 'patchbay' ? 'Patchbay' : 'bare ws'} | ${r.cpuUsPerDelivery.toFixed(1)} | ${r.lastP50Ms.toFixed(0)} / ${r.lastP99Ms.toFixed(0)} | ${r.idleKbPerSubscriber.toFixed(1)} | ${((r.rss.idle.heapUsedKb - r.rss.alone.heapUsedKb) / r.subscribers).toFixed(1)} | ${mb(r.rss.after20.rssKb - r.rss.idle.rssKb)} | ${mb(r.rss.afterAll.rssKb - r.rss.idle.rssKb)} | ${(r.rss.idle.heapUsedKb / 1024).toFixed(0)} -> ${(r.rss.afterAll.heapUsedKb / 1024).toFixed(0)} MB | ${r.messageBytes} | ${r.load.start} -> ${r.load.end} |`,
+      `| ${r.subscribers.toLocaleString('en')} | ${r.target === 'patchbay' ? 'Patchbay' : 'bare ws'} | ${r.cpuUsPerDelivery.toFixed(1)} | ${r.lastP50Ms.toFixed(0)} / ${r.lastP99Ms.toFixed(0)} | ${r.idleKbPerSubscriber.toFixed(1)} | ${((r.rss.idle.heapUsedKb - r.rss.alone.heapUsedKb) / r.subscribers).toFixed(1)} | ${r.alike === undefined ? '-' : r.alike.toLocaleString('en')} | ${mb(r.rss.after20.rssKb - r.rss.idle.rssKb)} | ${mb(r.rss.afterAll.rssKb - r.rss.idle.rssKb)} | ${(r.rss.idle.heapUsedKb / 1024).toFixed(0)} -> ${(r.rss.afterAll.heapUsedKb / 1024).toFixed(0)} MB | ${((r.rss.idle.wasmRssKb ?? 0) / 1024).toFixed(0)} -> ${((r.rss.afterAll.wasmRssKb ?? 0) / 1024).toFixed(0)} MB | ${r.messageBytes} | ${r.load.start} -> ${r.load.end} |`,
     );
   }
   return lines.join('\n');

@@ -43,9 +43,12 @@ function operationId(context: { request?: unknown; req?: unknown }): string | un
   return `${requestIdOf(upgrade)}:${count}`;
 }
 
-/** Logs every operation once it is done; echoes the request id on every HTTP response. */
-export function useAccessLog(log: Log): Plugin {
-  const start = (args: ExecutionArgs) => {
+/**
+ * Starts one operation's access-log line; call the returned function with its result. The plugin
+ * below uses it for every operation Yoga runs, graphql-ws's lean subscribers (which skip Yoga) too.
+ */
+export function operationLogger(log: Log) {
+  return (args: Pick<ExecutionArgs, 'document' | 'operationName' | 'contextValue'>) => {
     const context = (args.contextValue ?? {}) as { request?: unknown; req?: unknown; viewer?: Viewer | null };
     const operation = operationOf(args);
     const began = performance.now();
@@ -62,6 +65,11 @@ export function useAccessLog(log: Log): Plugin {
       log[at]('graphql operation', { ...fields, outcome, durationMs: Math.round((performance.now() - began) * 10) / 10 });
     };
   };
+}
+
+/** Logs every operation once it is done; echoes the request id on every HTTP response. */
+export function useAccessLog(log: Log): Plugin {
+  const start = operationLogger(log);
   return {
     onExecute: ({ args }) => {
       const done = start(args);

@@ -29,7 +29,7 @@ import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import { createMetrics, type Metrics, operationsPath } from './metrics.js';
 import { typedErrorCode } from './operations.js';
-import { describeError, useAccessLog } from './access-log.js';
+import { describeError, operationLogger, useAccessLog } from './access-log.js';
 import type { Log } from './log.js';
 import { type ChangeBus, createMemoryBus } from './realtime/bus.js';
 import { LiveHub } from './realtime/hub.js';
@@ -281,7 +281,15 @@ export function createApp({
     }
   }
 
-  const websocket = serveGraphqlWs({ server, yoga, db, live, log });
+  const websocket = serveGraphqlWs({
+    server,
+    yoga,
+    db,
+    live,
+    log,
+    // Lean subscribers skip Yoga's plugins: the same bucket, series and log line, called directly.
+    operations: { rateLimit: rateLimiter.take, metrics: metrics.startOperation, accessLog: operationLogger(log) },
+  });
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -29,6 +29,11 @@ export interface Metrics {
   registry: Registry;
   /** Counts and times every query, mutation and subscribe. */
   plugin: Plugin;
+  /**
+   * Starts counting one operation the plugin does not see (graphql-ws's lean subscribers); call
+   * the returned function with its result. The same labels and series as the plugin's.
+   */
+  startOperation(args: Pick<ExecutionArgs, 'document' | 'operationName'>): (result: unknown) => void;
   /** A health job round's outcomes (checks and token refreshes). */
   recordHealthRound(round: HealthRound): void;
   /** Stops counting this process's refreshes into this registry (the app's stop). */
@@ -167,11 +172,11 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
     labelled.add(name);
     return name;
   };
-  const measure = (args: ExecutionArgs) => {
+  const measure = (args: Pick<ExecutionArgs, 'document' | 'operationName'>) => {
     const operation = operationOf(args);
     const labels = { operation: operationLabel(operation?.name?.value), type: operation?.operation ?? 'query' };
     const end = duration.startTimer(labels);
-    return (result: ExecutionResult | AsyncIterable<unknown>) => {
+    return (result: unknown) => {
       end();
       operations.inc({ ...labels, outcome: outcomeOf(result) });
     };
@@ -193,6 +198,7 @@ export function createMetrics(deps: { db: Database; live: LiveHub; bus: ChangeBu
   return {
     registry,
     plugin,
+    startOperation: measure,
     recordHealthRound(round) {
       checks.inc({ outcome: 'healthy' }, round.healthy);
       checks.inc({ outcome: 'disconnected' }, round.disconnected);

@@ -471,7 +471,8 @@ describeEachDatabase('live status over graphql-ws and SSE', (db) => {
       socket.terminate();
       await watched.stop();
     }
-  });
+    // Up to 512 committed changes: on a loaded 2-core machine that alone can pass 30 s (it counts, never times).
+  }, 120_000);
 
   it('a consumer that stops reading is ended after a bounded backlog instead of growing memory', async () => {
     const connection = await activeConnection(a.owner.user, true, 'Slow consumer');

@@ -47,9 +47,33 @@ export function rssKb(): number {
 
 export interface MemoryMark {
   rssKb: number;
+  /**
+   * Of the RSS, what is resident of WebAssembly memories (PGlite's database runs in one): V8 puts
+   * each in front of a guard reservation of gigabytes, so it is the read-write mapping right below
+   * an inaccessible one of at least 1 GiB. Pages the database touches once stay resident.
+   */
+  wasmRssKb: number;
   heapUsedKb: number;
   externalKb: number;
   arrayBuffersKb: number;
+}
+
+/** Resident KB of this process's WebAssembly memories, from /proc/self/smaps (see MemoryMark). */
+export function wasmRssKb(): number {
+  const mappings: { start: bigint; end: bigint; perms: string; rssKb: number }[] = [];
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
+    if (range) mappings.push({ start: BigInt(`0x${range[1]}`), end: BigInt(`0x${range[2]}`), perms: range[3], rssKb: 0 });
+    else if (line.startsWith('Rss:')) mappings[mappings.length - 1].rssKb = Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  let total = 0;
+  for (let i = 0; i + 1 < mappings.length; i++) {
+    const [memory, guard] = [mappings[i], mappings[i + 1]];
+    if (memory.perms.startsWith('rw') && guard.perms.startsWith('---') && memory.end === guard.start && guard.end - guard.start >= 1n << 30n) {
+      total += memory.rssKb;
+    }
+  }
+  return total;
 }
 
 /** Collects garbage (the process runs with --expose-gc), lets the allocator settle, then reads memory. */
@@ -63,6 +87,7 @@ export async function memoryAfterGc(): Promise<MemoryMark> {
   const usage = process.memoryUsage();
   return {
     rssKb: rssKb(),
+    wasmRssKb: wasmRssKb(),
     heapUsedKb: Math.round(usage.heapUsed / 1024),
     externalKb: Math.round(usage.external / 1024),
     arrayBuffersKb: Math.round(usage.arrayBuffers / 1024),

@@ -82,6 +82,11 @@ export interface RateLimitOptions {
 export interface RateLimiter {
   /** Counts operations (execute, subscribe) and failed authentications; add it to Yoga's plugins. */
   plugin: Plugin;
+  /**
+   * Takes one point from a viewer's bucket, as the plugin does for each operation (graphql-ws's
+   * lean subscribers, which skip Yoga, are counted here): the RATE_LIMITED error when over.
+   */
+  take(viewer: Viewer | null | undefined): Promise<GraphQLError | undefined> | undefined;
   /** Waits until the store answers (Redis connected). */
   start(): Promise<void>;
   /** Stops the cleanup timer and closes the store's connection. */
@@ -182,22 +187,29 @@ export function createRateLimiter(options: RateLimitOptions, deps: { db: Databas
     : undefined;
 
   /**
-   * Takes one point from the viewer's token bucket and stops the operation when it is over:
-   * undefined (nothing to wait for) when the operation has no token or its kind no limit.
+   * Takes one point from the viewer's token bucket: the refusal when it is over, else nothing;
+   * undefined at once (nothing to wait for) when there is no token or its kind has no limit.
    */
-  function limit(contextValue: unknown, stop: (result: { errors: GraphQLError[] }) => void): Promise<void> | undefined {
+  function take(viewer: Viewer | null | undefined): Promise<GraphQLError | undefined> | undefined {
     // No token: the operation fails UNAUTHENTICATED; a bad one was already a 401.
-    const viewer = (contextValue as { viewer?: Viewer | null } | undefined)?.viewer;
     const entry = viewer ? perToken.get(viewer.tokenKind) : undefined;
     if (!viewer || !entry) return undefined;
     return entry.limiter.consume(viewer.tokenId).then(
       () => undefined,
       (refusal: unknown) => {
-        if (refusal instanceof RateLimiterRes) return stop({ errors: [rateLimitedError(refusal.msBeforeNext, entry.limit)] });
+        if (refusal instanceof RateLimiterRes) return rateLimitedError(refusal.msBeforeNext, entry.limit);
         // The store and its fallback both failed: let the operation through rather than fail it.
         log.error('rate limit check failed', { error: refusal instanceof Error ? refusal.message : String(refusal) });
+        return undefined;
       },
     );
+  }
+
+  /** Stops an operation whose token is over its limit, with the refusal as its result. */
+  function limit(contextValue: unknown, stop: (result: { errors: GraphQLError[] }) => void): Promise<void> | undefined {
+    return take((contextValue as { viewer?: Viewer | null } | undefined)?.viewer)?.then((refusal) => {
+      if (refusal) stop({ errors: [refusal] });
+    });
   }
 
   const addressOf = (serverContext: unknown) =>
@@ -244,6 +256,7 @@ export function createRateLimiter(options: RateLimitOptions, deps: { db: Databas
 
   return {
     plugin,
+    take,
     start: async () => {
       await redis?.ping();
     },

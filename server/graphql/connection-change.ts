@@ -70,6 +70,8 @@ builder.subscriptionField('connectionChanged', (t) =>
         (!wanted || wanted.has(event.connectionId)) &&
         (!kinds || kinds.has(event.kind)) &&
         (integration === null || connection.integrationKey === integration),
+        // Nothing here but the arguments: an alike subscriber needs no run of its own (unless it resumes).
+        { reusable: after === null },
       );
       if (after !== null) await hub.resume(stream, after);
       return stream;

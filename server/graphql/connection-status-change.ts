@@ -68,6 +68,8 @@ builder.subscriptionField('connectionStatusChanged', (t) =>
         canSeeConnection(viewer, connection) &&
         (!wanted || wanted.has(connection.id)) &&
         (integration === null || connection.integrationKey === integration),
+        // Nothing here but the arguments: an alike subscriber needs no run of its own (unless it resumes).
+        { reusable: after === null },
       );
       if (after !== null) await hub.resume(stream, after);
       return stream;

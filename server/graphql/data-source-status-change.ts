@@ -33,6 +33,8 @@ builder.subscriptionField('dataSourceStatusChanged', (t) =>
       const connectionId = args.filter?.connectionId == null ? null : parseGlobalId(args.filter.connectionId, 'Connection', 'filter.connectionId');
       return liveHubOf(context).subscribe(context, 'dataSourceStatus', viewerOf(context), ({ connection }, viewer) =>
         canUseConnection(viewer, connection) && (connectionId === null || connection.id === connectionId),
+        // Nothing here but the arguments: an alike subscriber needs no run of its own.
+        { reusable: true },
       );
     },
     resolve: (change) => change,

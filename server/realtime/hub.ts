@@ -94,6 +94,20 @@ export type SharedResult = ExecutionResult & {
  */
 export type DirectSend = (result: SharedResult) => boolean;
 
+/**
+ * A consumer the hub pushes results to, instead of one pulling the subscription as an iterator
+ * (graphql-ws's lean subscribers: no promise or iterator state per subscriber). One result at a
+ * time: after receive(), the next waits in the subscription's queue until the sink calls taken().
+ */
+export interface LiveSink {
+  /** Writes a shared result at once if it can (the socket keeps up); false to take it by receive(). */
+  write(result: SharedResult): boolean;
+  /** Takes one result (a shared one it could not write, or one with errors); calls `taken()` once sent. */
+  receive(result: ExecutionResult): void;
+  /** The subscription ended (by the hub, the client or the socket) and everything before it was taken. */
+  ended(): void;
+}
+
 /** What the hub has done, for tests, /metrics and benchmarks. */
 export interface HubStats {
   /** Change batches heard from the bus. */
@@ -108,6 +122,8 @@ export interface HubStats {
   directSends: number;
   /** Subscriptions ended because their consumer fell too far behind. */
   slowConsumers: number;
+  /** Subscribers registered like an earlier one, without Yoga (graphql-ws's lean path). */
+  alike: number;
 }
 
 /** A payload handed to one subscriber, not an execution result shared with others. */
@@ -140,9 +156,19 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   direct?: DirectSend;
   /** connectionStatus resumed from a cursor: events up to this seq were replayed, not sent again. */
   replayedThrough = 0;
+  /**
+   * Whether its field's resolver did nothing for this subscriber but read the arguments and the
+   * viewer's class (see LiveTemplate): then a later subscriber of the same document, variables and
+   * viewer class may be registered like it without running the resolver again.
+   */
+  reusable = false;
   private readonly queue: unknown[] = [];
   private waiting?: (result: IteratorResult<unknown>) => void;
   private ended = false;
+  /** Its pushing consumer, if it has one instead of an iterator's (see LiveSink). */
+  private sink?: LiveSink;
+  /** Whether the sink holds a result it has not finished sending. */
+  private sinkBusy = false;
 
   constructor(
     private readonly hub: LiveHub,
@@ -155,6 +181,7 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   /** Hands a payload or a shared result to the consumer, or queues it. */
   push(value: unknown): void {
     if (this.ended) return;
+    if (this.sink) return this.offer(this.sink, value);
     // The consumer is idle (nothing queued, nothing of ours in flight), so writing to the socket now
     // keeps the order. Results with errors take the iterator path, where Yoga masks them.
     if (this.waiting && this.direct && isShared(value) && !value.errors && this.direct(value)) {
@@ -188,6 +215,9 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
     if (this.waiting) {
       this.waiting({ value: last, done: false });
       this.waiting = undefined;
+    } else if (this.sink && !this.sinkBusy) {
+      this.sinkBusy = true;
+      this.sink.receive(last);
     } else {
       this.queue.push(last);
     }
@@ -201,11 +231,55 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
   }
 
   return(): Promise<IteratorResult<unknown>> {
+    const running = !this.ended;
     this.close();
     this.queue.length = 0;
     this.waiting?.({ value: undefined, done: true });
     this.waiting = undefined;
+    // A sink hears of the end once: now if idle, else when it has taken what it holds.
+    if (running && this.sink && !this.sinkBusy) this.sink.ended();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Hands results to `sink` from now on (before any was pushed: see LiveHub.subscribeLike). */
+  listen(sink: LiveSink): void {
+    this.sink = sink;
+  }
+
+  /** The sink sent what it was handed: the next queued result goes to it, or the end if that came. */
+  taken(): void {
+    if (!this.sink) return;
+    if (this.queue.length > 0) {
+      this.sink.receive(this.queue.shift() as ExecutionResult);
+      return;
+    }
+    this.sinkBusy = false;
+    if (this.ended) this.sink.ended();
+  }
+
+  /**
+   * push() for a sink: an idle sink (nothing queued, nothing in flight) is written to at once, so
+   * the order holds; otherwise the result waits in the queue, with the same cap as an iterator's.
+   * Only results reach a sink (its operation is shared from the start), never bare payloads.
+   */
+  private offer(sink: LiveSink, value: unknown): void {
+    if (!this.sinkBusy && this.queue.length === 0) {
+      if (isShared(value) && !value.errors && sink.write(value)) {
+        this.hub.stats.directSends += 1;
+        return;
+      }
+      this.sinkBusy = true;
+      sink.receive(value as ExecutionResult);
+      return;
+    }
+    this.queue.push(value);
+    if (this.queue.length > MAX_QUEUED_RESULTS) {
+      this.hub.stats.slowConsumers += 1;
+      this.end(
+        `The subscriber fell more than ${MAX_QUEUED_RESULTS} messages behind and was ended; resubscribe and catch up with connectionEvents(after:)`,
+        'SLOW_CONSUMER',
+      );
+    }
   }
 
   throw(error: Error): Promise<IteratorResult<unknown>> {
@@ -287,14 +361,28 @@ function share(result: ExecutionResult, stats: HubStats): SharedResult {
   return result as SharedResult;
 }
 
+/**
+ * What a subscriber registered without Yoga copies from one Yoga served (graphql-ws's lean path):
+ * its kind, its filter and its shared operation. The filter takes the viewer as re-read at each
+ * event, so only the subscribe resolver's own work is skipped, and only for fields that say it
+ * read nothing but their arguments and the viewer's class (`reusable`).
+ */
+export interface LiveTemplate {
+  kind: LiveKind;
+  accepts: LiveSubscription['accepts'];
+  operation: NonNullable<LiveSubscription['operation']>;
+}
+
 /** How many subscribers are registered, by kind (the leak test reads it). */
 export type SubscriberCounts = Record<LiveKind, number>;
 
 export class LiveHub {
-  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, directSends: 0, slowConsumers: 0 };
+  readonly stats: HubStats = { batches: 0, executions: 0, serializations: 0, deliveries: 0, directSends: 0, slowConsumers: 0, alike: 0 };
   private readonly byAccount = new Map<string, Set<LiveSubscription>>();
   /** The subscription a resolver created for a request context, until the executor claims it. */
   private readonly created = new WeakMap<object, LiveSubscription>();
+  /** The subscription claimed for a request context (its transport asks for it as a template). */
+  private readonly claimed = new WeakMap<object, LiveSubscription>();
   /** The direct write a transport offered for a request context, until the subscription is claimed. */
   private readonly directSends = new WeakMap<object, DirectSend>();
   private readonly outbox: Change[] = [];
@@ -333,14 +421,39 @@ export class LiveHub {
     kind: K,
     viewer: Viewer,
     accepts: (payload: LivePayloads[K], viewer: Viewer) => boolean,
+    options: { reusable?: boolean } = {},
   ): AsyncIterable<LivePayloads[K]> {
     // The hub only hands a subscription payloads of its own kind (or, once shared, results).
-    const subscription = new LiveSubscription(this, kind, viewer, accepts as LiveSubscription['accepts']);
-    let subscriptions = this.byAccount.get(viewer.accountId);
-    if (!subscriptions) this.byAccount.set(viewer.accountId, (subscriptions = new Set()));
-    subscriptions.add(subscription);
+    const subscription = this.register(new LiveSubscription(this, kind, viewer, accepts as LiveSubscription['accepts']));
+    subscription.reusable = options.reusable === true;
     this.created.set(context, subscription);
     return subscription as AsyncIterable<LivePayloads[K]>;
+  }
+
+  /**
+   * The template a later alike subscriber may copy from the subscription Yoga started with
+   * `context`: only once it is shared, while it runs, and if its resolver marked it reusable.
+   */
+  templateOf(context: object): LiveTemplate | undefined {
+    const subscription = this.claimed.get(context);
+    if (!subscription?.reusable || !subscription.operation || !this.byAccount.get(subscription.viewer.accountId)?.has(subscription)) return undefined;
+    return { kind: subscription.kind, accepts: subscription.accepts, operation: subscription.operation };
+  }
+
+  /** Registers a subscriber like `template`'s for `viewer`, pushing to `sink` (graphql-ws's lean path). */
+  subscribeLike(template: LiveTemplate, viewer: Viewer, sink: LiveSink): LiveSubscription {
+    const subscription = new LiveSubscription(this, template.kind, viewer, template.accepts);
+    subscription.operation = template.operation;
+    subscription.listen(sink);
+    this.stats.alike += 1;
+    return this.register(subscription);
+  }
+
+  private register(subscription: LiveSubscription): LiveSubscription {
+    let subscriptions = this.byAccount.get(subscription.viewer.accountId);
+    if (!subscriptions) this.byAccount.set(subscription.viewer.accountId, (subscriptions = new Set()));
+    subscriptions.add(subscription);
+    return subscription;
   }
 
   /**
@@ -351,6 +464,8 @@ export class LiveHub {
    */
   async resume(stream: AsyncIterable<ConnectionStatusChangePayload>, afterSeq: number): Promise<void> {
     const subscription = stream as unknown as LiveSubscription;
+    // What it replays is its own: a later subscriber with the same cursor must load its own.
+    subscription.reusable = false;
     const missed: ConnectionStatusChangePayload[] = [];
     for (let seq = afterSeq; ; ) {
       const rows = await this.db.query.connectionEvents.findMany({
@@ -385,7 +500,10 @@ export class LiveHub {
   claim(context: object): LiveSubscription | undefined {
     const subscription = this.created.get(context);
     this.created.delete(context);
-    if (subscription) subscription.direct = this.directSends.get(context);
+    if (subscription) {
+      subscription.direct = this.directSends.get(context);
+      this.claimed.set(context, subscription);
+    }
     this.directSends.delete(context);
     return subscription;
   }
