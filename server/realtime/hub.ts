@@ -194,14 +194,7 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
       void this.pulled(value).then(resolve);
       return;
     }
-    this.queue.push(value);
-    if (this.queue.length > MAX_QUEUED_RESULTS) {
-      this.hub.stats.slowConsumers += 1;
-      this.end(
-        `The subscriber fell more than ${MAX_QUEUED_RESULTS} messages behind and was ended; resubscribe and catch up with connectionEvents(after:)`,
-        'SLOW_CONSUMER',
-      );
-    }
+    this.enqueue(value);
   }
 
   /**
@@ -272,6 +265,11 @@ export class LiveSubscription implements AsyncIterableIterator<unknown> {
       sink.receive(value as ExecutionResult);
       return;
     }
+    this.enqueue(value);
+  }
+
+  /** Queues a result the consumer is not ready for; past MAX_QUEUED_RESULTS it is a slow consumer and ended. */
+  private enqueue(value: unknown): void {
     this.queue.push(value);
     if (this.queue.length > MAX_QUEUED_RESULTS) {
       this.hub.stats.slowConsumers += 1;
