@@ -14,10 +14,10 @@
  * BENCH_ROUNDS (default 1). Results go to the "Fan-out" section of bench/RESULTS.md.
  */
 import { type ChildProcess, execSync, fork } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { MemoryMark } from './fanout/process-stats.js';
+import { writeResultsSection } from './results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SIZES = (process.env.BENCH_FANOUT_SUBSCRIBERS ?? '1000,5000,10000').split(',').map(Number);
@@ -217,9 +217,7 @@ for (const n of SIZES) {
 }
 
 const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
-const section = `## Fan-out
-
-Written by \`npm run bench:live\` (bench/live-fanout.ts) at ${startedAt}, commit ${commit}: ${EVENTS} status changes, ${ROUNDS} round(s) per N,
+const section = `Written by \`npm run bench:live\` (bench/live-fanout.ts) at ${startedAt}, commit ${commit}: ${EVENTS} status changes, ${ROUNDS} round(s) per N,
 Patchbay and bare ws alternating. Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version},
 load average (1/5/15 min) ${loadAtStart} at the start and ${load()} at the end; the machine is shared with other work.
 Subscribers run in a separate process, one socket each; RSS figures are read after a forced GC.
@@ -228,14 +226,5 @@ ${table(runs)}
 
 ${ratios(runs)}
 `;
-const path = `${root}bench/RESULTS.md`;
-const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
-const at = existing.indexOf('## Fan-out');
-let updated: string;
-if (at < 0) updated = existing ? `${existing.trimEnd()}\n\n${section}` : `# Benchmark results\n\n${section}`;
-else {
-  const end = existing.indexOf('\n## ', at + 1);
-  updated = existing.slice(0, at) + section + (end < 0 ? '' : existing.slice(end + 1));
-}
-writeFileSync(path, updated);
+writeResultsSection('Fan-out', section);
 console.log(`\n${section}`);

@@ -33,7 +33,8 @@ export const loadAverage = () => loadavg().map((value) => value.toFixed(2)).join
 export function commitHash(): string {
   try {
     const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: root }).toString().trim() !== '';
+    // Results written by an earlier benchmark of the same run do not count as a change.
+    const dirty = execSync("git status --porcelain --untracked-files=no -- . ':!bench/RESULTS.md'", { cwd: root }).toString().trim() !== '';
     return dirty ? `${commit} with uncommitted changes` : commit;
   } catch {
     return 'unknown';

@@ -8,9 +8,14 @@
  *   - closed loop: every caller sends its next request as soon as it has its answer, for
  *     `BENCH_DURATION_MS` (default 10 s): the most hand-outs per second the machine gives, and the
  *     latency of a queue that is always full (by Little's law, callers / rate);
- *   - open loop: the same callers send `BENCH_HANDOUT_RATES` (default 100,200,300) hand-outs per
- *     second in all, each rate for the same duration: the latency a caller sees at that load
- *     (autocannon counts a late request from when it was due, so a queue shows).
+ *   - rate-limited: the same callers send `BENCH_HANDOUT_RATES` (default 100,200,300) hand-outs
+ *     per second in all, each rate for the same duration. autocannon's rate limit lets each caller
+ *     send its share at the start of each of its seconds, and the callers start together, so each
+ *     phase is a burst of that many simultaneous hand-outs every second: p99 is about how long the
+ *     last of a burst waits (late requests count from when they were due);
+ *   - steady: `BENCH_HANDOUT_STEADY_RATES` (default 200,400,600) hand-outs per second, evenly
+ *     spaced (bench/peers/handout-steady.mjs, node:http with up to 200 keep-alive sockets), each
+ *     latency counted from when its request was due: what a caller sees at that load.
  * Prints, per phase, hand-outs per second, p50/p99/max, failures, and CPU per hand-out of the
  * gateway, PostgreSQL (its backends for the bench database, from /proc) and the callers, with SQL
  * statements per hand-out and the load average. `BENCH_CPU_PROFILE=<dir>` writes a CPU profile of
@@ -39,6 +44,7 @@ const CONNECTIONS = Number(process.env.BENCH_HANDOUT_CONNECTIONS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const RATES = (process.env.BENCH_HANDOUT_RATES ?? '100,200,300').split(',').filter(Boolean).map(Number);
+const STEADY_RATES = (process.env.BENCH_HANDOUT_STEADY_RATES ?? '200,400,600').split(',').filter(Boolean).map(Number);
 
 interface LoadResult {
   requests: number;
@@ -51,8 +57,9 @@ interface LoadResult {
   cpuMs: number;
 }
 
-function load(input: { url: string; token: string; ids: string[]; connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
-  const child = spawn(node22, [path.join(peers, 'handout-load.mjs'), JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function load(input: { url: string; token: string; ids: string[]; connections: number; seconds: number; rate?: number }, steady = false): Promise<LoadResult> {
+  const script = path.join(peers, steady ? 'handout-steady.mjs' : 'handout-load.mjs');
+  const child = spawn(node22, [script, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}: ${out}`)))));
@@ -91,7 +98,7 @@ async function main() {
   const postgres = handle.kind === 'postgres';
   const table: Record<string, string | number>[] = [];
   /** Runs one phase and measures everyone's CPU over it. */
-  async function phase(name: string, rate?: number, profileDir?: string) {
+  async function phase(name: string, rate?: number, profileDir?: string, steady = false) {
     const loadBefore = loadAverage();
     const session = profileDir ? new Session() : undefined;
     if (session) {
@@ -102,7 +109,7 @@ async function main() {
     const pgBefore = await postgresCpuMs(db, postgres);
     const cpu = process.cpuUsage();
     const statements = executedStatements();
-    const result = await load({ ...input, rate });
+    const result = await load({ ...input, rate }, steady);
     const used = process.cpuUsage(cpu);
     const sqlCount = executedStatements() - statements;
     let pgMs = 0;
@@ -133,7 +140,8 @@ async function main() {
   try {
     await load({ ...input, seconds: 2 }); // warm-up: JIT, pool, caches
     await phase(`closed loop, ${CONCURRENCY} callers`, undefined, process.env.BENCH_CPU_PROFILE);
-    for (const rate of RATES) await phase(`open loop, ${rate}/s over ${CONCURRENCY} callers`, rate);
+    for (const rate of RATES) await phase(`bursts of ${rate} every second over ${CONCURRENCY} callers`, rate);
+    for (const rate of STEADY_RATES) await phase(`steady ${rate}/s, up to ${CONCURRENCY} at once`, rate, undefined, true);
     const title = `token hand-out [${handle.kind}]: ${CONNECTIONS} connections with fresh tokens, ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000} s per phase (CPU per hand-out)`;
     console.log(title);
     console.table(table);

@@ -1,8 +1,9 @@
 /**
  * The load generator of bench/token-handout.ts, in its own process: autocannon with
  * `connections` concurrent callers of `connectionAccessToken` for `seconds`, the connection rotated
- * per request over `ids`; back to back, or `rate` requests per second in all when given (then
- * latencies are corrected for coordinated omission: a late request counts from when it was due).
+ * per request over `ids`; back to back, or `rate` requests per second in all when given (each
+ * caller sends its share at the start of each of its seconds, so the load comes in bursts; latencies
+ * are corrected for coordinated omission: a late request counts from when it was due).
  * Input: one JSON argument { url, token, ids, connections, seconds, rate? }. Output: one JSON line
  * with requests, req/s, p50/p99/max ms, failures (anything but ConnectionAccessTokenSuccess) and
  * this process's own CPU in ms.
