@@ -9,14 +9,12 @@
  * in the other suites.
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createApp, type App } from '../server/app.js';
-import { openPglite, type DatabaseHandle } from '../server/db/client.js';
+import { afterAll, expect, it } from 'vitest';
 import { connections } from '../server/db/schema.js';
-import { createLog } from '../server/log.js';
-import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { describeInBrowser, screenshot, seriousAxeViolations } from './support/browser.js';
+import { signIn, useDashboardRig } from './support/dashboard-rig.js';
 import { graphqlData } from './support/graphql-http.js';
-import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import type { Tenant } from './support/fixtures.js';
 import { startStubService, type StubService } from './support/stub-service.js';
 
 const SOON = { timeout: 10_000 };
@@ -32,43 +30,15 @@ function bulkStatus(index: number): 'ACTIVE' | 'DISCONNECTED' | 'PENDING' | 'REV
 }
 
 describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeout: 90_000 }, () => {
-  let database: DatabaseHandle;
-  let app: App;
   let url: string;
   let browser: Browser;
+  let pageErrors: string[];
   let stub: StubService;
   let a: Tenant;
   let owner: Page;
-  const distDir = builtDashboard();
-  const pageErrors: string[] = [];
-
-  const cards = (page: Page) => page.locator('li.card');
-  const card = (page: Page, name: string) => page.locator('li.card', { has: page.locator('.card-name', { hasText: name }) });
-  /** What has the focus: its tag, and its text or label. */
-  const focused = (page: Page) =>
-    page.evaluate(() => {
-      const element = document.activeElement as HTMLElement | null;
-      return { tag: element?.tagName.toLowerCase(), text: (element?.getAttribute('aria-label') ?? element?.textContent ?? '').trim(), action: element?.getAttribute('data-action') ?? null };
-    });
-  const params = (page: Page) => Object.fromEntries(new URL(page.url()).searchParams);
-
-  async function signIn(page: Page, token: string) {
-    await page.goto(url);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
-  }
-
-  /** axe-core on the page as it is: no serious or critical violation. */
-  async function expectAccessible(page: Page, what: string) {
-    expect({ page: what, violations: await seriousAxeViolations(page) }).toEqual({ page: what, violations: [] });
-  }
-
-  beforeAll(async () => {
-    const handle = await openPglite();
-    database = handle;
-    await database.migrate();
-    a = await tenant(database.db, 'scale');
+  useDashboardRig('scale', async (rig) => {
+    ({ url, browser, pageErrors, a, page: owner } = rig);
+    const database = rig.database;
     await database.db.insert(connections).values(
       Array.from({ length: BULK }, (_, index) => {
         const status = bulkStatus(index);
@@ -84,8 +54,6 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
         };
       }),
     );
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
-    url = await app.start(0);
     // A service with an API key that a Test can reach: the owner's connection to it passes.
     stub = await startStubService();
     stub.validKeys = new Set(['sk_scale_good_key']);
@@ -102,26 +70,34 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
       { input: { integration: 'stub-metrics', name: 'scale stub metrics', shared: true, credentials: { apiKey: 'sk_scale_good_key' } } },
     );
     expect(started.startConnection.__typename).toBe('StartConnectionSuccess');
-    browser = await launchBrowser();
-    owner = await openPage(browser, pageErrors);
-  }, 120_000);
-
-  afterEach(() => {
-    expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    await browser?.close();
     await stub?.close();
-    await app?.stop();
-    await database?.close();
   });
+
+  const cards = (page: Page) => page.locator('li.card');
+  const card = (page: Page, name: string) => page.locator('li.card', { has: page.locator('.card-name', { hasText: name }) });
+  /** What has the focus: its tag, and its text or label. */
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      return { tag: element?.tagName.toLowerCase(), text: (element?.getAttribute('aria-label') ?? element?.textContent ?? '').trim(), action: element?.getAttribute('data-action') ?? null };
+    });
+  const params = (page: Page) => Object.fromEntries(new URL(page.url()).searchParams);
+
+
+  /** axe-core on the page as it is: no serious or critical violation. */
+  async function expectAccessible(page: Page, what: string) {
+    expect({ page: what, violations: await seriousAxeViolations(page) }).toEqual({ page: what, violations: [] });
+  }
+
 
   it('names every page, passes axe on sign-in, and puts the focus on the page’s heading after sign-in and after each route change', async () => {
     await owner.goto(url);
     expect(await owner.title()).toBe('Sign in · Patchbay');
     await expectAccessible(owner, 'sign-in');
-    await signIn(owner, a.owner.token);
+    await signIn(owner, url, a.owner.token);
     expect(await owner.title()).toBe('Connections · Patchbay');
     await expect.poll(() => focused(owner), SOON).toMatchObject({ tag: 'h1', text: 'Connections' });
 
@@ -366,7 +342,7 @@ describeInBrowser('the dashboard at scale, by keyboard and on a phone', { timeou
       const overflow = () => page.evaluate(() => document.documentElement.scrollWidth);
       await page.goto(url);
       expect({ page: 'sign-in', width: await overflow() }).toEqual({ page: 'sign-in', width: 390 });
-      await signIn(page, a.owner.token);
+      await signIn(page, url, a.owner.token);
       const pages: [string, string, string][] = [
         ['connections', '/', 'li.card'],
         ['connections filtered', '/?q=bulk&sort=changed', 'li.card'],

@@ -6,26 +6,20 @@
  * PGlite only, as tests/dashboard.test.ts: the resolvers and SQL it touches run on both databases
  * in tests/audit.test.ts.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createApp, type App } from '../server/app.js';
-import { openPglite, type DatabaseHandle } from '../server/db/client.js';
-import { createLog } from '../server/log.js';
-import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInBrowser, screenshot, seriousAxeViolations } from './support/browser.js';
+import { signIn as signInAt, useDashboardRig } from './support/dashboard-rig.js';
 import { graphqlData } from './support/graphql-http.js';
-import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import type { Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
 
 describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
-  let database: DatabaseHandle;
-  let app: App;
   let url: string;
-  let browser: Browser;
   let a: Tenant;
   let page: Page;
-  const distDir = builtDashboard();
-  const pageErrors: string[] = [];
+  useDashboardRig('audit-ui', (rig) => ({ url, a, page } = rig));
 
   const rename = (token: string, id: string, name: string) =>
     graphqlData(url, token, `mutation($input: UpdateConnectionInput!) { updateConnection(input: $input) { __typename } }`, { input: { id, name } });
@@ -37,32 +31,9 @@ describeInBrowser('the audit trail in a browser', { timeout: 60_000 }, () => {
       localStorage.clear();
       sessionStorage.clear();
     });
-    await page.goto(url);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
+    await signInAt(page, url, token);
   }
 
-  beforeAll(async () => {
-    const handle = await openPglite();
-    database = handle;
-    await database.migrate();
-    a = await tenant(database.db, 'audit-ui');
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
-    url = await app.start(0);
-    browser = await launchBrowser();
-    page = await openPage(browser, pageErrors);
-  }, 120_000);
-
-  afterEach(() => {
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await database?.close();
-  });
 
   it('the connection page’s history says who renamed it, from what to what', async () => {
     const renamed = (await rename(a.member.token, a.connections.memberPrivate.gid, 'Pam’s GA4')).updateConnection;

@@ -8,51 +8,24 @@
  * PGlite only, as tests/dashboard.test.ts.
  */
 import './support/outbound.js';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createApp, type App } from '../server/app.js';
-import { openPglite, type DatabaseHandle } from '../server/db/client.js';
-import { createLog } from '../server/log.js';
-import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import type { Locator, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInBrowser, screenshot, seriousAxeViolations } from './support/browser.js';
+import { signIn, useDashboardRig } from './support/dashboard-rig.js';
 import { graphqlData } from './support/graphql-http.js';
-import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import type { Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
 
 describeInBrowser('the connect form for each auth method', { timeout: 60_000 }, () => {
-  let database: DatabaseHandle;
-  let app: App;
   let url: string;
-  let browser: Browser;
   let a: Tenant;
   let page: Page;
-  const distDir = builtDashboard();
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    const handle = await openPglite();
-    database = handle;
-    await database.migrate();
-    a = await tenant(database.db, 'forms');
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
-    url = await app.start(0);
-    browser = await launchBrowser();
-    page = await openPage(browser, pageErrors);
-    await page.goto(url);
-    await page.getByLabel('API token').fill(a.member.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
-  }, 120_000);
-
-  afterEach(() => {
-    expect(pageErrors.splice(0)).toEqual([]);
+  useDashboardRig('forms', async (rig) => {
+    ({ url, a, page } = rig);
+    await signIn(page, url, a.member.token);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await database?.close();
-  });
 
   /** Opens the connect form of `key` and returns it with its fields' labels, in order. */
   async function open(key: string): Promise<{ form: Locator; labels: string[] }> {

@@ -10,29 +10,32 @@
  * in the other suites.
  */
 import type { Browser, Page, Request } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createApp, type App } from '../server/app.js';
-import { openPglite, type DatabaseHandle } from '../server/db/client.js';
+import { expect, it } from 'vitest';
+import type { DatabaseHandle } from '../server/db/client.js';
 import { connections, dataSources } from '../server/db/schema.js';
 import { encodeGlobalId } from '../server/domain/global-ids.js';
-import { createLog } from '../server/log.js';
-import { builtDashboard, describeInBrowser, launchBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { describeInBrowser, openPage, screenshot, seriousAxeViolations } from './support/browser.js';
+import { signIn, useDashboardRig } from './support/dashboard-rig.js';
 import { graphqlData } from './support/graphql-http.js';
-import { tenant, testVault, type Tenant } from './support/fixtures.js';
+import type { Tenant } from './support/fixtures.js';
 
 const SOON = { timeout: 10_000 };
 
 describeInBrowser('data sources on the connection page', { timeout: 60_000 }, () => {
   let database: DatabaseHandle;
-  let app: App;
   let url: string;
   let browser: Browser;
+  let pageErrors: string[];
   let a: Tenant;
   let owner: Page;
   let target: { id: string; gid: string };
   let other: { id: string; gid: string };
-  const distDir = builtDashboard();
-  const pageErrors: string[] = [];
+  useDashboardRig('sources', async (rig) => {
+    ({ database, url, browser, pageErrors, a, page: owner } = rig);
+    target = await insertConnection('sources second GA4', 'google-analytics-4');
+    other = await insertConnection('sources HubSpot', 'hubspot');
+    await signIn(owner, url, a.owner.token);
+  });
 
   const gql = (query: string, variables: Record<string, unknown>, token: string) => graphqlData(url, token, query, variables);
   const sourceNow = async () =>
@@ -52,13 +55,6 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
     return { id: row.id, gid: encodeGlobalId('Connection', row.id) };
   }
 
-  async function signIn(page: Page, token: string) {
-    await page.goto(url);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
-  }
-
   /** The mutations a page sends over HTTP from now on, by operation name. */
   function recordMutations(page: Page) {
     const sent: string[] = [];
@@ -76,29 +72,6 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
       return { tag: element?.tagName.toLowerCase(), id: element?.id ?? '', action: element?.getAttribute('data-action') ?? null };
     });
 
-  beforeAll(async () => {
-    const handle = await openPglite();
-    database = handle;
-    await database.migrate();
-    a = await tenant(database.db, 'sources');
-    app = createApp({ db: database.db, vault: testVault, log: createLog('silent'), dashboardDir: distDir });
-    url = await app.start(0);
-    target = await insertConnection('sources second GA4', 'google-analytics-4');
-    other = await insertConnection('sources HubSpot', 'hubspot');
-    browser = await launchBrowser();
-    owner = await openPage(browser, pageErrors);
-    await signIn(owner, a.owner.token);
-  }, 120_000);
-
-  afterEach(() => {
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await database?.close();
-  });
 
   const item = (page: Page) => page.locator(`li.source[data-data-source="${a.dataSource.gid}"]`);
 
@@ -234,7 +207,7 @@ describeInBrowser('data sources on the connection page', { timeout: 60_000 }, ()
       .values({ accountId: a.account.id, connectionId: a.connections.shared.id, resourceId: 'properties/9', name: 'Read only sessions', schedule: '30 7 * * 1' });
     const member = await openPage(browser, pageErrors);
     try {
-      await signIn(member, a.member.token);
+      await signIn(member, url, a.member.token);
       await member.goto(`${url}/connections/${encodeURIComponent(a.connections.shared.gid)}`);
       const sources = member.getByRole('region', { name: 'Data sources' });
       await sources.locator('.source-name', { hasText: 'Read only sessions' }).waitFor();
